@@ -252,7 +252,7 @@ def _render_raster(blocks: list[_Block], roll: Paper) -> bytes:
     y = 8
     for block in blocks:
         if isinstance(block, _Line):
-            size = _RASTER_PX * block.scale
+            size = _raster_size(block, roll.dots - 8)
             font = cjk_font(size, bold=block.bold)
             height = round(size * 1.25)
             for line in _wrap_pixels(block.text, font, roll.dots - 8):
@@ -310,6 +310,15 @@ def _paste(
     image: Image.Image, x: int, y: int, canvas: Image.Image, draw: ImageDraw.ImageDraw
 ) -> None:
     canvas.paste(image, (x, y))
+
+
+def _raster_size(block: _Line, width: int) -> int:
+    """Font pixels for `block`: its scale, shrunk (not below 1x) to fit one line."""
+    size = _RASTER_PX * block.scale
+    length = cjk_font(size, bold=block.bold).getlength(block.text)
+    if length > width:
+        size = max(_RASTER_PX, int(size * width / length))
+    return size
 
 
 def _wrap_pixels(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
