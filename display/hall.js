@@ -1,0 +1,223 @@
+/* Hall screen (/display#device=TOKEN): the latest call large, recent calls,
+ * waiting per service, the windows and who staffs them, the published calling
+ * rule, integrity notices, and the voice queue. Keys: L switches language,
+ * M mutes/unmutes the voice, R reconnects now. */
+(function () {
+  "use strict";
+  var CH = window.CH;
+  CH.page = "hall";
+
+  var FRESH_MS = 15000; // how long the latest call stays highlighted
+  var token = CH.deviceToken("display");
+  var state = { services: [], windows: [], recent_calls: [], notices: [] };
+  var latest = null; // {number, window, at, recall}
+  var freshTimer = null;
+  var policy = null;
+  var live = null;
+
+  var voice = new window.ClearhallVoice.VoiceQueue({
+    onstate: function (what) {
+      if (what === "blocked") CH.$("#audioHint").hidden = false;
+    }
+  });
+  voice.preload(["chime", "qing", "hao", "dao", "hao-chuangkou", "banli", "shi"]);
+  window.clearhallVoice = voice; // for tests and for a technician's console
+
+  CH.applyStrings();
+  startClock();
+
+  renderAll();
+  if (!token) {
+    CH.showBlockerKeys("no_token_title", "no_token_detail");
+    return;
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "l" || e.key === "L") CH.toggleLang();
+    else if (e.key === "m" || e.key === "M") { voice.enabled = !voice.enabled; }
+    else if (e.key === "r" || e.key === "R") { if (live) live.reconnectNow(); }
+  });
+  document.addEventListener("click", function () {
+    // a click (or remote's OK) unlocks audio where the browser requires a gesture
+    CH.$("#audioHint").hidden = true;
+  });
+  CH.onlang = function () { renderAll(); loadPolicy(); };
+
+  loadHall();
+  loadPolicy();
+  setInterval(loadPolicy, 10 * 60 * 1000);
+
+  var refresh = CH.debounce(function () {
+    CH.api("GET", "/api/queue", null, token).then(function (res) {
+      if (res.ok && res.data) { merge(res.data); renderAll(); }
+    });
+  }, 400);
+
+  live = new CH.Live("token=" + encodeURIComponent(token), {
+    onstatus: function (s) {
+      CH.$("#offline").hidden = s !== "offline";
+      if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
+      else CH.hideBlocker();
+      if (s === "online") { loadPolicy(); loadHall(); }
+    },
+    onsnapshot: function (msg) {
+      merge(msg);
+      if (!latest && state.recent_calls.length) {
+        var r = state.recent_calls[0];
+        latest = { number: r.number, window: r.window, at: r.at, recall: false };
+      }
+      renderAll();
+    },
+    onevent: onEvent
+  });
+
+  function merge(data) {
+    ["services", "windows", "recent_calls", "notices"].forEach(function (k) {
+      if (Array.isArray(data[k])) state[k] = data[k].slice();
+    });
+    state.recent_calls.sort(function (a, b) { return String(b.at).localeCompare(String(a.at)); });
+  }
+
+  function onEvent(msg) {
+    if (msg.event === "ticket.called" && msg.ticket) {
+      var call = { number: msg.ticket.number, window: msg.window, at: msg.at || new Date().toISOString(), recall: !!msg.recall };
+      latest = call;
+      if (!call.recall) {
+        state.recent_calls = [{ number: call.number, window: call.window, at: call.at }].concat(
+          state.recent_calls.filter(function (r) { return r.number !== call.number; }));
+      }
+      state.windows.forEach(function (w) {
+        if (w.number === call.window) w.current = { number: call.number };
+      });
+      voice.announce(call.number, call.window);
+      renderNow(true);
+      renderRecent();
+      renderWindows();
+    }
+    if (msg.event === "notice.changed" && Array.isArray(msg.notices)) {
+      state.notices = msg.notices; renderNotices();
+    }
+    // counts, windows and notices are re-read from /api/queue after any change
+    if (msg.event !== "rating.requested") refresh();
+  }
+
+  /* ---------- rendering ---------- */
+
+  function renderAll() {
+    renderNow(false);
+    renderRecent();
+    renderServices();
+    renderWindows();
+    renderNotices();
+    renderPolicy();
+  }
+
+  function renderNow(fresh) {
+    var box = CH.$("#now");
+    if (!latest) {
+      CH.$("#nowNumber").textContent = "—";
+      CH.clear(CH.$("#nowTo")).appendChild(document.createTextNode(CH.t("now_none")));
+      return;
+    }
+    CH.$("#nowNumber").textContent = latest.number;
+    var to = CH.clear(CH.$("#nowTo"));
+    to.appendChild(document.createTextNode(CH.t("now_to_before")));
+    to.appendChild(CH.el("b", { text: String(latest.window) }));
+    to.appendChild(document.createTextNode(CH.t("now_to_after")));
+    if (latest.recall) to.appendChild(CH.el("span", { class: "recall-tag", text: CH.t("recall") }));
+    if (fresh) {
+      box.classList.remove("fresh");
+      void box.offsetWidth; // restart the highlight for a call right after another
+      box.classList.add("fresh");
+      clearTimeout(freshTimer);
+      freshTimer = setTimeout(function () { box.classList.remove("fresh"); }, FRESH_MS);
+    }
+  }
+
+  function renderRecent() {
+    var ol = CH.clear(CH.$("#recent"));
+    var rows = state.recent_calls.slice(0, 8);
+    if (!rows.length) { ol.appendChild(CH.el("li", { class: "empty", text: CH.t("recent_none") })); return; }
+    rows.forEach(function (r, i) {
+      ol.appendChild(CH.el("li", { class: i === 0 ? "first" : "" }, [
+        CH.el("span", { class: "num", text: r.number }),
+        CH.el("span", { class: "win", text: CH.t("window_n", { n: r.window }) })
+      ]));
+    });
+  }
+
+  function renderServices() {
+    var tb = CH.clear(CH.$("#services"));
+    var table = tb.parentNode;
+    table.classList.toggle("dense", state.services.length > 8);
+    if (!state.services.length) {
+      tb.appendChild(CH.el("tr", {}, [CH.el("td", { colspan: "3", class: "empty", text: CH.t("services_none") })]));
+      return;
+    }
+    state.services.forEach(function (s) {
+      tb.appendChild(CH.el("tr", { class: s.open === false ? "closed" : "" }, [
+        CH.el("td", {}, [CH.el("span", { class: "code", text: s.code }), s.name]),
+        CH.el("td", { class: "count", text: String(s.waiting || 0) }),
+        CH.el("td", { text: s.waiting ? CH.fmtWait(s.estimated_wait_s) : CH.t("wait_none") })
+      ]));
+    });
+  }
+
+  function renderWindows() {
+    var grid = CH.clear(CH.$("#windows"));
+    grid.classList.toggle("dense", state.windows.length > 12);
+    state.windows.slice().sort(function (a, b) { return a.number - b.number; }).forEach(function (w) {
+      var status = w.status || "closed";
+      var staff = w.staff;
+      var line3 = status === "open" && w.current ? w.current.number : CH.t("status_" + status);
+      grid.appendChild(CH.el("div", { class: "win-card " + status, "data-window": w.number }, [
+        CH.el("div", { class: "wtop" }, [
+          CH.el("span", { class: "wno", text: CH.t("window_n", { n: w.number }) }),
+          CH.el("span", { class: "wcur" + (status === "open" && !w.current ? " idle" : ""), text: line3 })
+        ]),
+        CH.el("div", { class: "wstaff" }, staff ? [
+          staff.name,
+          staff.party_member ? CH.el("span", { class: "badge-party", text: CH.t("party_badge") }) : null
+        ] : [CH.t("no_staff")])
+      ]));
+    });
+  }
+
+  function renderNotices() {
+    var track = CH.clear(CH.$("#ticker"));
+    var items = state.notices.length ? state.notices : [{ title: CH.t("notice_default_title"), body: CH.t("notice_default_body") }];
+    var chars = 0;
+    items.forEach(function (n) {
+      track.appendChild(CH.el("span", { class: "item" }, [CH.el("b", { text: "【" + n.title + "】" }), n.body || ""]));
+      chars += String(n.title || "").length + String(n.body || "").length;
+    });
+    // a steady reading speed: about 4 characters a second, at least 30 s a loop
+    track.style.animationDuration = Math.max(30, Math.round(chars / 4) + 20) + "s";
+  }
+
+  function loadPolicy() {
+    CH.api("GET", "/api/policy", null, token).then(function (res) {
+      if (res.ok && res.data && res.data.policy) { policy = res.data.policy; renderPolicy(); }
+    });
+  }
+  function renderPolicy() {
+    var text = policy ? (CH.lang === "en" ? policy.text_en || policy.text_zh : policy.text_zh) : "";
+    if (!text && policy && policy.max_consecutive_priority) text = CH.t("policy_fallback", { n: policy.max_consecutive_priority });
+    CH.$("#policy").textContent = text || CH.t("policy_fallback", { n: 3 });
+  }
+
+  function loadHall() {
+    CH.api("GET", "/api/services", null, token).then(function (res) {
+      if (res.ok && res.data && res.data.hall && res.data.hall.name) {
+        CH.$("#hallName").textContent = res.data.hall.name;
+        CH.$("#hallName").removeAttribute("data-t");
+      }
+    });
+  }
+
+  function startClock() {
+    var tick = function () { CH.$("#clock").textContent = CH.clockText(); };
+    tick();
+    setInterval(tick, 1000);
+  }
+})();

@@ -1,0 +1,322 @@
+/* Shared by every clearhall page: language, device tokens, the HTTP API and the
+ * live WebSocket. Plain ES5-ish JavaScript, no build step, no outside requests.
+ *
+ * The words a page shows all live in /static/pages/strings.js; pages call
+ * CH.t("key") and mark static text with data-t="key".
+ */
+(function (root) {
+  "use strict";
+
+  var CH = {};
+
+  /* ---------- language ---------- */
+
+  var params = new URLSearchParams(root.location ? root.location.search : "");
+  CH.lang = params.get("lang") === "en" ? "en" :
+    params.get("lang") === "zh" ? "zh" :
+    (safeGet(root.localStorage, "clearhall.lang") === "en" ? "en" : "zh");
+  CH.page = "common";
+
+  function safeGet(store, key) {
+    try { return store ? store.getItem(key) : null; } catch (e) { return null; }
+  }
+  function safeSet(store, key, value) {
+    try { if (value === null) store.removeItem(key); else store.setItem(key, value); } catch (e) { /* private mode */ }
+  }
+
+  CH.t = function (key, vars) {
+    var S = root.CLEARHALL_STRINGS || {};
+    var table = S[CH.page] || {};
+    var entry = table[key] || (S.common || {})[key];
+    var text = entry ? (entry[CH.lang] !== undefined ? entry[CH.lang] : entry.zh) : key;
+    if (vars) {
+      Object.keys(vars).forEach(function (k) {
+        text = text.split("{" + k + "}").join(vars[k] === null || vars[k] === undefined ? "" : vars[k]);
+      });
+    }
+    return text;
+  };
+
+  /* Fill every [data-t] element (and data-t-placeholder) under root. */
+  CH.applyStrings = function (scope) {
+    scope = scope || document;
+    scope.querySelectorAll("[data-t]").forEach(function (el) { el.textContent = CH.t(el.getAttribute("data-t")); });
+    scope.querySelectorAll("[data-t-placeholder]").forEach(function (el) {
+      el.setAttribute("placeholder", CH.t(el.getAttribute("data-t-placeholder")));
+    });
+    document.documentElement.lang = CH.lang === "en" ? "en" : "zh-CN";
+    document.body.classList.toggle("lang-en", CH.lang === "en");
+  };
+
+  CH.setLang = function (lang) {
+    CH.lang = lang === "en" ? "en" : "zh";
+    safeSet(root.localStorage, "clearhall.lang", CH.lang);
+    CH.applyStrings();
+    if (CH.onlang) CH.onlang(CH.lang);
+  };
+  CH.toggleLang = function () { CH.setLang(CH.lang === "en" ? "zh" : "en"); };
+
+  /* ---------- small helpers ---------- */
+
+  CH.$ = function (sel, scope) { return (scope || document).querySelector(sel); };
+  CH.el = function (tag, attrs, children) {
+    var el = document.createElement(tag);
+    if (attrs) Object.keys(attrs).forEach(function (k) {
+      if (k === "class") el.className = attrs[k];
+      else if (k === "text") el.textContent = attrs[k];
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), attrs[k]);
+      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) el.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      el.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+    });
+    return el;
+  };
+  CH.clear = function (el) { while (el.firstChild) el.removeChild(el.firstChild); return el; };
+
+  /* "约 12 分钟" / "about 12 min"; null → "—" */
+  CH.fmtWait = function (seconds) {
+    if (seconds === null || seconds === undefined || isNaN(seconds)) return CH.t("wait_unknown");
+    var min = Math.max(0, Math.round(seconds / 60));
+    if (min < 1) return CH.t("wait_now");
+    if (min >= 120) return CH.t("wait_hours", { h: Math.round(min / 6) / 10 });
+    return CH.t("wait_min", { n: min });
+  };
+
+  CH.fmtTime = function (iso) {
+    if (!iso) return "";
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return "";
+    return pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+  };
+  function pad2(n) { return (n < 10 ? "0" : "") + n; }
+  CH.pad2 = pad2;
+
+  CH.categoryName = function (cat) { return CH.t("cat_" + (cat || "normal")); };
+  CH.GREEN = ["elderly", "disabled", "pregnant", "military"];
+  CH.isGreen = function (cat) { return CH.GREEN.indexOf(cat) >= 0; };
+
+  /* GB 11643-1999 check character of the first 17 digits, or null. */
+  CH.idCheckChar = function (first17) {
+    if (!/^\d{17}$/.test(first17)) return null;
+    var w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    var sum = 0;
+    for (var i = 0; i < 17; i++) sum += Number(first17[i]) * w[i];
+    return "10X98765432"[sum % 11];
+  };
+  /* "ok" | "incomplete" | "bad_check" | "bad_date" | "bad_chars" */
+  CH.checkIdNumber = function (s) {
+    s = String(s || "").toUpperCase();
+    if (!/^\d{0,17}[\dX]?$/.test(s) || (s.indexOf("X") >= 0 && s.length !== 18)) return "bad_chars";
+    if (s.length >= 14) {
+      var y = Number(s.slice(6, 10)), m = Number(s.slice(10, 12)), d = Number(s.slice(12, 14));
+      var date = new Date(y, m - 1, d);
+      if (y < 1900 || date.getFullYear() !== y || date.getMonth() !== m - 1 || date.getDate() !== d || date > new Date()) {
+        return "bad_date";
+      }
+    }
+    if (s.length < 18) return "incomplete";
+    return CH.idCheckChar(s.slice(0, 17)) === s[17] ? "ok" : "bad_check";
+  };
+
+  /* ---------- tokens ---------- */
+
+  /* A device page's token: taken from #device=TOKEN once, kept in localStorage
+   * (the page survives a reboot of the kiosk browser), and removed from the
+   * address bar so it is not seen over a shoulder or bookmarked. */
+  CH.deviceToken = function (storageKey) {
+    var key = "clearhall.device." + (storageKey || "token");
+    var hash = root.location.hash.replace(/^#/, "");
+    var hp = new URLSearchParams(hash);
+    var fromHash = hp.get("device");
+    if (fromHash) {
+      safeSet(root.localStorage, key, fromHash);
+      hp.delete("device");
+      var rest = hp.toString();
+      root.history.replaceState(null, "", root.location.pathname + root.location.search + (rest ? "#" + rest : ""));
+      return fromHash;
+    }
+    return safeGet(root.localStorage, key);
+  };
+  CH.forgetDeviceToken = function (storageKey) {
+    safeSet(root.localStorage, "clearhall.device." + (storageKey || "token"), null);
+  };
+
+  /* ---------- HTTP API ---------- */
+
+  /* Resolves to {ok, status, data, error: {code, message}}; never rejects. */
+  CH.api = function (method, path, body, token, extraHeaders) {
+    var headers = { "Accept": "application/json" };
+    if (body !== undefined && body !== null) headers["Content-Type"] = "application/json";
+    if (token) headers["Authorization"] = "Bearer " + token;
+    if (extraHeaders) Object.keys(extraHeaders).forEach(function (k) { headers[k] = extraHeaders[k]; });
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      body: body !== undefined && body !== null ? JSON.stringify(body) : undefined,
+      cache: "no-store"
+    }).then(function (resp) {
+      return resp.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        var ok = resp.status >= 200 && resp.status < 300;
+        var error = null;
+        if (!ok) {
+          error = (data && data.error) || { code: "http_" + resp.status, message: text.slice(0, 200) || resp.statusText };
+        }
+        return { ok: ok, status: resp.status, data: data, error: error };
+      });
+    }, function (err) {
+      return { ok: false, status: 0, data: null, error: { code: "network", message: String(err && err.message || err) } };
+    });
+  };
+
+  /* A message for a person from a failed CH.api result. */
+  CH.errorText = function (res) {
+    if (!res) return CH.t("err_network");
+    if (res.status === 0) return CH.t("err_network");
+    if (res.status === 401) return CH.t("err_unauthorized");
+    if (res.status === 403) return CH.t("err_forbidden");
+    var msg = res.error && res.error.message;
+    return msg ? msg : CH.t("err_generic", { status: res.status });
+  };
+
+  CH.idempotencyKey = function () {
+    if (root.crypto && root.crypto.randomUUID) return root.crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  };
+
+  /* ---------- live socket ---------- */
+
+  /* new CH.Live({query: "token=..."}, handlers) keeps one WebSocket open to
+   * /ws, reconnecting with exponential backoff (1 s doubling to 30 s, with
+   * jitter). Each (re)connect starts with a fresh snapshot, so nothing is missed.
+   * handlers: onsnapshot(msg), onevent(msg), onstatus("connecting"|"online"|"offline"|"unauthorized").
+   * When a socket closes before it ever opened, a plain GET of the same /ws
+   * address tells a refused credential (401) from a network failure. */
+  CH.Live = function (query, handlers) {
+    this.query = query;
+    this.h = handlers || {};
+    this.delay = 1000;
+    this.ws = null;
+    this.stopped = false;
+    this.status = "connecting";
+    this.connect();
+  };
+  CH.Live.prototype.url = function () {
+    var proto = root.location.protocol === "https:" ? "wss:" : "ws:";
+    return proto + "//" + root.location.host + "/ws?" + this.query;
+  };
+  CH.Live.prototype.setStatus = function (s) {
+    if (this.status === s) return;
+    this.status = s;
+    if (this.h.onstatus) this.h.onstatus(s);
+  };
+  CH.Live.prototype.connect = function () {
+    var self = this;
+    if (self.stopped) return;
+    var opened = false;
+    var ws;
+    try { ws = new WebSocket(self.url()); } catch (e) { self.retry(false); return; }
+    self.ws = ws;
+    ws.onopen = function () { opened = true; self.delay = 1000; self.setStatus("online"); };
+    ws.onmessage = function (ev) {
+      var msg;
+      try { msg = JSON.parse(ev.data); } catch (e) { return; }
+      if (msg.type === "snapshot") { if (self.h.onsnapshot) self.h.onsnapshot(msg); }
+      else if (msg.type === "event") { if (self.h.onevent) self.h.onevent(msg); }
+      else if (self.h.onother) self.h.onother(msg);
+    };
+    ws.onclose = function () {
+      if (self.ws !== ws) return;
+      self.ws = null;
+      self.retry(opened);
+    };
+    ws.onerror = function () { /* onclose follows */ };
+  };
+  CH.Live.prototype.retry = function (wasOpen) {
+    var self = this;
+    if (self.stopped) return;
+    var again = function () {
+      self.setStatus("offline");
+      var wait = self.delay * (0.75 + Math.random() * 0.5);
+      self.delay = Math.min(self.delay * 2, 30000);
+      self.timer = setTimeout(function () { self.connect(); }, wait);
+    };
+    if (wasOpen) { again(); return; }
+    fetch("/ws?" + self.query, { cache: "no-store" }).then(function (resp) {
+      if (resp.status === 401 || resp.status === 403) {
+        self.setStatus("unauthorized");
+        // keep trying slowly: the hall file may be reloaded with this token
+        self.delay = 30000;
+        self.timer = setTimeout(function () { self.connect(); }, 30000);
+      } else again();
+    }, again);
+  };
+  CH.Live.prototype.reconnectNow = function () {
+    clearTimeout(this.timer);
+    this.delay = 1000;
+    if (!this.ws) this.connect();
+  };
+  CH.Live.prototype.close = function () {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
+  };
+
+  /* Call fn at most once per `ms`, trailing. */
+  CH.debounce = function (fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  };
+
+  /* A full-page message for a page that cannot work (no token, bad token). */
+  CH.showBlocker = function (title, detail) {
+    var box = document.getElementById("blocker");
+    if (!box) {
+      box = CH.el("div", { id: "blocker", role: "alert", class: "blocker" });
+      document.body.appendChild(box);
+    }
+    CH.clear(box);
+    box.appendChild(CH.el("div", { class: "blocker-card" }, [
+      CH.el("h1", { text: title }),
+      CH.el("p", { text: detail || "" })
+    ]));
+    box.hidden = false;
+  };
+  /* The same, from string keys, in both languages (the person reading it may be
+   * the hall's IT technician rather than a citizen). */
+  CH.showBlockerKeys = function (titleKey, detailKey) {
+    CH.showBlocker(CH.t(titleKey), CH.t(detailKey));
+    var box = document.getElementById("blocker").firstChild;
+    var other = CH.lang === "en" ? "zh" : "en";
+    var S = root.CLEARHALL_STRINGS || {};
+    var pick = function (k) {
+      var e = (S[CH.page] || {})[k] || (S.common || {})[k];
+      return e ? e[other] : "";
+    };
+    box.appendChild(CH.el("p", { class: "blocker-other", text: pick(titleKey) + "\n" + pick(detailKey) }));
+  };
+  CH.hideBlocker = function () {
+    var box = document.getElementById("blocker");
+    if (box) box.hidden = true;
+  };
+
+  /* The clock a screen shows: "2026年11月29日 星期日 10:32" */
+  CH.clockText = function (d) {
+    d = d || new Date();
+    var time = pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+    if (CH.lang === "en") {
+      return d.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" }) + "  " + time;
+    }
+    var wd = "日一二三四五六"[d.getDay()];
+    return d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" + wd + "  " + time;
+  };
+
+  root.CH = CH;
+})(window);

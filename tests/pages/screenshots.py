@@ -1,0 +1,239 @@
+"""Save every page at its target sizes to docs/screenshots/*.png.
+
+    clearhall serve --demo --port 8080 &        # the demo hall
+    python -m tests.pages.screenshots --base http://127.0.0.1:8080
+
+It drives the hall only through the public API (CONTRACT.md) with the demo
+hall's published log-ins and device tokens: issues tickets, signs staff in,
+calls a few, then opens each page in Debian's headless Chromium. Run it on a
+fresh demo database; it adds tickets every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, REPO
+
+OUT = REPO / "docs" / "screenshots"
+
+KIOSK = "demo-kiosk-1-token"
+HALL = "demo-hall-screen-token"
+WINDOW3 = "demo-window-3-screen"
+RATE3 = "demo-rating-pad-3"
+STAFF = {
+    "lina": ("demo-lina-2026", 1),
+    "zhangmin": ("demo-zhangmin-2026", 3),
+    "chenjing": ("demo-chenjing-2026", 5),
+    "yangfan": ("demo-yangfan-2026", 6),
+    "huangli": ("demo-huangli-2026", 8),
+    "zhoujie": ("demo-zhoujie-2026", 9),
+    "xuming": ("demo-xuming-2026", 11),
+}
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("Accept", "application/json")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                text = resp.read().decode()
+        except urllib.error.HTTPError as e:
+            text = e.read().decode()
+        return json.loads(text) if text else None
+
+    def login(self, username: str, password: str) -> str:
+        return str(self.call("POST", "/api/login", {"username": username, "password": password})["token"])
+
+    def issue(self, service: str, category: str = "normal", **extra: str) -> dict[str, Any]:
+        body = {"service": service, "category": category, **extra}
+        return dict(self.call("POST", "/api/tickets", body, KIOSK)["ticket"])
+
+
+def populate(api: Api) -> dict[str, Any]:
+    """A busy morning: tickets in every service, seven windows staffed, calls made."""
+    ids = ["11010519491231002X", "440524188001010014", "110101199003074477"]
+    plan = [("A", "normal"), ("A", "elderly"), ("A", "enterprise"), ("B", "normal"),
+            ("B", "pregnant"), ("C", "normal"), ("C", "normal"), ("C", "elderly"),
+            ("D", "normal"), ("E", "military"), ("F", "normal"), ("G", "normal"),
+            ("C", "normal"), ("A", "normal"), ("B", "normal"), ("C", "disabled"),
+            ("E", "normal"), ("F", "normal"), ("H", "normal"), ("A", "normal"),
+            ("C", "normal"), ("G", "elderly"), ("A", "normal"), ("F", "normal")]  # fmt: skip
+    tickets = []
+    for i, (svc, cat) in enumerate(plan):
+        extra = {"id_number": ids[i % 3]} if svc in "BDE" else {}
+        tickets.append(api.issue(svc, cat, **extra))
+    tokens = {}
+    for user, (pw, win) in STAFF.items():
+        tok = api.login(user, pw)
+        tokens[user] = tok
+        api.call("POST", f"/api/windows/{win}/sign-in", {}, tok)
+    for user in ["lina", "chenjing", "huangli", "zhoujie", "yangfan"]:
+        api.call("POST", f"/api/windows/{STAFF[user][1]}/call-next", {}, tokens[user])
+    api.call("POST", f"/api/windows/{STAFF['xuming'][1]}/pause", {"reason": "午间轮换"},
+             tokens["xuming"])  # fmt: skip
+    return {"tickets": tickets, "tokens": tokens}
+
+
+def shoot(base: str, only: set[str] | None = None) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    api = Api(base)
+    state = populate(api)
+    tokens = state["tokens"]
+    OUT.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+        def page(name: str, w: int, h: int, url: str, before: Any = None, wait_ms: int = 900,
+                 mobile: bool = False) -> None:  # fmt: skip
+            if only and not any(name.startswith(o) for o in only):
+                return
+            ctx = browser.new_context(viewport={"width": w, "height": h}, is_mobile=mobile,
+                                      has_touch=mobile, device_scale_factor=1)  # fmt: skip
+            p = ctx.new_page()
+            p.goto(base + url)
+            p.wait_for_timeout(wait_ms)
+            if before:
+                before(p)
+            path = OUT / f"{name}.png"
+            p.screenshot(path=str(path))
+            saved.append(path)
+            ctx.close()
+
+        def call_during(win_user: str) -> Any:
+            def act(p: Any) -> None:
+                win = STAFF[win_user][1]
+                api.call("POST", f"/api/windows/{win}/finish", {}, tokens[win_user])
+                api.call("POST", f"/api/windows/{win}/call-next", {}, tokens[win_user])
+                p.wait_for_timeout(1200)
+
+            return act
+
+        for w, h in [(1920, 1080), (1280, 720)]:
+            page(f"hall-{w}x{h}", w, h, f"/display#device={HALL}", call_during("lina"))
+        page("hall-en-1920x1080", 1920, 1080, f"/display?lang=en#device={HALL}")
+        page("hall-no-token-1280x720", 1280, 720, "/display")
+
+        for w, h in [(1280, 720), (1920, 1080)]:
+            page(f"window-3-{w}x{h}", w, h, f"/display/window/3#device={WINDOW3}")
+
+        def zhangmin_call_and_finish(p: Any) -> None:
+            api.call("POST", "/api/windows/3/call-next", {}, tokens["zhangmin"])
+            p.wait_for_timeout(800)
+            api.call("POST", "/api/windows/3/finish", {}, tokens["zhangmin"])
+            p.wait_for_timeout(1200)
+
+        page("window-3-rate-1280x720", 1280, 720, f"/display/window/3#device={WINDOW3}",
+             zhangmin_call_and_finish)  # fmt: skip
+
+        def console_login(p: Any) -> None:
+            p.fill("#username", "zhangmin")
+            p.fill("#password", "demo-zhangmin-2026")
+            p.click("#loginBtn")
+            p.wait_for_timeout(800)
+            p.click("[data-window='3']")
+            p.wait_for_timeout(800)
+            p.click("#btn-call-next")
+            p.wait_for_timeout(1000)
+
+        page("console-login-1366x768", 1366, 768, "/console")
+        page("console-1366x768", 1366, 768, "/console", console_login)
+
+        def console_suspend(p: Any) -> None:
+            p.keyboard.press("g")
+            p.wait_for_timeout(400)
+
+        page("console-suspend-1366x768", 1366, 768, "/console", console_suspend)
+
+        def rate_request(p: Any) -> None:
+            api.call("POST", "/api/windows/3/start", {}, tokens["zhangmin"])
+            api.call("POST", "/api/windows/3/finish", {}, tokens["zhangmin"])
+            p.wait_for_timeout(1200)
+
+        page("rate-3-idle-1280x800", 1280, 800, f"/rate/3#device={RATE3}")
+        page("rate-3-ask-1280x800", 1280, 800, f"/rate/3#device={RATE3}", rate_request)
+
+        for w, h in [(1080, 1920), (1920, 1080)]:
+            page(f"kiosk-services-{w}x{h}", w, h, f"/kiosk#device={KIOSK}")
+
+            def to_category(p: Any) -> None:
+                p.click("[data-service='C']")
+                p.wait_for_timeout(300)
+
+            page(f"kiosk-category-{w}x{h}", w, h, f"/kiosk#device={KIOSK}", to_category)
+
+            def to_id(p: Any) -> None:
+                p.click("[data-service='B']")
+                p.click("[data-category='elderly']")
+                for ch in "44052418800101001":
+                    p.click(f"[data-key='{ch}']")
+                p.wait_for_timeout(300)
+
+            page(f"kiosk-id-{w}x{h}", w, h, f"/kiosk#device={KIOSK}", to_id)
+
+            def to_ticket(p: Any) -> None:
+                p.click("[data-service='A']")
+                p.click("[data-category='normal']")
+                p.wait_for_timeout(2500)
+
+            page(f"kiosk-ticket-{w}x{h}", w, h, f"/kiosk#device={KIOSK}", to_ticket)
+
+        page("kiosk-no-token-1080x1920", 1080, 1920, "/kiosk")
+
+        mine = api.issue("C", "elderly")
+        phone_url = mine["url"].split("://", 1)[1].split("/", 1)[1]
+        page("phone-waiting-390x844", 390, 844, "/" + phone_url, mobile=True)
+
+        def phone_called(p: Any) -> None:
+            # call tickets at window 5 until this one is called
+            for _ in range(12):
+                got = api.call("POST", "/api/windows/5/finish", {}, tokens["chenjing"])
+                got = api.call("POST", "/api/windows/5/call-next", {}, tokens["chenjing"])
+                if got and got.get("ticket") and got["ticket"]["number"] == mine["number"]:
+                    break
+            p.wait_for_timeout(1500)
+
+        page("phone-called-390x844", 390, 844, "/" + phone_url, phone_called, mobile=True)
+
+        def phone_done(p: Any) -> None:
+            api.call("POST", "/api/windows/5/finish", {}, tokens["chenjing"])
+            p.wait_for_timeout(1500)
+
+        page("phone-rate-390x844", 390, 844, "/" + phone_url, phone_done, mobile=True)
+        page("phone-no-key-390x844", 390, 844, "/t/nothing", mobile=True)
+        browser.close()
+    return saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="http://127.0.0.1:8080")
+    parser.add_argument("--only", nargs="*", help="name prefixes, e.g. hall kiosk")
+    args = parser.parse_args()
+    t0 = time.monotonic()
+    saved = shoot(args.base, set(args.only) if args.only else None)
+    for path in saved:
+        print(path.relative_to(REPO))
+    print(f"{len(saved)} screenshots in {time.monotonic() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
