@@ -1,0 +1,246 @@
+-- clearhall schema: every table, index and trigger lives here.
+--
+-- Applied at every start; applying it twice changes nothing (IF NOT EXISTS,
+-- CREATE OR REPLACE). Changes after the first release are numbered migrations
+-- in server/migrations/, applied in order after this file and recorded in
+-- schema_migrations.
+--
+-- Every hall-owned row carries hall_id: one database can later serve all the
+-- halls of a city, with a city-level supervision view across them.
+
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     integer PRIMARY KEY,
+    name        text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row: the per-installation secret that keys the ID-number hashes.
+CREATE TABLE IF NOT EXISTS installation (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    secret      bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS halls (
+    id                        serial PRIMARY KEY,
+    code                      text NOT NULL UNIQUE,
+    name                      text NOT NULL,
+    timezone                  text NOT NULL DEFAULT 'Asia/Shanghai',
+    public_url                text,
+    max_consecutive_priority  integer NOT NULL DEFAULT 3 CHECK (max_consecutive_priority >= 1),
+    daily_tickets_per_id      integer NOT NULL DEFAULT 5 CHECK (daily_tickets_per_id >= 1),
+    opens_at                  time NOT NULL DEFAULT '08:30',
+    closes_at                 time NOT NULL DEFAULT '17:30'
+);
+
+CREATE TABLE IF NOT EXISTS services (
+    id                  serial PRIMARY KEY,
+    hall_id             integer NOT NULL REFERENCES halls(id),
+    code                text NOT NULL CHECK (code ~ '^[A-Z]{1,2}$'),
+    name                text NOT NULL,
+    time_limit_minutes  integer NOT NULL DEFAULT 30 CHECK (time_limit_minutes > 0),
+    real_name_required  boolean NOT NULL DEFAULT false,
+    position            integer NOT NULL DEFAULT 0,
+    active              boolean NOT NULL DEFAULT true,
+    UNIQUE (hall_id, code)
+);
+
+CREATE TABLE IF NOT EXISTS staff (
+    id             serial PRIMARY KEY,
+    hall_id        integer NOT NULL REFERENCES halls(id),
+    username       text NOT NULL,
+    name           text NOT NULL,
+    password_hash  text NOT NULL,               -- argon2id; never the password
+    role           text NOT NULL CHECK (role IN ('staff', 'supervisor', 'admin')),
+    party_member   boolean NOT NULL DEFAULT false,
+    active         boolean NOT NULL DEFAULT true,
+    UNIQUE (hall_id, username)
+);
+
+CREATE TABLE IF NOT EXISTS windows (
+    id                 serial PRIMARY KEY,
+    hall_id            integer NOT NULL REFERENCES halls(id),
+    number             integer NOT NULL CHECK (number > 0),
+    active             boolean NOT NULL DEFAULT true,
+    staff_id           integer REFERENCES staff(id),  -- who is signed in now
+    paused             boolean NOT NULL DEFAULT false,
+    pause_reason       text,
+    current_ticket_id  text,                         -- called or serving here now
+    priority_run       integer NOT NULL DEFAULT 0,   -- green-channel call-nexts in a row
+    UNIQUE (hall_id, number)
+);
+-- One person at one window at a time.
+CREATE UNIQUE INDEX IF NOT EXISTS windows_one_staff ON windows (staff_id) WHERE staff_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS window_services (
+    window_id   integer NOT NULL REFERENCES windows(id),
+    service_id  integer NOT NULL REFERENCES services(id),
+    PRIMARY KEY (window_id, service_id)
+);
+
+CREATE TABLE IF NOT EXISTS staff_windows (
+    staff_id   integer NOT NULL REFERENCES staff(id),
+    window_id  integer NOT NULL REFERENCES windows(id),
+    PRIMARY KEY (staff_id, window_id)
+);
+
+CREATE TABLE IF NOT EXISTS devices (
+    id          serial PRIMARY KEY,
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    name        text NOT NULL,
+    kind        text NOT NULL CHECK (kind IN ('kiosk', 'display', 'rating', 'printer')),
+    token_hash  bytea NOT NULL UNIQUE,           -- sha256 of the bearer token
+    window_id   integer REFERENCES windows(id),
+    active      boolean NOT NULL DEFAULT true,
+    UNIQUE (hall_id, name)
+);
+
+-- Staff log-in tokens, stored hashed, expiring.
+CREATE TABLE IF NOT EXISTS sessions (
+    id          bigserial PRIMARY KEY,
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    staff_id    integer NOT NULL REFERENCES staff(id),
+    token_hash  bytea NOT NULL UNIQUE,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    expires_at  timestamptz NOT NULL,
+    ended_at    timestamptz
+);
+
+-- 考勤打卡: one row per sign-in at a window.
+CREATE TABLE IF NOT EXISTS attendance (
+    id              bigserial PRIMARY KEY,
+    hall_id         integer NOT NULL REFERENCES halls(id),
+    window_id       integer NOT NULL REFERENCES windows(id),
+    staff_id        integer NOT NULL REFERENCES staff(id),
+    signed_in_at    timestamptz NOT NULL DEFAULT now(),
+    signed_out_at   timestamptz
+);
+CREATE INDEX IF NOT EXISTS attendance_open ON attendance (staff_id) WHERE signed_out_at IS NULL;
+
+-- The daily ticket numbers. Incremented in the same transaction as the ticket
+-- insert, so a rolled-back issue leaves no hole and two issues never share one.
+CREATE TABLE IF NOT EXISTS ticket_counters (
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    service_id  integer NOT NULL REFERENCES services(id),
+    day         date NOT NULL,
+    last        integer NOT NULL,
+    PRIMARY KEY (service_id, day)
+);
+
+CREATE TABLE IF NOT EXISTS tickets (
+    id                text PRIMARY KEY,              -- random, unguessable
+    hall_id           integer NOT NULL REFERENCES halls(id),
+    service_id        integer NOT NULL REFERENCES services(id),
+    first_service_id  integer NOT NULL REFERENCES services(id),
+    day               date NOT NULL,                 -- hall-local issue day
+    seq               integer NOT NULL,
+    number            text NOT NULL,                 -- "A001"
+    category          text NOT NULL CHECK (category IN
+                        ('normal', 'elderly', 'disabled', 'pregnant', 'military', 'enterprise')),
+    priority          boolean NOT NULL,              -- green channel
+    status            text NOT NULL CHECK (status IN
+                        ('waiting', 'called', 'serving', 'done', 'no_show', 'suspended')),
+    issued_at         timestamptz NOT NULL DEFAULT now(),
+    order_at          timestamptz NOT NULL,          -- place in line; kept on transfer
+    key_hash          bytea NOT NULL,                -- sha256 of the citizen's key
+    id_hash           bytea,                         -- HMAC of the ID number
+    id_masked         text,                          -- first 4 and last 4 only
+    phone_hash        bytea,
+    phone_masked      text,
+    issued_by_device  integer REFERENCES devices(id),
+    issued_by_staff   integer REFERENCES staff(id),
+    window_id         integer REFERENCES windows(id),
+    staff_id          integer REFERENCES staff(id),
+    called_at         timestamptz,
+    started_at        timestamptz,
+    finished_at       timestamptz,
+    suspend_reason    text,
+    missing           text[],
+    UNIQUE (service_id, day, seq)
+);
+-- Call-next reads this index in its ORDER BY: one branch per priority value,
+-- oldest place first. Without it every call sorts the whole waiting set.
+CREATE INDEX IF NOT EXISTS tickets_waiting
+    ON tickets (hall_id, priority, order_at, id) WHERE status = 'waiting';
+-- One unfinished ticket per ID number per service (the per-ID limit's backstop).
+CREATE UNIQUE INDEX IF NOT EXISTS tickets_one_open_per_id
+    ON tickets (service_id, id_hash)
+    WHERE id_hash IS NOT NULL AND status IN ('waiting', 'called', 'serving', 'suspended');
+CREATE INDEX IF NOT EXISTS tickets_id_day ON tickets (hall_id, id_hash, day) WHERE id_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tickets_finished
+    ON tickets (service_id, finished_at) WHERE status = 'done';
+CREATE INDEX IF NOT EXISTS tickets_day ON tickets (hall_id, day);
+
+-- Answers to window calls made with an Idempotency-Key (kept 24 hours).
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    principal   text NOT NULL,                       -- 'session:12', 'device:3'
+    endpoint    text NOT NULL,
+    key         text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    status      integer,
+    body        jsonb,
+    PRIMARY KEY (principal, endpoint, key)
+);
+
+-- The action log: who did what, where, to which ticket, why, and which ticket
+-- the published rule would have chosen. Rows are only ever inserted; the
+-- trigger below refuses UPDATE and DELETE, and TRUNCATE is refused too.
+CREATE TABLE IF NOT EXISTS action_log (
+    id                 bigserial PRIMARY KEY,
+    hall_id            integer NOT NULL REFERENCES halls(id),
+    at                 timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor_kind         text NOT NULL CHECK (actor_kind IN ('staff', 'device', 'citizen', 'system')),
+    actor_id           integer,
+    actor_name         text NOT NULL,
+    window_number      integer,
+    ticket_id          text,
+    ticket_number      text,
+    action             text NOT NULL,
+    reason             text,
+    rule_ticket_id     text,                         -- what call-next would have called
+    rule_ticket_number text,
+    details            jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE INDEX IF NOT EXISTS action_log_ticket ON action_log (ticket_id);
+CREATE INDEX IF NOT EXISTS action_log_hall_at ON action_log (hall_id, at);
+
+CREATE OR REPLACE FUNCTION action_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'action_log is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE OR REPLACE TRIGGER action_log_no_change
+    BEFORE UPDATE OR DELETE ON action_log
+    FOR EACH ROW EXECUTE FUNCTION action_log_append_only();
+CREATE OR REPLACE TRIGGER action_log_no_truncate
+    BEFORE TRUNCATE ON action_log
+    FOR EACH STATEMENT EXECUTE FUNCTION action_log_append_only();
+
+-- 好差评: one rating per ticket, tied to its service, window and staff member.
+CREATE TABLE IF NOT EXISTS ratings (
+    id          bigserial PRIMARY KEY,
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    ticket_id   text NOT NULL UNIQUE REFERENCES tickets(id),
+    service_id  integer NOT NULL REFERENCES services(id),
+    window_id   integer REFERENCES windows(id),
+    staff_id    integer REFERENCES staff(id),
+    score       integer NOT NULL CHECK (score BETWEEN 1 AND 5),
+    dimensions  jsonb NOT NULL DEFAULT '{}'::jsonb,
+    comment     text,
+    source      text NOT NULL CHECK (source IN ('citizen', 'pad')),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- 清廉知识上屏: integrity notices on the screens, managed by supervisors.
+CREATE TABLE IF NOT EXISTS notices (
+    id          serial PRIMARY KEY,
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    title       text NOT NULL,
+    body        text NOT NULL,
+    starts_on   date,
+    ends_on     date,
+    position    integer NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,157 @@
+"""Who is asking: staff log-ins, device tokens, roles (CONTRACT §3).
+
+Staff log in with a password (argon2id) and get a random bearer token that is
+stored only as its SHA-256 and expires after a working day. Devices present
+the token from the hall file, also stored hashed. 401 means no valid
+credential; 403 means a valid one that may not do this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+from aiohttp import web
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from . import errors
+from .audit import Actor
+
+hasher = PasswordHasher()
+# Checked against when the username is unknown, so both cases take as long.
+_DUMMY_HASH = hasher.hash("not a password of anyone")
+
+SUPERVISORS = ("supervisor", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "staff" or "device"
+    id: int
+    name: str
+    credential: str  # "session:<id>" or "device:<id>": what idempotency keys are scoped to
+    role: str | None = None  # staff role
+    device_kind: str | None = None  # kiosk | display | rating | printer
+    window_id: int | None = None  # a device's window
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.kind, self.id, self.name)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in SUPERVISORS
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+FIND_SESSION = """
+SELECT s.id AS session_id, st.id, st.name, st.role
+FROM sessions s JOIN staff st ON st.id = s.staff_id
+WHERE s.token_hash = $1 AND s.hall_id = $2 AND s.ended_at IS NULL
+  AND s.expires_at > now() AND st.active
+"""
+
+FIND_DEVICE = """
+SELECT id, name, kind, window_id FROM devices
+WHERE token_hash = $1 AND hall_id = $2 AND active
+"""
+
+
+async def principal_for_token(conn: asyncpg.Connection, hall_id: int, token: str) -> Principal | None:
+    digest = token_hash(token)
+    row = await conn.fetchrow(FIND_SESSION, digest, hall_id)
+    if row:
+        return Principal("staff", row["id"], row["name"], f"session:{row['session_id']}", role=row["role"])
+    row = await conn.fetchrow(FIND_DEVICE, digest, hall_id)
+    if row:
+        return Principal(
+            "device",
+            row["id"],
+            row["name"],
+            f"device:{row['id']}",
+            device_kind=row["kind"],
+            window_id=row["window_id"],
+        )
+    return None
+
+
+async def authenticate(pool: asyncpg.Pool, hall_id: int, request: web.Request) -> Principal:
+    """The request's principal, or 401."""
+    token = bearer(request)
+    if token is None or len(token) > 200:
+        raise errors.unauthorized()
+    async with pool.acquire() as conn:
+        principal = await principal_for_token(conn, hall_id, token)
+    if principal is None:
+        raise errors.unauthorized("登录已失效或令牌无效 (the token is unknown or has expired)")
+    return principal
+
+
+def require_staff(p: Principal, *roles: str) -> None:
+    if p.kind != "staff":
+        raise errors.forbidden("此操作需要工作人员登录 (this needs a staff log-in, not a device)")
+    if roles and p.role not in roles:
+        raise errors.forbidden("没有权限执行此操作 (your role may not do this)")
+
+
+def require_device(p: Principal, *kinds: str) -> None:
+    if p.kind != "device" or p.device_kind not in kinds:
+        raise errors.forbidden("此设备不能执行此操作 (this credential may not do this)")
+
+
+async def verify_password(stored: str | None, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+FIND_STAFF = """
+SELECT id, username, name, role, party_member, password_hash FROM staff
+WHERE hall_id = $1 AND username = $2 AND active
+"""
+
+CREATE_SESSION = """
+INSERT INTO sessions (hall_id, staff_id, token_hash, expires_at)
+VALUES ($1, $2, $3, now() + $4::interval)
+RETURNING id
+"""
+
+
+async def log_in(
+    pool: asyncpg.Pool, hall_id: int, username: str, password: str, lifetime: timedelta
+) -> tuple[str, asyncpg.Record]:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(FIND_STAFF, hall_id, username)
+    if not await verify_password(row["password_hash"] if row else None, password):
+        raise errors.unauthorized("用户名或密码不正确 (wrong username or password)")
+    assert row is not None
+    token = secrets.token_urlsafe(32)
+    async with pool.acquire() as conn:
+        await conn.execute(CREATE_SESSION, hall_id, row["id"], token_hash(token), lifetime)
+    return token, row
+
+
+async def log_out(pool: asyncpg.Pool, principal: Principal) -> None:
+    session_id = int(principal.credential.split(":")[1])
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE sessions SET ended_at = now() WHERE id = $1", session_id)

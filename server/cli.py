@@ -1,0 +1,87 @@
+"""The `clearhall` command: `clearhall serve [--config HALL.toml] [--demo] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from . import hallfile
+from .app import AccessLogger, StartupError, create_app, data_dir_note
+from .settings import Settings, default_data_dir
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="clearhall", description="清厅 clearhall: queue and kiosks for a service hall"
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the hall server")
+    serve.add_argument("--config", type=Path, help="the hall file (TOML)")
+    serve.add_argument("--demo", action="store_true", help="load the built-in demo hall")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_data_dir()}")
+    serve.add_argument("--database-url", default=None, help="external PostgreSQL (or DATABASE_URL)")
+    check = commands.add_parser("check-config", help="validate a hall file and exit")
+    check.add_argument("file", type=Path)
+    return top
+
+
+def demo_banner(port: int, host: str) -> str:
+    conf = hallfile.load(hallfile.DEMO)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    lines = [f"clearhall demo hall: {conf.name}", "", "staff log-ins (username / password / windows):"]
+    for s in conf.staff:
+        where = ", ".join(map(str, s.windows)) or "any"
+        lines.append(f"  {s.username:<12} {s.password:<24} {s.role:<10} windows {where}")
+    lines += ["", "devices (name / kind / token / page):"]
+    for d in conf.devices:
+        address = {
+            "kiosk": "/kiosk",
+            "display": f"/display/window/{d.window}" if d.window else "/display",
+            "rating": f"/rate/{d.window}",
+        }.get(d.kind, "")
+        lines.append(f"  {d.name:<16} {d.kind:<8} {d.token:<24} {base}{address}#device={d.token}")
+    lines += ["", f"staff console: {base}/console", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "check-config":
+        try:
+            conf = hallfile.load(args.file)
+        except hallfile.HallFileError as exc:
+            sys.exit(f"clearhall: {exc}")
+        print(f"{args.file}: ok — {conf.name}: {len(conf.services)} services, {len(conf.windows)} windows")
+        return
+    settings = Settings(
+        database_url=args.database_url or os.environ.get("DATABASE_URL") or None,
+        data_dir=args.data_dir or default_data_dir(),
+        config=args.config,
+        demo=args.demo,
+        host=args.host,
+        port=args.port,
+    )
+    try:
+        if settings.config is not None:
+            hallfile.load(settings.config)  # fail before anything starts
+        if settings.database_url is None:
+            logging.getLogger("clearhall").info(data_dir_note(settings.data_dir))
+        if settings.demo:
+            print(demo_banner(settings.port, settings.host), flush=True)
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log_class=AccessLogger,
+            print=lambda text: print(text, flush=True),
+        )
+    except (hallfile.HallFileError, StartupError) as exc:
+        sys.exit(f"clearhall: {exc}")

@@ -1,0 +1,69 @@
+"""Connections and schema: the pool, schema.sql at start, numbered migrations.
+
+schema.sql is idempotent and applied on every start; files in migrations/
+named `NNNN_what.sql` run once each, in order, recorded in schema_migrations.
+Two processes starting at once take turns through an advisory lock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+
+import asyncpg
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schema.sql"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SCHEMA_LOCK = 0x636C6561  # "clea": any fixed number, shared by all processes
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(url: str, size: int) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        url, min_size=min(2, size), max_size=size, init=init_connection, command_timeout=30
+    )
+
+
+def migrations() -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", path.name)
+        if match:
+            found.append((int(match[1]), match[2], path))
+    return found
+
+
+async def apply_schema(conn: asyncpg.Connection) -> list[int]:
+    """Apply schema.sql, then the migrations not yet applied. Returns those applied."""
+    applied = []
+    await conn.execute("SELECT pg_advisory_lock($1)", SCHEMA_LOCK)
+    try:
+        await conn.execute(SCHEMA.read_text(encoding="utf-8"))
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for version, name, path in migrations():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text(encoding="utf-8"))
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name
+                )
+            applied.append(version)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", SCHEMA_LOCK)
+    return applied
+
+
+async def installation_secret(conn: asyncpg.Connection) -> bytes:
+    """The per-installation secret, made once on first start."""
+    await conn.execute(
+        "INSERT INTO installation (secret) VALUES ($1) ON CONFLICT DO NOTHING",
+        secrets.token_bytes(32),
+    )
+    secret: bytes = await conn.fetchval("SELECT secret FROM installation")
+    return secret

@@ -1,0 +1,99 @@
+"""The one error shape of the API, and the middleware that produces it.
+
+Every response that is not 2xx is
+`{"ok": false, "error": {"code": ..., "message": ...}, "status": n}`
+(CONTRACT §3). Domain code raises `ApiError`; the middleware turns it, the
+router's 404/405 and the body-size 413 into that shape. Anything unexpected is
+logged with its trace and answered as a plain 500 without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+INVALID_JSON = "invalid_json"
+INVALID_INPUT = "invalid_input"
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not_found"
+METHOD_NOT_ALLOWED = "method_not_allowed"
+CONFLICT = "conflict"
+LIMIT_EXCEEDED = "limit_exceeded"
+TOO_LARGE = "too_large"
+INTERNAL = "internal_error"
+
+
+class ApiError(Exception):
+    """An expected failure with a stable code, answered in the contract's shape."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def invalid(message: str, field: str | None = None) -> ApiError:
+    return ApiError(400, INVALID_INPUT, message, **({"field": field} if field else {}))
+
+
+def unauthorized(message: str = "需要登录或有效的设备令牌 (a valid credential is required)") -> ApiError:
+    return ApiError(401, UNAUTHORIZED, message)
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, FORBIDDEN, message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, NOT_FOUND, message)
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, CONFLICT, message)
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    error: dict[str, Any] = {"code": code, "message": message, **extra}
+    return web.json_response({"ok": False, "error": error, "status": status}, status=status)
+
+
+_HTTP_CODES = {
+    400: INVALID_INPUT,
+    401: UNAUTHORIZED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    409: CONFLICT,
+    413: TOO_LARGE,
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, **exc.extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 413:
+            return error_response(413, TOO_LARGE, "请求内容过大 (request body over 64 KiB)")
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        response = error_response(exc.status, code, exc.reason)
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return error_response(500, INTERNAL, "服务器内部错误 (internal error)")

@@ -1,0 +1,39 @@
+"""The hall this process serves, as read from its row in `halls`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Hall:
+    id: int
+    code: str
+    name: str
+    timezone: str
+    public_url: str | None
+    max_consecutive_priority: int
+    daily_tickets_per_id: int
+    opens_at: time
+    closes_at: time
+
+
+SELECT_HALL = """
+SELECT id, code, name, timezone, public_url, max_consecutive_priority,
+       daily_tickets_per_id, opens_at, closes_at
+FROM halls WHERE code = $1
+"""
+
+
+async def load_hall(conn: asyncpg.Connection, code: str) -> Hall | None:
+    row = await conn.fetchrow(SELECT_HALL, code)
+    return Hall(**dict(row)) if row else None
+
+
+async def only_hall_code(conn: asyncpg.Connection) -> str | None:
+    """The code of the one hall in the database, when there is exactly one."""
+    rows = await conn.fetch("SELECT code FROM halls ORDER BY id LIMIT 2")
+    return rows[0]["code"] if len(rows) == 1 else None

@@ -1,0 +1,479 @@
+"""The hall file (CONTRACT §2): read, validate, and apply it to the database.
+
+Validation names the bad key and its line (`hall.toml:12: windows[2].services:
+unknown service "Z"`). Applying is idempotent: rows are matched by service code,
+window number, username and device name, so loading the same file twice
+changes nothing, and a changed file updates in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+DEMO = Path(__file__).resolve().parent / "demo_hall.toml"
+ROLES = ("staff", "supervisor", "admin")
+DEVICE_KINDS = ("kiosk", "display", "rating", "printer")
+PAPERS = ("80mm", "58mm")
+ENCODINGS = ("gb18030", "gbk")
+PRINT_MODES = ("text", "raster")
+
+hasher = PasswordHasher()
+
+
+class HallFileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServiceConf:
+    code: str
+    name: str
+    time_limit_minutes: int = 30
+    real_name_required: bool = False
+
+
+@dataclass(frozen=True)
+class WindowConf:
+    number: int
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StaffConf:
+    username: str
+    name: str
+    password: str
+    role: str = "staff"
+    windows: tuple[int, ...] = ()
+    party_member: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceConf:
+    name: str
+    kind: str
+    token: str
+    window: int | None = None
+
+
+@dataclass(frozen=True)
+class PrinterConf:
+    name: str
+    kiosk: str
+    address: str
+    paper: str = "80mm"
+    encoding: str = "gb18030"
+    mode: str = "text"
+
+
+@dataclass(frozen=True)
+class HallConf:
+    code: str
+    name: str
+    timezone: str = "Asia/Shanghai"
+    public_url: str | None = None
+    opens_at: str = "08:30"
+    closes_at: str = "17:30"
+    max_consecutive_priority: int = 3
+    daily_tickets_per_id: int = 5
+    services: tuple[ServiceConf, ...] = ()
+    windows: tuple[WindowConf, ...] = ()
+    staff: tuple[StaffConf, ...] = ()
+    devices: tuple[DeviceConf, ...] = ()
+    printers: tuple[PrinterConf, ...] = field(default=())
+
+
+class _Reader:
+    """Reads one table of the file, remembering where each key stands."""
+
+    def __init__(self, source: str, text: str, table: dict[str, Any], path: str, header: str) -> None:
+        self.source, self.text, self.table, self.path, self.header = source, text, table, path, header
+        self.used: set[str] = set()
+
+    def line_of(self, key: str | None) -> int | None:
+        lines = self.text.splitlines()
+        name, _, index = self.header.partition("#")
+        start = 0
+        if name:
+            pattern = re.compile(r"^\s*\[\[?\s*" + re.escape(name) + r"\s*\]\]?\s*(#.*)?$")
+            hits = [i for i, line in enumerate(lines) if pattern.match(line)]
+            nth = int(index) if index else 0
+            if nth >= len(hits):
+                return None
+            start = hits[nth]
+            if key is None:
+                return start + 1
+        for i in range(start + (1 if name else 0), len(lines)):
+            if name and lines[i].lstrip().startswith("["):
+                break
+            if key and re.match(r"^\s*" + re.escape(key) + r"\s*=", lines[i]):
+                return i + 1
+        return start + 1 if name else None
+
+    def fail(self, key: str | None, message: str) -> HallFileError:
+        where = f"{self.path}.{key}" if key and self.path else (key or self.path)
+        line = self.line_of(key)
+        at = f"{self.source}:{line}" if line else self.source
+        return HallFileError(f"{at}: {where}: {message}")
+
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False
+    ) -> Any:
+        self.used.add(key)
+        if key not in self.table:
+            if required or default is ...:
+                raise self.fail(None, f'missing required key "{key}"')
+            return default
+        value = self.table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(key, f"expected {_names(kinds)}, got true/false")
+        if not isinstance(value, kinds):
+            raise self.fail(key, f"expected {_names(kinds)}, got {type(value).__name__}")
+        return value
+
+    def text_value(self, key: str, default: Any = ..., *, choices: tuple[str, ...] = ()) -> Any:
+        value = self.get(key, str, default)
+        if isinstance(value, str):
+            if not value.strip():
+                raise self.fail(key, "must not be empty")
+            if choices and value not in choices:
+                raise self.fail(key, f'"{value}" is not one of: {", ".join(choices)}')
+        return value
+
+    def positive(self, key: str, default: Any = ...) -> Any:
+        value = self.get(key, int, default)
+        if isinstance(value, int) and value < 1:
+            raise self.fail(key, "must be 1 or more")
+        return value
+
+    def finish(self) -> None:
+        for key in self.table:
+            if key not in self.used:
+                raise self.fail(key, f'unknown key "{key}"')
+
+
+def _names(kinds: tuple[type, ...]) -> str:
+    words = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table"}
+    return " or ".join(words.get(k, k.__name__) for k in kinds)
+
+
+def parse(text: str, source: str = "hall file") -> HallConf:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise HallFileError(f"{source}: not valid TOML: {exc}") from None
+
+    top = _Reader(source, text, data, "", "")
+    for key in data:
+        if key not in ("hall", "policy", "services", "windows", "staff", "devices", "printers"):
+            raise top.fail(key, f'unknown section "{key}"')
+
+    hall = _Reader(source, text, _table(top, data, "hall", required=True), "hall", "hall")
+    name = hall.text_value("name")
+    code = hall.text_value("code", "main")
+    timezone = hall.text_value("timezone", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise hall.fail("timezone", f'unknown time zone "{timezone}"') from None
+    public_url = hall.text_value("public_url", None)
+    if public_url is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", public_url):
+        raise hall.fail("public_url", "must be an http:// or https:// address")
+    hours = {}
+    for key, default in (("opens_at", "08:30"), ("closes_at", "17:30")):
+        hours[key] = hall.text_value(key, default)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", hours[key]):
+            raise hall.fail(key, 'must be a time like "08:30"')
+    hall.finish()
+
+    policy = _Reader(source, text, _table(top, data, "policy"), "policy", "policy")
+    max_priority = policy.positive("max_consecutive_priority", 3)
+    daily = policy.positive("daily_tickets_per_id", 5)
+    policy.finish()
+
+    services: list[ServiceConf] = []
+    for i, reader in _array(top, source, text, data, "services"):
+        code_ = reader.text_value("code")
+        if not re.fullmatch(r"[A-Z]{1,2}", code_):
+            raise reader.fail("code", f'"{code_}" must be 1–2 capital letters')
+        services.append(
+            ServiceConf(
+                code=code_,
+                name=reader.text_value("name"),
+                time_limit_minutes=reader.positive("time_limit_minutes", 30),
+                real_name_required=reader.get("real_name_required", bool, False),
+            )
+        )
+        _unique(reader, "code", code_, [s.code for s in services[:i]])
+        reader.finish()
+    if not services:
+        raise top.fail(None, "at least one [[services]] is needed")
+    codes = {s.code for s in services}
+
+    windows: list[WindowConf] = []
+    for i, reader in _array(top, source, text, data, "windows"):
+        number = reader.positive("number")
+        _unique(reader, "number", number, [w.number for w in windows[:i]])
+        served = _str_list(reader, "services")
+        for c in served:
+            if c not in codes:
+                raise reader.fail("services", f'unknown service "{c}"')
+        if not served:
+            raise reader.fail("services", "a window needs at least one service")
+        windows.append(WindowConf(number, tuple(served)))
+        reader.finish()
+    numbers = {w.number for w in windows}
+
+    staff: list[StaffConf] = []
+    for i, reader in _array(top, source, text, data, "staff"):
+        username = reader.text_value("username")
+        _unique(reader, "username", username, [s.username for s in staff[:i]])
+        where = reader.get("windows", list, [])
+        for n in where:
+            if isinstance(n, bool) or not isinstance(n, int) or n not in numbers:
+                raise reader.fail("windows", f"unknown window {n!r}")
+        staff.append(
+            StaffConf(
+                username=username,
+                name=reader.text_value("name"),
+                password=reader.text_value("password"),
+                role=reader.text_value("role", "staff", choices=ROLES),
+                windows=tuple(where),
+                party_member=reader.get("party_member", bool, False),
+            )
+        )
+        if len(staff[-1].password) < 8:
+            raise reader.fail("password", "must be at least 8 characters")
+        reader.finish()
+
+    devices: list[DeviceConf] = []
+    for i, reader in _array(top, source, text, data, "devices"):
+        device_name = reader.text_value("name")
+        _unique(reader, "name", device_name, [d.name for d in devices[:i]])
+        token = reader.text_value("token")
+        if len(token) < 16:
+            raise reader.fail("token", "must be at least 16 characters (use a random string)")
+        _unique(reader, "token", token, [d.token for d in devices[:i]])
+        window = reader.get("window", int, None)
+        if window is not None and window not in numbers:
+            raise reader.fail("window", f"unknown window {window}")
+        devices.append(
+            DeviceConf(device_name, reader.text_value("kind", choices=DEVICE_KINDS), token, window)
+        )
+        reader.finish()
+    kiosks = {d.name for d in devices if d.kind == "kiosk"}
+
+    printers: list[PrinterConf] = []
+    for i, reader in _array(top, source, text, data, "printers"):
+        printer_name = reader.text_value("name")
+        _unique(reader, "name", printer_name, [p.name for p in printers[:i]])
+        kiosk = reader.text_value("kiosk")
+        if kiosk not in kiosks:
+            raise reader.fail("kiosk", f'"{kiosk}" is not a kiosk device of this file')
+        address = reader.text_value("address")
+        if not re.match(r"^(tcp|usb|serial|file|agent)://", address):
+            raise reader.fail("address", "must start with tcp://, usb://, serial://, file:// or agent://")
+        printers.append(
+            PrinterConf(
+                name=printer_name,
+                kiosk=kiosk,
+                address=address,
+                paper=reader.text_value("paper", "80mm", choices=PAPERS),
+                encoding=reader.text_value("encoding", "gb18030", choices=ENCODINGS),
+                mode=reader.text_value("mode", "text", choices=PRINT_MODES),
+            )
+        )
+        reader.finish()
+
+    return HallConf(
+        code=code,
+        name=name,
+        timezone=timezone,
+        public_url=public_url.rstrip("/") if public_url else None,
+        opens_at=hours["opens_at"],
+        closes_at=hours["closes_at"],
+        max_consecutive_priority=max_priority,
+        daily_tickets_per_id=daily,
+        services=tuple(services),
+        windows=tuple(windows),
+        staff=tuple(staff),
+        devices=tuple(devices),
+        printers=tuple(printers),
+    )
+
+
+def load(path: Path) -> HallConf:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HallFileError(f"{path}: cannot read the hall file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise HallFileError(f"{path}: the hall file must be UTF-8") from None
+    return parse(text, str(path))
+
+
+def _table(top: _Reader, data: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
+    if key not in data:
+        if required:
+            raise top.fail(None, f"missing the [{key}] section")
+        return {}
+    if not isinstance(data[key], dict):
+        raise top.fail(key, f"[{key}] must be a table")
+    return data[key]
+
+
+def _array(top: _Reader, source: str, text: str, data: dict[str, Any], key: str) -> list[tuple[int, _Reader]]:
+    items = data.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise top.fail(key, f"must be written as [[{key}]] tables")
+    return [(i, _Reader(source, text, item, f"{key}[{i + 1}]", f"{key}#{i}")) for i, item in enumerate(items)]
+
+
+def _unique(reader: _Reader, key: str, value: Any, before: list[Any]) -> None:
+    if value in before:
+        raise reader.fail(key, f"{value!r} appears twice")
+
+
+def _str_list(reader: _Reader, key: str) -> list[str]:
+    values = reader.get(key, list)
+    if not all(isinstance(v, str) for v in values):
+        raise reader.fail(key, "must be a list of strings")
+    return values
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _password_hash(password: str, existing: str | None) -> str:
+    """Keep the stored hash when it still matches, so a reload writes nothing new."""
+    if existing:
+        try:
+            if hasher.verify(existing, password) and not hasher.check_needs_rehash(existing):
+                return existing
+        except (VerificationError, InvalidHashError):
+            pass
+    return hasher.hash(password)
+
+
+async def apply(conn: asyncpg.Connection, conf: HallConf) -> int:
+    """Write the hall file into the database in one transaction; returns the hall id."""
+    async with conn.transaction():
+        hall_id: int = await conn.fetchval(
+            """
+            INSERT INTO halls (code, name, timezone, public_url, max_consecutive_priority,
+                               daily_tickets_per_id, opens_at, closes_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time)
+            ON CONFLICT (code) DO UPDATE SET
+                name = EXCLUDED.name, timezone = EXCLUDED.timezone,
+                public_url = EXCLUDED.public_url,
+                max_consecutive_priority = EXCLUDED.max_consecutive_priority,
+                daily_tickets_per_id = EXCLUDED.daily_tickets_per_id,
+                opens_at = EXCLUDED.opens_at, closes_at = EXCLUDED.closes_at
+            RETURNING id
+            """,
+            conf.code, conf.name, conf.timezone, conf.public_url, conf.max_consecutive_priority,
+            conf.daily_tickets_per_id, conf.opens_at, conf.closes_at,
+        )  # fmt: skip
+        service_ids = {}
+        for position, s in enumerate(conf.services):
+            service_ids[s.code] = await conn.fetchval(
+                """
+                INSERT INTO services (hall_id, code, name, time_limit_minutes, real_name_required,
+                                      position, active)
+                VALUES ($1, $2, $3, $4, $5, $6, true)
+                ON CONFLICT (hall_id, code) DO UPDATE SET
+                    name = EXCLUDED.name, time_limit_minutes = EXCLUDED.time_limit_minutes,
+                    real_name_required = EXCLUDED.real_name_required,
+                    position = EXCLUDED.position, active = true
+                RETURNING id
+                """,
+                hall_id, s.code, s.name, s.time_limit_minutes, s.real_name_required, position,
+            )  # fmt: skip
+        # A service dropped from the file stops taking tickets; its history stays.
+        await conn.execute(
+            "UPDATE services SET active = false WHERE hall_id = $1 AND NOT (code = ANY($2))",
+            hall_id, list(service_ids),
+        )  # fmt: skip
+
+        window_ids = {}
+        for w in conf.windows:
+            window_ids[w.number] = await conn.fetchval(
+                """
+                INSERT INTO windows (hall_id, number, active) VALUES ($1, $2, true)
+                ON CONFLICT (hall_id, number) DO UPDATE SET active = true
+                RETURNING id
+                """,
+                hall_id, w.number,
+            )  # fmt: skip
+            await conn.execute(
+                "DELETE FROM window_services WHERE window_id = $1 AND NOT (service_id = ANY($2))",
+                window_ids[w.number], [service_ids[c] for c in w.services],
+            )  # fmt: skip
+            await conn.executemany(
+                "INSERT INTO window_services VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(window_ids[w.number], service_ids[c]) for c in w.services],
+            )
+        await conn.execute(
+            "UPDATE windows SET active = false WHERE hall_id = $1 AND NOT (number = ANY($2))",
+            hall_id, list(window_ids),
+        )  # fmt: skip
+
+        for p in conf.staff:
+            existing = await conn.fetchval(
+                "SELECT password_hash FROM staff WHERE hall_id = $1 AND username = $2", hall_id, p.username
+            )
+            staff_id = await conn.fetchval(
+                """
+                INSERT INTO staff (hall_id, username, name, password_hash, role, party_member, active)
+                VALUES ($1, $2, $3, $4, $5, $6, true)
+                ON CONFLICT (hall_id, username) DO UPDATE SET
+                    name = EXCLUDED.name, password_hash = EXCLUDED.password_hash,
+                    role = EXCLUDED.role, party_member = EXCLUDED.party_member, active = true
+                RETURNING id
+                """,
+                hall_id, p.username, p.name, _password_hash(p.password, existing), p.role,
+                p.party_member,
+            )  # fmt: skip
+            allowed = [window_ids[n] for n in p.windows]
+            await conn.execute(
+                "DELETE FROM staff_windows WHERE staff_id = $1 AND NOT (window_id = ANY($2))",
+                staff_id, allowed,
+            )  # fmt: skip
+            await conn.executemany(
+                "INSERT INTO staff_windows VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(staff_id, w) for w in allowed],
+            )
+        await conn.execute(
+            "UPDATE staff SET active = false WHERE hall_id = $1 AND NOT (username = ANY($2))",
+            hall_id, [p.username for p in conf.staff],
+        )  # fmt: skip
+
+        for d in conf.devices:
+            await conn.execute(
+                """
+                INSERT INTO devices (hall_id, name, kind, token_hash, window_id, active)
+                VALUES ($1, $2, $3, $4, $5, true)
+                ON CONFLICT (hall_id, name) DO UPDATE SET
+                    kind = EXCLUDED.kind, token_hash = EXCLUDED.token_hash,
+                    window_id = EXCLUDED.window_id, active = true
+                """,
+                hall_id, d.name, d.kind, token_hash(d.token),
+                window_ids[d.window] if d.window is not None else None,
+            )  # fmt: skip
+        await conn.execute(
+            "UPDATE devices SET active = false WHERE hall_id = $1 AND NOT (name = ANY($2))",
+            hall_id, [d.name for d in conf.devices],
+        )  # fmt: skip
+    return hall_id

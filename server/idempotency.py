@@ -1,0 +1,62 @@
+"""Idempotency-Key on window calls: a retried request gets the first answer.
+
+The key row is claimed inside the call's own transaction, so a concurrent
+retry waits on the row and then replays the stored answer; a call that fails
+rolls its claim back, and the retry acts afresh. Keys live 24 hours and are
+scoped to the credential and the endpoint. Only successful answers are kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from . import errors
+
+MAX_KEY_LENGTH = 200
+
+# -- claim the key, or take over one older than 24 hours
+CLAIM = """
+INSERT INTO idempotency_keys (principal, endpoint, key) VALUES ($1, $2, $3)
+ON CONFLICT (principal, endpoint, key) DO UPDATE
+    SET created_at = now(), status = NULL, body = NULL
+    WHERE idempotency_keys.created_at < now() - interval '24 hours'
+RETURNING key
+"""
+
+STORED = """
+SELECT status, body FROM idempotency_keys WHERE principal = $1 AND endpoint = $2 AND key = $3
+"""
+
+STORE = """
+UPDATE idempotency_keys SET status = $4, body = $5
+WHERE principal = $1 AND endpoint = $2 AND key = $3
+"""
+
+
+def check_key(key: str) -> str:
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise errors.invalid(
+            f"Idempotency-Key 应为 1–{MAX_KEY_LENGTH} 个字符 (Idempotency-Key must be 1–200 characters)",
+            "Idempotency-Key",
+        )
+    return key
+
+
+async def claim(conn: asyncpg.Connection, principal: str, endpoint: str, key: str) -> tuple[int, Any] | None:
+    """None when this request is the first with the key; else the stored (status, body)."""
+    if await conn.fetchval(CLAIM, principal, endpoint, key) is not None:
+        return None
+    row = await conn.fetchrow(STORED, principal, endpoint, key)
+    return (row["status"], row["body"]) if row and row["status"] is not None else None
+
+
+async def store(
+    conn: asyncpg.Connection, principal: str, endpoint: str, key: str, status: int, body: Any
+) -> None:
+    await conn.execute(STORE, principal, endpoint, key, status, body)
+
+
+async def purge(conn: asyncpg.Connection) -> None:
+    await conn.execute("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")

@@ -1,0 +1,33 @@
+"""Settings for one server process, built from the command line or by tests."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database lives unless --data-dir says otherwise.
+
+    root (a service install): /var/lib/clearhall; anyone else:
+    $XDG_DATA_HOME/clearhall, i.e. ~/.local/share/clearhall.
+    """
+    if os.geteuid() == 0:
+        return Path("/var/lib/clearhall")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "clearhall"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None  # None: start the embedded PostgreSQL
+    data_dir: Path = field(default_factory=default_data_dir)
+    config: Path | None = None  # the hall file
+    demo: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    pool_size: int = 8
+    session_hours: int = 12  # a staff log-in lasts one working day
+    max_body: int = 64 * 1024
+    quiet: bool = False  # don't print the demo's log-ins
