@@ -168,6 +168,22 @@ def lines(ops: list[Op]) -> list[str]:
     return result
 
 
+def raster_image(ops: list[Op]) -> Image.Image | None:
+    """All raster images of `ops` stacked top to bottom, as printed; None if none.
+
+    Tall images are sent in bands, so this is how a test sees the whole picture.
+    """
+    images = [op.image() for op in ops if isinstance(op, Raster)]
+    if not images:
+        return None
+    whole = Image.new("1", (max(i.width for i in images), sum(i.height for i in images)), 1)
+    y = 0
+    for image in images:
+        whole.paste(image, (0, y))
+        y += image.height
+    return whole
+
+
 class _Decoder:
     def __init__(self, data: bytes, encoding: str, strict: bool) -> None:
         self.data = data

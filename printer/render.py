@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import partial
 from typing import Final
 
-from escpos.constants import QR_ECLEVEL_M, QR_MODEL_2
+from escpos.constants import PAPER_FULL_CUT, QR_ECLEVEL_M, QR_MODEL_2
 from escpos.printer import Dummy
 from PIL import Image, ImageDraw, ImageFont
 
@@ -221,19 +221,16 @@ def _render_text(blocks: list[_Block], roll: Paper, encoding: str, *, native_qr:
         elif isinstance(block, _Feed):
             printer.print_and_feed(block.lines)
         elif native_qr:
-            printer.qr(
-                block.data, ec=QR_ECLEVEL_M, size=roll.qr_module, model=QR_MODEL_2, native=True
-            )
+            printer.qr(block.data, ec=QR_ECLEVEL_M, size=roll.qr_module, model=QR_MODEL_2, native=True)
             printer._raw(b"\n")
         else:
-            printer.image(
-                qr_image(block.data, roll.qr_module, quiet=2),
-                impl="bitImageRaster",
-                center=True,
-                fragment_height=RASTER_BAND,
-            )
+            # Centred here: escpos forgets `center` for an image sent in bands.
+            code = qr_image(block.data, roll.qr_module, quiet=2)
+            band = Image.new("1", (roll.dots, code.height), 1)
+            band.paste(code, ((roll.dots - code.width) // 2, 0))
+            printer.image(band, impl="bitImageRaster", fragment_height=RASTER_BAND)
     printer.set(custom_size=True, width=1, height=1, bold=False, invert=False)
-    printer.cut()
+    _cut(printer)
     output: bytes = printer.output
     return output
 
@@ -278,7 +275,7 @@ def _render_raster(blocks: list[_Block], roll: Paper) -> bytes:
     printer = Dummy(profile=roll.profile)
     printer.hw("INIT")
     printer.image(ticket, impl="bitImageRaster", fragment_height=RASTER_BAND)
-    printer.cut()
+    _cut(printer)
     output: bytes = printer.output
     return output
 
@@ -306,10 +303,18 @@ def _draw_rule(y: int, dots: int, canvas: Image.Image, draw: ImageDraw.ImageDraw
         draw.line((x, y, x + 6, y), fill=_INK, width=2)
 
 
-def _paste(
-    image: Image.Image, x: int, y: int, canvas: Image.Image, draw: ImageDraw.ImageDraw
-) -> None:
+def _paste(image: Image.Image, x: int, y: int, canvas: Image.Image, draw: ImageDraw.ImageDraw) -> None:
     canvas.paste(image, (x, y))
+
+
+def _cut(printer: Dummy) -> None:
+    if printer.profile.supports("paperFullCut"):
+        printer.cut()
+    else:
+        # The 58 mm profile (Sunmi V2, a handheld) has no cutter, but kiosk
+        # printers do; a printer without one ignores GS V.
+        printer.print_and_feed(6)
+        printer._raw(PAPER_FULL_CUT)
 
 
 def _raster_size(block: _Line, width: int) -> int:

@@ -34,9 +34,7 @@ from printer.status import STATUS_REQUESTS, PrinterState, parse_replies, status_
 DEFAULT_TCP_PORT: Final = 9100
 DEFAULT_BAUDRATE: Final = 9600
 # States in which a job would not come out of the printer now.
-NOT_PRINTABLE: Final = frozenset(
-    {PrinterState.OFFLINE, PrinterState.PAPER_OUT, PrinterState.COVER_OPEN}
-)
+NOT_PRINTABLE: Final = frozenset({PrinterState.OFFLINE, PrinterState.PAPER_OUT, PrinterState.COVER_OPEN})
 
 _T = TypeVar("_T")
 
@@ -102,9 +100,7 @@ class AgentAddress:
 Address = TcpAddress | FileAddress | UsbAddress | SerialAddress | AgentAddress
 
 _USB_ID = re.compile(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})")
-_EXAMPLES = (
-    "tcp://192.0.2.10:9100, usb://04b8:0202, serial:///dev/ttyUSB0, file:///dev/usb/lp0 or agent://"
-)
+_EXAMPLES = "tcp://192.0.2.10:9100, usb://04b8:0202, serial:///dev/ttyUSB0, file:///dev/usb/lp0 or agent://"
 
 
 def parse_address(address: str) -> Address:
@@ -138,9 +134,7 @@ def parse_address(address: str) -> Address:
         if rest.strip("/"):
             raise AddressError(f"printer address {address!r}: agent:// takes nothing after it")
         return AgentAddress()
-    raise AddressError(
-        f"printer address {address!r} has unknown scheme {scheme!r}: use {_EXAMPLES}"
-    )
+    raise AddressError(f"printer address {address!r} has unknown scheme {scheme!r}: use {_EXAMPLES}")
 
 
 def _parse_tcp(address: str, text: str) -> TcpAddress:
@@ -148,9 +142,7 @@ def _parse_tcp(address: str, text: str) -> TcpAddress:
     try:
         port = parts.port
     except ValueError:
-        raise AddressError(
-            f"printer address {address!r} has a bad port: use a number 1-65535"
-        ) from None
+        raise AddressError(f"printer address {address!r} has a bad port: use a number 1-65535") from None
     if not parts.hostname:
         raise AddressError(f"printer address {address!r} has no host: use tcp://HOST:PORT")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
@@ -364,15 +356,11 @@ def _open_usb(target: UsbAddress) -> tuple[Any, Any, Any]:
         interface = device.get_active_configuration()[(0, 0)]
         out_ep = usb.util.find_descriptor(
             interface,
-            custom_match=lambda e: (
-                usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_OUT
-            ),
+            custom_match=lambda e: usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_OUT,
         )
         in_ep = usb.util.find_descriptor(
             interface,
-            custom_match=lambda e: (
-                usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN
-            ),
+            custom_match=lambda e: usb.util.endpoint_direction(e.bEndpointAddress) == usb.util.ENDPOINT_IN,
         )
     except usb.core.USBError as error:
         usb.util.dispose_resources(device)
@@ -446,9 +434,7 @@ def _import_serial() -> ModuleType:
 def _send_serial(target: SerialAddress, data: bytes, timeout: float) -> None:
     serial = _import_serial()
     try:
-        with serial.Serial(
-            target.device, target.baudrate, timeout=timeout, write_timeout=timeout
-        ) as port:
+        with serial.Serial(target.device, target.baudrate, timeout=timeout, write_timeout=timeout) as port:
             port.write(data)
             port.flush()
     except serial.SerialTimeoutException:
@@ -462,9 +448,7 @@ def _probe_serial(target: SerialAddress, timeout: float) -> PrinterState:
     each = timeout / (len(STATUS_REQUESTS) + 1)
     replies = bytearray()
     try:
-        with serial.Serial(
-            target.device, target.baudrate, timeout=each, write_timeout=each
-        ) as port:
+        with serial.Serial(target.device, target.baudrate, timeout=each, write_timeout=each) as port:
             port.reset_input_buffer()
             for n in STATUS_REQUESTS:
                 port.write(status_request(n))
