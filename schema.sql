@@ -156,11 +156,15 @@ CREATE TABLE IF NOT EXISTS tickets (
     finished_at       timestamptz,
     suspend_reason    text,
     missing           text[],
-    UNIQUE (service_id, day, seq)
+    UNIQUE (first_service_id, day, seq)   -- the number stays with its first service
 );
--- Call-next reads this index in its ORDER BY: one branch per priority value,
--- oldest place first. Without it every call sorts the whole waiting set.
-CREATE INDEX IF NOT EXISTS tickets_waiting
+-- Call-next reads one of these two in its ORDER BY (green channel first, or
+-- normal first once a window's green run is full), oldest place first, and
+-- stops at the first row it can lock. Without them every call sorts the
+-- whole waiting set.
+CREATE INDEX IF NOT EXISTS tickets_waiting_green_first
+    ON tickets (hall_id, priority DESC, order_at, id) WHERE status = 'waiting';
+CREATE INDEX IF NOT EXISTS tickets_waiting_normal_first
     ON tickets (hall_id, priority, order_at, id) WHERE status = 'waiting';
 -- One unfinished ticket per ID number per service (the per-ID limit's backstop).
 CREATE UNIQUE INDEX IF NOT EXISTS tickets_one_open_per_id

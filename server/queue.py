@@ -69,51 +69,50 @@ def require_open(w: Window) -> None:
         raise errors.conflict(f"{w.number} 号窗口已暂停服务 (window {w.number} is paused)")
 
 
-# -- one branch per priority value, preferred branch first; each reads the
-# -- waiting-set index in order and skips rows another window is claiming.
-# -- LIMIT 1 over UNION ALL stops after the first branch that yields a row.
-_CANDIDATE = """
-    (SELECT id FROM tickets
-      WHERE hall_id = $1 AND status = 'waiting' AND priority = {priority}
-        AND service_id = ANY($2::int[])
-      ORDER BY order_at, id
-      LIMIT 1 FOR UPDATE SKIP LOCKED)
+# -- the first waiting ticket of the window's services in the rule's order,
+# -- skipping rows another window is claiming this instant; each direction
+# -- has its own index whose order is exactly this ORDER BY
+_PICK = """
+    SELECT id FROM tickets
+    WHERE hall_id = $1 AND status = 'waiting' AND service_id = ANY($2::int[])
+    ORDER BY priority {direction}, order_at, id
+    LIMIT 1
 """
 
-CALL_NEXT = f"""
+
+def _call_next(direction: str) -> str:
+    return f"""
 WITH pick AS (
-    {_CANDIDATE.format(priority="$3")}
-    UNION ALL
-    {_CANDIDATE.format(priority="NOT $3")}
-    LIMIT 1
+    {_PICK.format(direction=direction)} FOR UPDATE SKIP LOCKED
 ), called AS (
     -- claim it for this window
-    UPDATE tickets t SET status = 'called', window_id = $4, staff_id = $5, called_at = now()
+    UPDATE tickets t SET status = 'called', window_id = $3, staff_id = $4, called_at = now()
     FROM pick WHERE t.id = pick.id
     RETURNING t.*
 ), win AS (
     -- the window's current ticket, and its run of green-channel calls
     UPDATE windows w SET current_ticket_id = called.id,
            priority_run = CASE WHEN called.priority THEN w.priority_run + 1 ELSE 0 END
-    FROM called WHERE w.id = $4
+    FROM called WHERE w.id = $3
     RETURNING w.priority_run
 ), logged AS (
     INSERT INTO action_log (hall_id, actor_kind, actor_id, actor_name, window_number, ticket_id,
                             ticket_number, action, rule_ticket_id, rule_ticket_number, details)
-    SELECT $1, $6, $7, $8, $9, called.id, called.number, 'call_next', called.id, called.number,
+    SELECT $1, $5, $6, $7, $8, called.id, called.number, 'call_next', called.id, called.number,
            jsonb_build_object('priority_run', (SELECT priority_run FROM win))
     FROM called
 )
 SELECT {TICKET_COLUMNS} FROM called t JOIN services s ON s.id = t.service_id
 """
 
+
+# Keyed by "green channel first?"
+CALL_NEXT = {True: _call_next("DESC"), False: _call_next("ASC")}
 # The same choice, read without claiming: what the rule would call now.
-RULE_CHOICE = f"""
-{_CANDIDATE.replace("FOR UPDATE SKIP LOCKED", "").format(priority="$3")}
-UNION ALL
-{_CANDIDATE.replace("FOR UPDATE SKIP LOCKED", "").format(priority="NOT $3")}
-LIMIT 1
-"""
+RULE_CHOICE = {
+    green_first: f"SELECT id, number FROM tickets WHERE id = ({_PICK.format(direction=d)})"
+    for green_first, d in ((True, "DESC"), (False, "ASC"))
+}
 
 
 def prefers_green(hall: Hall, w: Window) -> bool:
@@ -127,18 +126,14 @@ async def call_next(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principa
             f"{w.number} 号窗口还有未办结的号 (window {w.number} still has a current ticket)"
         )
     row = await conn.fetchrow(
-        CALL_NEXT,
-        hall.id, w.service_ids, prefers_green(hall, w), w.id, w.staff_id,
-        p.kind, p.id, p.name, w.number,
+        CALL_NEXT[prefers_green(hall, w)],
+        hall.id, w.service_ids, w.id, w.staff_id, p.kind, p.id, p.name, w.number,
     )  # fmt: skip
     return Ticket.from_row(row) if row else None
 
 
 async def rule_choice(conn: asyncpg.Connection, hall: Hall, w: Window) -> tuple[str, str] | None:
-    row = await conn.fetchrow(
-        f"SELECT c.id, t.number FROM ({RULE_CHOICE}) c JOIN tickets t ON t.id = c.id",
-        hall.id, w.service_ids, prefers_green(hall, w),
-    )  # fmt: skip
+    row = await conn.fetchrow(RULE_CHOICE[prefers_green(hall, w)], hall.id, w.service_ids)
     return (row["id"], row["number"]) if row else None
 
 

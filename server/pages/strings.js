@@ -84,7 +84,7 @@ window.CLEARHALL_STRINGS = {
   window: {
     window_title: { zh: "{n}号窗口", en: "Window {n}" },
     now_serving: { zh: "当前号码", en: "Now serving" },
-    none: { zh: "—", en: "—" },
+    none: { zh: "等待叫号", en: "Waiting" },
     staff_label: { zh: "工作人员", en: "Staff" },
     no_staff: { zh: "暂无工作人员", en: "Unstaffed" },
     paused: { zh: "暂停服务", en: "Service paused" },

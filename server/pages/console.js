@@ -1,0 +1,410 @@
+/* Staff console (/console): log in, sign in at a window, and work it.
+ * Every window call of CONTRACT §5 has a big button and a key:
+ *   N call next · R recall · S start · F finish · X no-show · T transfer ·
+ *   G suspend (挂起) · C call a number out of order · P pause / resume · L language
+ * Calls that need a reason ask for it first. Each call carries an
+ * Idempotency-Key so a retried click never acts twice. */
+(function () {
+  "use strict";
+  var CH = window.CH;
+  CH.page = "console";
+
+  var store = window.sessionStorage;
+  var session = load();          // {token, staff, window}
+  var current = null;            // the window's current ticket: {number, status, service, category, ...}
+  var windowStatus = "open";
+  var services = [];
+  var live = null;
+
+  var ACTIONS = [
+    { id: "call-next", key: "n", label: "btn_call_next", cls: "main" },
+    { id: "recall", key: "r", label: "btn_recall" },
+    { id: "start", key: "s", label: "btn_start", cls: "go" },
+    { id: "finish", key: "f", label: "btn_finish", cls: "go" },
+    { id: "no-show", key: "x", label: "btn_no_show" },
+    { id: "call", key: "c", label: "btn_call" },
+    { id: "transfer", key: "t", label: "btn_transfer" },
+    { id: "suspend", key: "g", label: "btn_suspend" },
+    { id: "pause", key: "p", label: "btn_pause" },
+    { id: "resume", key: "p", label: "btn_resume" }
+  ];
+
+  CH.applyStrings();
+  buildButtons();
+  CH.onlang = function () { buildButtons(); renderAll(); };
+  document.querySelectorAll("[data-action='lang']").forEach(function (b) { b.addEventListener("click", CH.toggleLang); });
+  CH.$("#loginForm").addEventListener("submit", onLogin);
+  CH.$("#logoutBtn").addEventListener("click", logout);
+  CH.$("#logoutBtn2").addEventListener("click", logout);
+  CH.$("#signOutBtn").addEventListener("click", signOut);
+  document.addEventListener("keydown", onKey);
+  route();
+
+  /* ---------- session ---------- */
+
+  function load() {
+    try { return JSON.parse(store.getItem("clearhall.console") || "null"); } catch (e) { return null; }
+  }
+  function save() {
+    try {
+      if (session) store.setItem("clearhall.console", JSON.stringify(session));
+      else store.removeItem("clearhall.console");
+    } catch (e) { /* private mode */ }
+  }
+
+  function route() {
+    CH.$("#loginView").hidden = !!session;
+    CH.$("#windowView").hidden = !session || !!session.window;
+    CH.$("#workView").hidden = !session || !session.window;
+    if (!session) { setTimeout(function () { CH.$("#username").focus(); }, 0); return; }
+    if (!session.window) { showWindowChoice(); return; }
+    startWork();
+  }
+
+  function onLogin(e) {
+    e.preventDefault();
+    var msg = CH.$("#loginMsg");
+    msg.textContent = "";
+    CH.api("POST", "/api/login", { username: CH.$("#username").value.trim(), password: CH.$("#password").value }).then(function (res) {
+      if (!res.ok) { msg.textContent = CH.t("login_failed", { msg: res.status === 401 ? (res.error.message || CH.t("err_unauthorized")) : CH.errorText(res) }); return; }
+      CH.$("#password").value = "";
+      session = { token: res.data.token, staff: res.data.staff || {}, window: null };
+      save();
+      route();
+    });
+  }
+
+  function logout() {
+    var tok = session && session.token;
+    if (live) { live.close(); live = null; }
+    session = null; current = null; save();
+    if (tok) CH.api("POST", "/api/logout", {}, tok);
+    route();
+  }
+
+  function expired() {
+    if (live) { live.close(); live = null; }
+    session = null; save();
+    route();
+    CH.$("#loginMsg").textContent = CH.t("session_expired");
+  }
+
+  function showWindowChoice() {
+    var box = CH.clear(CH.$("#windowChoices"));
+    var wins = (session.staff && session.staff.windows) || [];
+    wins.forEach(function (n) {
+      box.appendChild(CH.el("button", { type: "button", class: "btn", "data-window": n, text: CH.t("signed_in_at", { n: n }), onclick: function () { signIn(n); } }));
+    });
+    var input = CH.el("input", { type: "number", min: "1", id: "windowInput", "aria-label": CH.t("window_label"), placeholder: CH.t("window_label") });
+    box.appendChild(input);
+    box.appendChild(CH.el("button", { type: "button", class: "btn primary", text: CH.t("sign_in"), onclick: function () {
+      if (input.value) signIn(Number(input.value));
+    } }));
+  }
+
+  function signIn(n) {
+    var msg = CH.$("#windowMsg");
+    msg.textContent = "";
+    CH.api("POST", "/api/windows/" + n + "/sign-in", {}, session.token).then(function (res) {
+      if (res.status === 401) { expired(); return; }
+      if (!res.ok) { msg.textContent = CH.errorText(res); return; }
+      session.window = n; save();
+      current = null;
+      route();
+    });
+  }
+
+  function signOut() {
+    var n = session.window;
+    CH.api("POST", "/api/windows/" + n + "/sign-out", {}, session.token).then(function (res) {
+      if (res.status === 401) { expired(); return; }
+      if (!res.ok) { flash(CH.errorText(res), true); return; }
+      if (live) { live.close(); live = null; }
+      session.window = null; save(); current = null;
+      route();
+    });
+  }
+
+  /* ---------- working at the window ---------- */
+
+  function startWork() {
+    CH.$("#winLabel").textContent = CH.t("signed_in_at", { n: session.window });
+    CH.$("#staffName").textContent = session.staff.name || session.staff.username || "";
+    CH.$("#partyBadge").hidden = !session.staff.party_member;
+    renderAll();
+    refreshWaiting();
+    refreshStats();
+    CH.api("GET", "/api/services", null, session.token).then(function (res) {
+      if (res.ok && res.data && res.data.services) services = res.data.services;
+    });
+    if (live) live.close();
+    live = new CH.Live("token=" + encodeURIComponent(session.token), {
+      onstatus: function (s) {
+        CH.$("#offline").hidden = s !== "offline";
+        if (s === "unauthorized") expired();
+      },
+      onsnapshot: takeQueue,
+      onevent: function (msg) {
+        if (msg.event === "ticket.called" && msg.window === session.window && !msg.recall) {
+          current = Object.assign({ status: "called" }, msg.ticket);
+          renderCurrent();
+        }
+        refreshLater();
+      }
+    });
+  }
+
+  var refreshLater = CH.debounce(function () {
+    refreshWaiting();
+    refreshStats();
+    CH.api("GET", "/api/queue", null, session && session.token).then(function (res) { if (res.ok) takeQueue(res.data); });
+  }, 300);
+
+  function takeQueue(data) {
+    if (!session || !data || !Array.isArray(data.windows)) return;
+    data.windows.forEach(function (w) {
+      if (w.number !== session.window) return;
+      windowStatus = w.status || "open";
+      if (w.current) {
+        if (!current || current.number !== w.current.number) current = Object.assign({}, w.current);
+        else if (w.current.status) current.status = w.current.status;
+      } else current = null;
+    });
+    renderAll();
+  }
+
+  function refreshWaiting() {
+    if (!session || !session.window) return;
+    CH.api("GET", "/api/windows/" + session.window + "/waiting", null, session.token).then(function (res) {
+      if (res.status === 401) { expired(); return; }
+      var ol = CH.clear(CH.$("#waiting"));
+      var list = res.ok && res.data && res.data.tickets ? res.data.tickets : [];
+      if (!res.ok) { ol.appendChild(CH.el("li", { class: "empty", text: CH.errorText(res) })); return; }
+      if (!list.length) { ol.appendChild(CH.el("li", { class: "empty", text: CH.t("waiting_none") })); return; }
+      list.forEach(function (t) {
+        ol.appendChild(CH.el("li", { "data-number": t.number, title: CH.t("btn_call"), onclick: function () { askCall(t.number); } }, [
+          CH.el("span", { class: "num", text: t.number }),
+          CH.el("span", { class: "since", text: CH.fmtTime(t.issued_at) }),
+          CH.el("span", { class: "cat" + (CH.isGreen(t.category) ? " green" : ""), text: CH.categoryName(t.category) })
+        ]));
+      });
+    });
+  }
+
+  function refreshStats() {
+    if (!session) return;
+    CH.api("GET", "/api/me/stats", null, session.token).then(function (res) {
+      if (!res.ok || !res.data) return;
+      var d = res.data.stats || res.data;
+      CH.$("#statCalled").textContent = d.called || 0;
+      CH.$("#statFinished").textContent = d.finished || 0;
+      CH.$("#statNoShow").textContent = d.no_show || 0;
+    });
+  }
+
+  function buildButtons() {
+    var box = CH.clear(CH.$("#buttons"));
+    ACTIONS.forEach(function (a) {
+      box.appendChild(CH.el("button", { type: "button", id: "btn-" + a.id, class: "act " + (a.cls || ""), onclick: function () { run(a.id); } }, [
+        CH.t(a.label), CH.el("span", { class: "key", text: a.key.toUpperCase() })
+      ]));
+    });
+    renderButtons();
+    var legend = CH.clear(CH.$("#legend"));
+    legend.appendChild(CH.el("b", { text: CH.t("shortcuts") + ":" }));
+    ACTIONS.forEach(function (a) {
+      if (a.id === "resume") return;
+      legend.appendChild(CH.el("kbd", { text: a.key.toUpperCase() }));
+      legend.appendChild(document.createTextNode(a.id === "pause" ? CH.t("btn_pause") + " / " + CH.t("btn_resume") : CH.t(a.label)));
+    });
+    legend.appendChild(CH.el("kbd", { text: "L" }));
+    legend.appendChild(document.createTextNode("中文 / English"));
+  }
+
+  function renderAll() { renderCurrent(); renderButtons(); }
+
+  function renderCurrent() {
+    var num = CH.$("#curNumber"), meta = CH.clear(CH.$("#curMeta"));
+    CH.$("#pausedBanner").hidden = windowStatus !== "paused";
+    if (!current) {
+      num.textContent = CH.t("no_current");
+      num.classList.add("none");
+      renderButtons();
+      return;
+    }
+    num.classList.remove("none");
+    num.textContent = current.number;
+    var svc = services.filter(function (s) { return s.code === current.service; })[0];
+    var line1 = CH.el("div");
+    if (current.status) line1.appendChild(CH.el("span", { class: "tag status", text: CH.t("tstatus_" + current.status) }));
+    if (current.category) line1.appendChild(CH.el("span", { class: "tag" + (CH.isGreen(current.category) ? " green" : ""), text: CH.categoryName(current.category) }));
+    meta.appendChild(line1);
+    if (current.service) meta.appendChild(CH.el("div", { text: current.service + (svc ? " · " + svc.name : "") }));
+    if (current.id_masked || current.id_number_masked) {
+      meta.appendChild(CH.el("div", { text: CH.t("masked_id", { id: current.id_masked || current.id_number_masked }) }));
+    }
+    renderButtons();
+  }
+
+  function renderButtons() {
+    var has = !!current;
+    var st = current && current.status;
+    var open = windowStatus !== "paused";
+    var enable = {
+      "call-next": !has && open,
+      "call": !has && open,
+      "recall": has && st !== "serving",
+      "start": has && st !== "serving",
+      "finish": has,
+      "no-show": has && st !== "serving",
+      "transfer": has,
+      "suspend": has,
+      "pause": open,
+      "resume": !open
+    };
+    ACTIONS.forEach(function (a) {
+      var b = document.getElementById("btn-" + a.id);
+      if (!b) return;
+      b.disabled = !enable[a.id];
+      b.hidden = (a.id === "pause" && !open) || (a.id === "resume" && open);
+    });
+  }
+
+  function onKey(e) {
+    if (!session || !session.window || CH.$("#workView").hidden) return;
+    if (CH.$("#dlg").open) return;
+    var tag = (e.target && e.target.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var k = e.key.toLowerCase();
+    if (k === "l") { CH.toggleLang(); return; }
+    var open = windowStatus !== "paused";
+    var a = ACTIONS.filter(function (x) { return x.key === k && (x.id !== "pause" || open) && (x.id !== "resume" || !open); })[0];
+    if (!a) return;
+    e.preventDefault();
+    var b = document.getElementById("btn-" + a.id);
+    if (b && !b.disabled) run(a.id);
+  }
+
+  function run(id) {
+    if (id === "call") return askCall("");
+    if (id === "pause") return askPause();
+    if (id === "suspend") return askSuspend();
+    if (id === "transfer") return askTransfer();
+    return post(id, {});
+  }
+
+  var busy = false;
+  function post(action, body) {
+    if (busy) return Promise.resolve(null);
+    busy = true;
+    var label = (ACTIONS.filter(function (a) { return a.id === action; })[0] || {}).label;
+    return CH.api("POST", "/api/windows/" + session.window + "/" + action, body, session.token,
+      { "Idempotency-Key": CH.idempotencyKey() }).then(function (res) {
+      busy = false;
+      if (res.status === 401) { expired(); return res; }
+      if (!res.ok) { flash(CH.errorText(res), true); return res; }
+      var t = res.data && res.data.ticket;
+      if (action === "call-next" || action === "call") {
+        if (t) { current = t; flash(CH.t("done_msg", { what: CH.t(label) + " " + t.number })); }
+        else { current = null; flash(CH.t("nobody"), true); }
+      } else if (action === "start") {
+        current = t || Object.assign({}, current, { status: "serving" });
+        flash(CH.t("done_msg", { what: CH.t(label) }));
+      } else if (["finish", "no-show", "transfer", "suspend"].indexOf(action) >= 0) {
+        current = null;
+        flash(CH.t("done_msg", { what: CH.t(label) }));
+      } else if (action === "pause") { windowStatus = "paused"; flash(CH.t("done_msg", { what: CH.t(label) })); }
+      else if (action === "resume") { windowStatus = "open"; flash(CH.t("done_msg", { what: CH.t(label) })); }
+      else flash(CH.t("done_msg", { what: CH.t(label) }));
+      renderAll();
+      refreshLater();
+      return res;
+    });
+  }
+
+  function flash(text, isError) {
+    var m = CH.$("#actionMsg");
+    m.textContent = text;
+    m.className = "msg " + (isError ? "error" : "ok");
+  }
+
+  /* ---------- dialogs for calls that need more than a click ---------- */
+
+  function dialog(title, fields, validate, submit) {
+    var dlg = CH.$("#dlg");
+    CH.$("#dlgTitle").textContent = title;
+    var body = CH.clear(CH.$("#dlgBody"));
+    fields.forEach(function (f) { body.appendChild(f); });
+    CH.$("#dlgMsg").textContent = "";
+    CH.$("#dlgForm").onsubmit = function (e) {
+      e.preventDefault();
+      var problem = validate();
+      if (problem) { CH.$("#dlgMsg").textContent = problem; return; }
+      submit().then(function (res) {
+        if (res && res.ok) dlg.close();
+        else if (res) CH.$("#dlgMsg").textContent = CH.errorText(res);
+      });
+    };
+    CH.$("#dlgCancel").onclick = function () { dlg.close(); };
+    dlg.showModal();
+    var first = body.querySelector("input, textarea, select");
+    if (first) first.focus();
+  }
+  function field(labelKey, input) {
+    var wrap = CH.el("div");
+    wrap.appendChild(CH.el("label", { for: input.id, text: CH.t(labelKey) }));
+    wrap.appendChild(input);
+    return wrap;
+  }
+
+  function askCall(number) {
+    if (current) { flash(CH.t("btn_call") + ": " + CH.t("no_current"), true); return; }
+    var num = CH.el("input", { id: "fNumber", value: number, autocomplete: "off" });
+    var reason = CH.el("textarea", { id: "fReason" });
+    dialog(CH.t("call_title"), [field("call_number", num), field("reason", reason)], function () {
+      if (!num.value.trim()) return CH.t("need_number");
+      if (!reason.value.trim()) return CH.t("need_reason");
+      return null;
+    }, function () {
+      return post("call", { number: num.value.trim().toUpperCase(), reason: reason.value.trim() });
+    });
+  }
+
+  function askPause() {
+    var reason = CH.el("textarea", { id: "fReason" });
+    dialog(CH.t("pause_title"), [field("reason", reason)], function () {
+      return reason.value.trim() ? null : CH.t("need_reason");
+    }, function () { return post("pause", { reason: reason.value.trim() }); });
+  }
+
+  function askSuspend() {
+    var reason = CH.el("input", { id: "fReason", autocomplete: "off" });
+    var missing = CH.el("textarea", { id: "fMissing" });
+    dialog(CH.t("suspend_title"), [field("missing", missing), field("reason", reason)], function () {
+      if (!lines(missing.value).length) return CH.t("need_missing");
+      return null;
+    }, function () {
+      var items = lines(missing.value);
+      return post("suspend", { reason: reason.value.trim() || items.join("、"), missing: items });
+    });
+  }
+  function lines(text) {
+    return text.split(/[\n；;、]+/).map(function (s) { return s.trim(); }).filter(Boolean);
+  }
+
+  function askTransfer() {
+    var sel = CH.el("select", { id: "fService" });
+    services.filter(function (s) { return !current || s.code !== current.service; }).forEach(function (s) {
+      sel.appendChild(CH.el("option", { value: s.code, text: s.code + " · " + s.name }));
+    });
+    var reason = CH.el("input", { id: "fReason", autocomplete: "off" });
+    dialog(CH.t("transfer_title"), [field("transfer_service", sel), field("reason", reason)], function () {
+      return sel.value ? null : CH.t("transfer_service");
+    }, function () {
+      var body = { service: sel.value };
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      return post("transfer", body);
+    });
+  }
+})();

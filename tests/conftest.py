@@ -1,0 +1,181 @@
+"""Test fixtures: a real PostgreSQL and the real app on a real socket.
+
+The database is the one DATABASE_URL names, or else an embedded PostgreSQL
+started once for the session in a temporary folder. A template database is
+loaded once from schema.sql and tests/hall.toml; every test gets its own
+`CREATE DATABASE … TEMPLATE` copy, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import ClientResponse, ClientSession
+from aiohttp.test_utils import TestServer
+
+from server import db, hallfile
+from server.app import create_app
+from server.embedded_pg import EmbeddedPostgres
+from server.settings import Settings
+
+HALL_FILE = Path(__file__).parent / "hall.toml"
+TEMPLATE = "clearhall_test_template"
+PASSWORDS = {s.username: s.password for s in hallfile.load(HALL_FILE).staff}
+KIOSK = "test-kiosk-token-1"
+DISPLAY = "test-display-token"
+RATING = "test-rating-token-1"
+_numbers = itertools.count()
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL, naming another database (keeps ?host= for sockets)."""
+    base, _, query = url.partition("?")
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    with tempfile.TemporaryDirectory(prefix="clearhall-test-") as folder:
+        os.chmod(folder, 0o755)  # the embedded server's system user walks in here when we are root
+        pg = EmbeddedPostgres(Path(folder))
+        yield pg.start()
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+async def template(pg_url: str) -> str:
+    admin = await asyncpg.connect(pg_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+        conn = await asyncpg.connect(with_database(pg_url, TEMPLATE))
+        await db.init_connection(conn)
+        try:
+            await db.apply_schema(conn)
+            await db.installation_secret(conn)
+            await hallfile.apply(conn, hallfile.load(HALL_FILE))
+        finally:
+            await conn.close()
+    finally:
+        await admin.close()
+    return TEMPLATE
+
+
+@pytest.fixture
+async def db_url(pg_url: str, template: str) -> AsyncIterator[str]:
+    name = f"clearhall_test_{os.getpid()}_{next(_numbers)}"
+    admin = await asyncpg.connect(pg_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+        yield with_database(pg_url, name)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(db_url)
+    await db.init_connection(connection)
+    yield connection
+    await connection.close()
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: Any
+
+
+class Api:
+    """A client of one running server, speaking HTTP over a real socket."""
+
+    def __init__(self, base: str, session: ClientSession) -> None:
+        self.base = base
+        self.session = session
+        self.tokens: dict[str, str] = {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        token: str | None = None,
+        data: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        kwargs: dict[str, Any] = {"headers": sent}
+        if json is not None:
+            kwargs["json"] = json
+        if data is not None:
+            kwargs["data"] = data
+        async with self.session.request(method, self.base + path, **kwargs) as r:
+            return Reply(r.status, await _body(r), r.headers)
+
+    async def get(self, path: str, **kw: Any) -> Reply:
+        return await self.request("GET", path, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> Reply:
+        return await self.request("POST", path, json, **kw)
+
+    async def login(self, username: str) -> str:
+        if username not in self.tokens:
+            r = await self.post("/api/login", {"username": username, "password": PASSWORDS[username]})
+            assert r.status == 200, r.body
+            self.tokens[username] = r.body["token"]
+        return self.tokens[username]
+
+    async def issue(self, service: str = "A", category: str = "normal", **fields: Any) -> dict[str, Any]:
+        r = await self.post("/api/tickets", {"service": service, "category": category, **fields}, token=KIOSK)
+        assert r.status == 201, r.body
+        return r.body["ticket"]
+
+    async def window(self, username: str, n: int, action: str, json: Any = None, **kw: Any) -> Reply:
+        token = await self.login(username)
+        return await self.post(f"/api/windows/{n}/{action}", json, token=token, **kw)
+
+    async def sign_in(self, username: str, n: int) -> None:
+        r = await self.window(username, n, "sign-in")
+        assert r.status == 200, r.body
+
+
+async def _body(r: ClientResponse) -> Any:
+    if r.content_type == "application/json":
+        return await r.json()
+    return await r.text()
+
+
+def settings_for(url: str, **changes: Any) -> Settings:
+    return replace(Settings(database_url=url, pool_size=4), **changes)
+
+
+@pytest.fixture
+async def server(db_url: str) -> AsyncIterator[TestServer]:
+    test_server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
+
+
+@pytest.fixture
+async def api(server: TestServer) -> AsyncIterator[Api]:
+    async with ClientSession() as session:
+        yield Api(str(server.make_url("")).rstrip("/"), session)

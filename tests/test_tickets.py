@@ -1,0 +1,214 @@
+"""Taking numbers (CONTRACT §4): numbering, categories, ID checks, limits, keys."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+
+from server import audit, db
+from server.hall import load_hall
+from server.idcard import check_digit
+from server.tickets import issue
+from tests.conftest import DISPLAY, KIOSK, Api
+
+
+def valid_id(seed: int) -> str:
+    first17 = f"43068119{80 + seed % 20:02d}0{1 + seed % 9}{10 + seed % 18:02d}{seed % 1000:03d}"
+    return first17 + check_digit(first17)
+
+
+async def test_numbers_are_per_service_daily_and_padded(api: Api) -> None:
+    numbers = [(await api.issue("A"))["number"] for _ in range(3)]
+    numbers += [(await api.issue("C"))["number"]]
+    assert numbers == ["A001", "A002", "A003", "C001"]
+
+
+async def test_concurrent_issues_are_gapless_and_unique(api: Api) -> None:
+    tickets = await asyncio.gather(*(api.issue("A") for _ in range(60)))
+    assert sorted(t["number"] for t in tickets) == [f"A{i:03d}" for i in range(1, 61)]
+    assert len({t["id"] for t in tickets}) == 60
+
+
+async def test_rolled_back_issue_leaves_no_hole(conn: asyncpg.Connection) -> None:
+    hall = await load_hall(conn, "main")
+    assert hall is not None
+    secret = await db.installation_secret(conn)
+    actor = audit.Actor("system", None, "test")
+    first = await issue(conn, hall, secret, actor, service="A")
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with conn.transaction():
+            taken = await issue(conn, hall, secret, actor, service="A")
+            assert taken.ticket.number == "A002"
+            raise Abort
+    after = await issue(conn, hall, secret, actor, service="A")
+    assert (first.ticket.number, after.ticket.number) == ("A001", "A002")
+
+
+async def test_numbers_restart_each_hall_day(api: Api, conn: asyncpg.Connection) -> None:
+    await api.issue("A")
+    await api.issue("A")
+    # Move everything issued so far to yesterday: today starts again at 001.
+    await conn.execute("UPDATE ticket_counters SET day = day - 1")
+    await conn.execute("UPDATE tickets SET day = day - 1")
+    assert (await api.issue("A"))["number"] == "A001"
+
+
+async def test_the_day_is_the_halls_local_day(conn: asyncpg.Connection) -> None:
+    # UTC+14 and UTC-11 never share a date, so this fails if UTC or the wrong zone is used.
+    secret = await db.installation_secret(conn)
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        await conn.execute("UPDATE halls SET timezone = $1", zone)
+        hall = await load_hall(conn, "main")
+        assert hall is not None
+        t = await issue(conn, hall, secret, audit.Actor("system", None, "t"), service="A")
+        day = await conn.fetchval("SELECT day FROM tickets WHERE id = $1", t.ticket.id)
+        assert day == datetime.now(ZoneInfo(zone)).date()
+        assert t.ticket.issued_at.utcoffset() is not None
+
+
+async def test_issued_ticket_has_contract_fields(api: Api) -> None:
+    t = await api.issue("A", "elderly")
+    for field in ("id", "number", "service", "category", "status", "issued_at", "ahead",
+                  "estimated_wait_s", "key", "url"):  # fmt: skip
+        assert field in t
+    assert t["status"] == "waiting" and t["category"] == "elderly" and t["green_channel"] is True
+    assert datetime.fromisoformat(t["issued_at"]).utcoffset().total_seconds() == 8 * 3600
+    assert t["url"] == f"https://hall.example.cn/t/{t['id']}?key={t['key']}"
+    assert len(t["id"]) >= 20 and len(t["key"]) >= 30
+
+
+async def test_key_and_url_only_in_the_issue_reply(api: Api, conn: asyncpg.Connection) -> None:
+    t = await api.issue("A")
+    seen = [
+        await api.get(f"/api/tickets/{t['id']}?key={t['key']}"),
+        await api.get(f"/api/tickets/{t['id']}", token=await api.login("s1")),
+        await api.get("/api/queue"),
+        await api.get("/api/windows/1/waiting", token=await api.login("s1")),
+    ]
+    await api.sign_in("s1", 1)
+    seen.append(await api.window("s1", 1, "call-next"))
+    for reply in seen:
+        assert reply.status == 200, reply.body
+        assert t["key"] not in str(reply.body) and "/t/" not in str(reply.body)
+        assert "key" not in str(reply.body.get("ticket", {}))
+    stored = await conn.fetchrow("SELECT * FROM tickets WHERE id = $1", t["id"])
+    assert t["key"] not in str(dict(stored))
+
+
+async def test_citizen_reads_own_ticket_with_key_only(api: Api) -> None:
+    t = await api.issue("A")
+    mine = await api.get(f"/api/tickets/{t['id']}?key={t['key']}")
+    assert mine.status == 200 and mine.body["ticket"]["number"] == t["number"]
+    wrong = await api.get(f"/api/tickets/{t['id']}?key=not-the-key")
+    assert wrong.status == 401 and wrong.body["error"]["code"] == "unauthorized"
+    nobody = await api.get(f"/api/tickets/{t['id']}")
+    assert nobody.status == 401
+    missing = await api.get("/api/tickets/nope?key=x")
+    assert missing.status == 404 and missing.body["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"service": "Z"}, "service"),
+        ({"service": "A", "category": "vip"}, "category"),
+        ({"service": "A", "id_number": "430681198001011234"}, "id_number"),  # wrong check digit
+        ({"service": "A", "id_number": "12345"}, "id_number"),
+        ({"service": "A", "phone": "2345678901"}, "phone"),
+        ({"service": "B"}, "id_number"),  # real name required
+    ],
+)
+async def test_bad_ticket_input_is_400_naming_the_field(api: Api, body: dict[str, str], field: str) -> None:
+    r = await api.post("/api/tickets", body, token=KIOSK)
+    assert r.status == 400, r.body
+    assert r.body["ok"] is False and r.body["error"]["code"] == "invalid_input"
+    assert r.body["error"]["field"] == field
+
+
+async def test_id_number_is_never_returned_and_stored_only_hashed(api: Api, conn: asyncpg.Connection) -> None:
+    id_number = valid_id(7)
+    t = await api.issue("B", id_number=id_number, phone="13812345678")
+    row = await conn.fetchrow("SELECT * FROM tickets WHERE id = $1", t["id"])
+    assert id_number not in str(dict(row)) and "13812345678" not in str(dict(row))
+    assert row["id_masked"] == id_number[:4] + "*" * 10 + id_number[-4:]
+    assert len(row["id_hash"]) == 32
+    assert id_number not in str(t)
+    log = await conn.fetch("SELECT * FROM action_log")
+    assert id_number not in str([dict(r) for r in log])
+    # Only the staff member who has called it sees the masked form.
+    before = await api.get(f"/api/tickets/{t['id']}", token=await api.login("s3"))
+    assert "id_masked" not in before.body["ticket"]
+    await api.sign_in("s3", 3)
+    called = await api.window("s3", 3, "call-next")
+    assert called.body["ticket"]["id_masked"] == row["id_masked"]
+    assert id_number not in str(called.body)
+    other = await api.get(f"/api/tickets/{t['id']}", token=await api.login("s1"))
+    assert "id_masked" not in other.body["ticket"]
+
+
+async def test_one_unfinished_ticket_per_id_per_service(api: Api) -> None:
+    id_number = valid_id(3)
+    await api.issue("B", id_number=id_number)
+    again = await api.post("/api/tickets", {"service": "B", "id_number": id_number}, token=KIOSK)
+    assert again.status == 409 and again.body["error"]["code"] == "limit_exceeded"
+    # Another service is fine.
+    await api.issue("A", id_number=id_number)
+
+
+async def test_daily_cap_per_id_holds_under_concurrency(api: Api) -> None:
+    id_number = valid_id(11)
+    replies = await asyncio.gather(
+        *(api.post("/api/tickets", {"service": s, "id_number": id_number}, token=KIOSK) for s in "ABCABC")
+    )
+    statuses = sorted(r.status for r in replies)
+    # Three services, one open ticket each, and a cap of 3 a day: exactly 3 succeed.
+    assert statuses == [201, 201, 201, 409, 409, 409]
+
+
+async def test_ahead_counts_green_channel_first(api: Api) -> None:
+    a = await api.issue("A")
+    b = await api.issue("A")
+    g = await api.issue("A", "pregnant")
+    assert (a["ahead"], b["ahead"], g["ahead"]) == (0, 1, 0)
+    later = await api.get(f"/api/tickets/{b['id']}?key={b['key']}")
+    assert later.body["ticket"]["ahead"] == 2
+
+
+async def test_estimated_wait_comes_from_recent_service_rate(api: Api, conn: asyncpg.Connection) -> None:
+    first = await api.issue("C")
+    assert first["estimated_wait_s"] is None  # no history: no made-up figure
+    await api.sign_in("s4", 4)
+    await api.window("s4", 4, "call-next")
+    await api.window("s4", 4, "finish")
+    # That ticket took 300 s from call to finish.
+    await conn.execute(
+        "UPDATE tickets SET called_at = finished_at - interval '300 seconds' WHERE id = $1", first["id"]
+    )
+    await api.issue("C")
+    third = await api.issue("C")
+    assert third["ahead"] == 1
+    assert third["estimated_wait_s"] == 300  # 1 ahead × 300 s ÷ 1 open window
+    # A second open window for C halves it.
+    await api.sign_in("s2", 2)
+    r = await api.get(f"/api/tickets/{third['id']}?key={third['key']}")
+    assert r.body["ticket"]["estimated_wait_s"] == 150
+    queue = await api.get("/api/queue")
+    c = next(s for s in queue.body["services"] if s["code"] == "C")
+    assert c["waiting"] == 2 and c["estimated_wait_s"] == 300
+
+
+async def test_only_kiosks_and_staff_issue(api: Api) -> None:
+    r = await api.post("/api/tickets", {"service": "A"}, token=DISPLAY)
+    assert r.status == 403 and r.body["error"]["code"] == "forbidden"
+    r = await api.post("/api/tickets", {"service": "A"})
+    assert r.status == 401
+    r = await api.post("/api/tickets", {"service": "A"}, token=await api.login("s1"))
+    assert r.status == 201
