@@ -115,7 +115,7 @@
   function renderNow(fresh) {
     var box = CH.$("#now");
     if (!latest) {
-      CH.$("#nowNumber").textContent = "—";
+      CH.$("#nowNumber").textContent = "";
       CH.clear(CH.$("#nowTo")).appendChild(document.createTextNode(CH.t("now_none")));
       return;
     }

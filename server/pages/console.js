@@ -218,7 +218,7 @@
       legend.appendChild(document.createTextNode(a.id === "pause" ? CH.t("btn_pause") + " / " + CH.t("btn_resume") : CH.t(a.label)));
     });
     legend.appendChild(CH.el("kbd", { text: "L" }));
-    legend.appendChild(document.createTextNode("中文 / English"));
+    legend.appendChild(document.createTextNode(CH.t("lang_key")));
   }
 
   function renderAll() { renderCurrent(); renderButtons(); }
@@ -381,7 +381,7 @@
   function askSuspend() {
     var reason = CH.el("input", { id: "fReason", autocomplete: "off" });
     var missing = CH.el("textarea", { id: "fMissing" });
-    dialog(CH.t("suspend_title"), [field("missing", missing), field("reason", reason)], function () {
+    dialog(CH.t("suspend_title"), [field("missing", missing), field("reason_optional", reason)], function () {
       if (!lines(missing.value).length) return CH.t("need_missing");
       return null;
     }, function () {
@@ -399,7 +399,7 @@
       sel.appendChild(CH.el("option", { value: s.code, text: s.code + " · " + s.name }));
     });
     var reason = CH.el("input", { id: "fReason", autocomplete: "off" });
-    dialog(CH.t("transfer_title"), [field("transfer_service", sel), field("reason", reason)], function () {
+    dialog(CH.t("transfer_title"), [field("transfer_service", sel), field("reason_optional", reason)], function () {
       return sel.value ? null : CH.t("transfer_service");
     }, function () {
       var body = { service: sel.value };

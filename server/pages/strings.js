@@ -231,6 +231,8 @@ window.CLEARHALL_STRINGS = {
     stat_finished: { zh: "办结", en: "Finished" },
     stat_no_show: { zh: "过号", en: "No-show" },
     reason: { zh: "理由（必填，将记入审计日志）", en: "Reason (required, audited)" },
+    reason_optional: { zh: "说明（选填）", en: "Note (optional)" },
+    lang_key: { zh: "语言", en: "Language" },
     call_number: { zh: "号码，如 A023", en: "Number, e.g. A023" },
     call_title: { zh: "指定叫号（不按顺序）", en: "Call a number out of order" },
     pause_title: { zh: "暂停服务", en: "Pause the window" },

@@ -151,14 +151,17 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
             p.wait_for_timeout(800)
             p.click("[data-window='3']")
             p.wait_for_timeout(800)
-            p.click("#btn-call-next")
+            if p.is_enabled("#btn-call-next"):
+                p.click("#btn-call-next")
             p.wait_for_timeout(1000)
 
         page("console-login-1366x768", 1366, 768, "/console")
         page("console-1366x768", 1366, 768, "/console", console_login)
 
         def console_suspend(p: Any) -> None:
+            console_login(p)
             p.keyboard.press("g")
+            p.fill("#fMissing", "营业执照副本\n法定代表人身份证复印件")
             p.wait_for_timeout(400)
 
         page("console-suspend-1366x768", 1366, 768, "/console", console_suspend)
