@@ -158,6 +158,10 @@ window.CLEARHALL_STRINGS = {
       zh: "老年人（60周岁及以上）、残疾人、孕妇、现役军人及退役军人等优待对象可选绿色通道，优先叫号。工作人员会在窗口核验相关证件。",
       en: "Seniors (60+), people with disabilities, pregnant women and military personnel may use the green channel and are called first. Staff check documents at the window."
     },
+    green_desc_elderly: { zh: "60周岁及以上", en: "aged 60 and over" },
+    green_desc_disabled: { zh: "持残疾人证", en: "with a disability card" },
+    green_desc_pregnant: { zh: "孕期妇女", en: "expecting mothers" },
+    green_desc_military: { zh: "现役及退役军人", en: "serving or veteran" },
     cat_normal_desc: { zh: "按顺序叫号", en: "Called in order" },
     cat_enterprise_desc: { zh: "企业办事人员", en: "For company staff" },
     realname_title: { zh: "本业务需实名取号", en: "This service needs your ID" },

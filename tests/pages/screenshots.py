@@ -186,7 +186,7 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
             def to_id(p: Any) -> None:
                 p.click("[data-service='B']")
                 p.click("[data-category='elderly']")
-                for ch in "44052418800101001":
+                for ch in "11010519491231002X":
                     p.click(f"[data-key='{ch}']")
                 p.wait_for_timeout(300)
 
