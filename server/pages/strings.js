@@ -129,6 +129,7 @@ window.CLEARHALL_STRINGS = {
     done_note: { zh: "业务已办结，感谢您的耐心。", en: "Your business is done. Thank you." },
     rate_title: { zh: "服务评价（好差评）", en: "Rate the service" },
     rate_overall: { zh: "总体评价", en: "Overall" },
+    scale_note: { zh: "各项评分：5 非常满意 · 4 满意 · 3 基本满意 · 2 不满意 · 1 非常不满意", en: "Each item: 5 very satisfied … 1 very dissatisfied" },
     dim_attitude: { zh: "服务态度", en: "Attitude" },
     dim_efficiency: { zh: "办事效率", en: "Efficiency" },
     dim_professionalism: { zh: "业务水平", en: "Professionalism" },

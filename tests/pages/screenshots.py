@@ -167,6 +167,7 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
         page("console-suspend-1366x768", 1366, 768, "/console", console_suspend)
 
         def rate_request(p: Any) -> None:
+            api.call("POST", "/api/windows/3/call-next", {}, tokens["zhangmin"])
             api.call("POST", "/api/windows/3/start", {}, tokens["zhangmin"])
             api.call("POST", "/api/windows/3/finish", {}, tokens["zhangmin"])
             p.wait_for_timeout(1200)

@@ -75,9 +75,7 @@ def test_javascript_builds_the_same_sequences(browser: Any) -> None:
         page.add_script_tag(path=str(REPO / "display" / "voice.js"))
         windows = [1, 9, 10, 12, 20, 47, 100, 105, 112, 250, 1001]
         cases = [(n, w) for n in ["A001", "B120", "AB007", "z9"] for w in windows]
-        got = page.evaluate(
-            "cases => cases.map(([n, w]) => ClearhallVoice.clipSequence(n, w))", cases
-        )
+        got = page.evaluate("cases => cases.map(([n, w]) => ClearhallVoice.clipSequence(n, w))", cases)
         assert got == [clip_sequence(n, w) for n, w in cases]
     finally:
         page.close()

@@ -1,0 +1,86 @@
+/* Rating pad (/rate/{n}#device=TOKEN): waits for rating.requested for its window,
+ * shows five big buttons, posts the rating (the pad needs no key), thanks the
+ * citizen and goes back to waiting. */
+(function () {
+  "use strict";
+  var CH = window.CH;
+  CH.page = "rate";
+
+  var ASK_MS = 120000, THANKS_MS = 6000;
+  var m = window.location.pathname.match(/\/rate\/(\d+)\/?$/);
+  var n = m ? Number(m[1]) : null;
+  var token = CH.deviceToken("rate");
+  var request = null; // the rating.requested event being answered
+  var timer = null;
+  var sending = false;
+
+  CH.applyStrings();
+  CH.$("#langBtn").addEventListener("click", function () { CH.toggleLang(); });
+  CH.onlang = function () { label(); if (request) ask(request); };
+  label();
+
+  if (n === null) { CH.showBlockerKeys("bad_window", "bad_window_detail"); return; }
+  if (!token) { CH.showBlockerKeys("no_token_title", "no_token_detail"); return; }
+
+  new CH.Live("token=" + encodeURIComponent(token), {
+    onstatus: function (s) {
+      CH.$("#offline").hidden = s !== "offline";
+      if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
+      else CH.hideBlocker();
+    },
+    onevent: function (msg) {
+      if (msg.event === "rating.requested" && Number(msg.window) === n && msg.ticket) ask(msg);
+    }
+  });
+
+  function label() { CH.$("#padLabel").textContent = n === null ? "" : CH.t("window_label", { n: n }); }
+
+  function view(which) {
+    ["idle", "ask", "thanks"].forEach(function (v) { CH.$("#" + v).hidden = v !== which; });
+  }
+
+  function ask(msg) {
+    request = msg;
+    CH.$("#askTicket").textContent = CH.t("ask_ticket", { number: msg.ticket.number, staff: msg.staff && msg.staff.name ? msg.staff.name : "" });
+    CH.$("#askMsg").textContent = "";
+    var faces = CH.clear(CH.$("#faces"));
+    [5, 4, 3, 2, 1].forEach(function (s) {
+      faces.appendChild(CH.el("button", { type: "button", class: "face s" + s, "data-score": s, onclick: function () { send(s); } }, [
+        CH.el("span", { class: "stars", "aria-hidden": "true", text: "★".repeat(s) }),
+        CH.el("span", { class: "word", text: CH.t("rate_" + s) })
+      ]));
+    });
+    view("ask");
+    clearTimeout(timer);
+    timer = setTimeout(idle, ASK_MS);
+  }
+
+  function send(score) {
+    if (!request || sending) return;
+    sending = true;
+    var mine = request;
+    document.querySelectorAll(".face").forEach(function (b) { b.disabled = true; });
+    CH.$("#askMsg").textContent = CH.t("sending");
+    // the pad asks for one overall score; it stands for each dimension as well
+    var body = { ticket: mine.ticket.id, score: score,
+      dimensions: { attitude: score, efficiency: score, professionalism: score, integrity: score } };
+    CH.api("POST", "/api/ratings", body, token).then(function (res) {
+      sending = false;
+      if (request !== mine) return;
+      if (res.ok) { thanks(score <= 2 ? CH.t("thanks_bad") : CH.t("thanks")); return; }
+      if (res.status === 409) { thanks(CH.t("already")); return; }
+      CH.$("#askMsg").textContent = CH.t("failed", { msg: CH.errorText(res) });
+      document.querySelectorAll(".face").forEach(function (b) { b.disabled = false; });
+    });
+  }
+
+  function thanks(text) {
+    request = null;
+    CH.$("#thanksText").textContent = text;
+    view("thanks");
+    clearTimeout(timer);
+    timer = setTimeout(idle, THANKS_MS);
+  }
+
+  function idle() { request = null; clearTimeout(timer); view("idle"); }
+})();
