@@ -49,11 +49,13 @@
 
   var refresh = CH.debounce(function () {
     CH.api("GET", "/api/queue", null, token).then(function (res) {
-      if (res.ok && res.data) { merge(res.data); renderAll(); }
+      if (res.ok && res.data) { merge(res.data); rememberCalls(); renderAll(); }
     });
   }, 400);
 
   live = new CH.Live("token=" + encodeURIComponent(token), {
+    poll: pollQueue,
+    pollMs: 3000,
     onstatus: function (s) {
       CH.$("#offline").hidden = s !== "offline";
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
@@ -62,6 +64,7 @@
     },
     onsnapshot: function (msg) {
       merge(msg);
+      rememberCalls();
       if (!latest && state.recent_calls.length) {
         var r = state.recent_calls[0];
         latest = { number: r.number, window: r.window, at: r.at, recall: false };
@@ -70,6 +73,35 @@
     },
     onevent: onEvent
   });
+
+  /* Without the socket, calls are found by reading /api/queue: a recent call
+   * not seen before is announced like a ticket.called event. */
+  var seenCalls = null; // "number@window@at" of recent calls already shown
+  function callKey(r) { return r.number + "@" + r.window + "@" + r.at; }
+  function rememberCalls() {
+    seenCalls = {};
+    state.recent_calls.forEach(function (r) { seenCalls[callKey(r)] = true; });
+  }
+  function pollQueue() {
+    return CH.api("GET", "/api/queue", null, token).then(function (res) {
+      if (!res.ok || !res.data) return false;
+      var first = seenCalls === null;
+      merge(res.data);
+      var fresh = first ? [] : state.recent_calls.filter(function (r) { return !seenCalls[callKey(r)]; });
+      rememberCalls();
+      fresh.reverse().forEach(function (r) {
+        latest = { number: r.number, window: r.window, at: r.at, recall: false };
+        voice.announce(r.number, r.window);
+      });
+      if (first && !latest && state.recent_calls.length) {
+        var r0 = state.recent_calls[0];
+        latest = { number: r0.number, window: r0.window, at: r0.at, recall: false };
+      }
+      renderAll();
+      if (fresh.length) renderNow(true);
+      return true;
+    });
+  }
 
   function merge(data) {
     ["services", "windows", "recent_calls", "notices"].forEach(function (k) {
@@ -83,6 +115,7 @@
       var call = { number: msg.ticket.number, window: msg.window, at: msg.at || new Date().toISOString(), recall: !!msg.recall };
       latest = call;
       if (!call.recall) {
+        if (seenCalls) seenCalls[callKey(call)] = true;
         state.recent_calls = [{ number: call.number, window: call.window, at: call.at }].concat(
           state.recent_calls.filter(function (r) { return r.number !== call.number; }));
       }

@@ -28,6 +28,18 @@
   }, 300);
 
   new CH.Live("token=" + encodeURIComponent(token), {
+    poll: function () {
+      return CH.api("GET", "/api/queue", null, token).then(function (res) {
+        if (!res.ok) return false;
+        var before = me && me.current ? me.current.number : null;
+        take(res.data);
+        var after = me && me.current ? me.current.number : null;
+        // a finish seen by polling: the current number went away
+        if (before && !after) showPrompt();
+        if (after && after !== before) hidePrompt();
+        return true;
+      });
+    },
     onstatus: function (s) {
       CH.$("#offline").hidden = s !== "offline";
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");

@@ -47,7 +47,12 @@
     CH.api("GET", "/api/queue", null, token).then(function (res) { if (res.ok) takeQueue(res.data); });
   }, 500);
 
+  refreshQueue();
   new CH.Live("token=" + encodeURIComponent(token), {
+    poll: function () {
+      return CH.api("GET", "/api/queue", null, token).then(function (res) { if (res.ok) takeQueue(res.data); return res.ok; });
+    },
+    pollMs: 15000,
     onstatus: function (s) {
       CH.$("#offline").hidden = s !== "offline";
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
@@ -271,7 +276,7 @@
     ahead.appendChild(document.createTextNode(parts[0]));
     ahead.appendChild(CH.el("b", { text: String(ticket.ahead === undefined || ticket.ahead === null ? "—" : ticket.ahead) }));
     ahead.appendChild(document.createTextNode(parts[1] || ""));
-    CH.$("#tWait").textContent = CH.t("ticket_wait", { w: CH.fmtWait(ticket.estimated_wait_s) });
+    CH.$("#tWait").textContent = CH.t("ticket_wait", { w: CH.fmtTicketWait(ticket) });
     var qrBox = CH.clear(CH.$("#tQr"));
     if (ticket.url && window.qrcode) {
       var qr = window.qrcode(0, "M");
@@ -351,7 +356,7 @@
     CH.$("#closedHours").textContent = CH.t("closed_hours", { h: (hall && hall.hours) || "—" });
   }
 
-  function tickClock() { CH.$("#clock").textContent = CH.clockText(); }
+  function tickClock() { var d = new Date(); CH.$("#clock").textContent = CH.pad2(d.getHours()) + ":" + CH.pad2(d.getMinutes()); }
 
   window.clearhallKiosk = { go: go, state: function () { return { screen: current, entry: entry, ticket: ticket }; } };
 })();

@@ -84,6 +84,15 @@
     return CH.t("wait_min", { n: min });
   };
 
+  /* A ticket's wait: "—" rather than "very soon" when people are still ahead
+   * and the server has no estimate worth the name. */
+  CH.fmtTicketWait = function (t) {
+    if (!t) return CH.t("wait_unknown");
+    var s = t.estimated_wait_s;
+    if ((s === null || s === undefined || s < 60) && t.ahead > 0) return CH.t("wait_unknown");
+    return CH.fmtWait(s);
+  };
+
   CH.fmtTime = function (iso) {
     if (!iso) return "";
     var d = new Date(iso);
@@ -202,11 +211,47 @@
     this.ws = null;
     this.stopped = false;
     this.status = "connecting";
+    this.wsStatus = "connecting";
+    this.pollOk = null;
+    this.pollTimer = null;
     this.connect();
+  };
+  /* While the socket is down, handlers.poll() (a function returning a Promise
+   * of true/false) is called every handlers.pollMs (default 5 s) so a screen
+   * keeps showing fresh data over plain HTTP; the page is "offline" only when
+   * that fails too, and "polling" while it works. */
+  CH.Live.prototype.startPolling = function () {
+    var self = this;
+    if (!self.h.poll || self.pollTimer) return;
+    var run = function () {
+      if (self.stopped || self.wsStatus === "online") { self.stopPolling(); return; }
+      Promise.resolve(self.h.poll()).then(function (ok) {
+        self.pollOk = !!ok;
+        self.refreshStatus();
+      }, function () { self.pollOk = false; self.refreshStatus(); });
+    };
+    run();
+    self.pollTimer = setInterval(run, self.h.pollMs || 5000);
+  };
+  CH.Live.prototype.stopPolling = function () {
+    clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    this.pollOk = null;
+  };
+  CH.Live.prototype.refreshStatus = function () {
+    var s = this.wsStatus;
+    if (s === "offline" && this.pollOk) s = "polling";
+    this.setStatus(s);
   };
   CH.Live.prototype.url = function () {
     var proto = root.location.protocol === "https:" ? "wss:" : "ws:";
     return proto + "//" + root.location.host + "/ws?" + this.query;
+  };
+  CH.Live.prototype.setWs = function (s) {
+    this.wsStatus = s;
+    if (s === "online") this.stopPolling();
+    else if (s === "offline") this.startPolling();
+    this.refreshStatus();
   };
   CH.Live.prototype.setStatus = function (s) {
     if (this.status === s) return;
@@ -220,7 +265,7 @@
     var ws;
     try { ws = new WebSocket(self.url()); } catch (e) { self.retry(false); return; }
     self.ws = ws;
-    ws.onopen = function () { opened = true; self.delay = 1000; self.setStatus("online"); };
+    ws.onopen = function () { opened = true; self.delay = 1000; self.setWs("online"); };
     ws.onmessage = function (ev) {
       var msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
@@ -239,7 +284,7 @@
     var self = this;
     if (self.stopped) return;
     var again = function () {
-      self.setStatus("offline");
+      self.setWs("offline");
       var wait = self.delay * (0.75 + Math.random() * 0.5);
       self.delay = Math.min(self.delay * 2, 30000);
       self.timer = setTimeout(function () { self.connect(); }, wait);
@@ -247,7 +292,8 @@
     if (wasOpen) { again(); return; }
     fetch("/ws?" + self.query, { cache: "no-store" }).then(function (resp) {
       if (resp.status === 401 || resp.status === 403) {
-        self.setStatus("unauthorized");
+        self.stopPolling();
+        self.setWs("unauthorized");
         // keep trying slowly: the hall file may be reloaded with this token
         self.delay = 30000;
         self.timer = setTimeout(function () { self.connect(); }, 30000);
@@ -261,6 +307,7 @@
   };
   CH.Live.prototype.close = function () {
     this.stopped = true;
+    this.stopPolling();
     clearTimeout(this.timer);
     if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
   };

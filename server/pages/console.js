@@ -139,6 +139,14 @@
     });
     if (live) live.close();
     live = new CH.Live("token=" + encodeURIComponent(session.token), {
+      poll: function () {
+        refreshWaiting();
+        refreshStats();
+        return CH.api("GET", "/api/queue", null, session && session.token).then(function (res) {
+          if (res.ok) takeQueue(res.data);
+          return res.ok;
+        });
+      },
       onstatus: function (s) {
         CH.$("#offline").hidden = s !== "offline";
         if (s === "unauthorized") expired();
@@ -240,9 +248,8 @@
     if (current.category) line1.appendChild(CH.el("span", { class: "tag" + (CH.isGreen(current.category) ? " green" : ""), text: CH.categoryName(current.category) }));
     meta.appendChild(line1);
     if (current.service) meta.appendChild(CH.el("div", { text: current.service + (svc ? " · " + svc.name : "") }));
-    if (current.id_masked || current.id_number_masked) {
-      meta.appendChild(CH.el("div", { text: CH.t("masked_id", { id: current.id_masked || current.id_number_masked }) }));
-    }
+    if (current.id_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_id", { id: current.id_masked }) }));
+    if (current.phone_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_phone", { phone: current.phone_masked }) }));
     renderButtons();
   }
 

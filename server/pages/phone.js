@@ -36,6 +36,7 @@
   });
   var reload = CH.debounce(load, 300);
   new CH.Live(auth, {
+    poll: function () { return load().then(function (ok) { return ok; }); },
     onstatus: function (s) {
       CH.$("#offline").hidden = s !== "offline";
       if (s === "online") reload();
@@ -44,21 +45,22 @@
     onsnapshot: function () { reload(); },
     onevent: function () { reload(); }
   });
-  // a fallback for networks that drop WebSockets quietly
+  // a slow re-read as well, for networks that drop WebSockets quietly
   setInterval(load, 30000);
 
   function load() {
     return CH.api("GET", "/api/tickets/" + encodeURIComponent(id) + "?key=" + encodeURIComponent(key), null, null).then(function (res) {
       if (res.status === 404 || res.status === 401 || res.status === 403) {
         CH.showBlockerKeys("no_key_title", "bad_key_detail");
-        return;
+        return false;
       }
-      if (!res.ok || !res.data || !res.data.ticket) return;
+      if (!res.ok || !res.data || !res.data.ticket) return false;
       CH.hideBlocker();
       ticket = res.data.ticket;
       if (ticket.rated || ticket.rating) rated = true;
       CH.$("#updated").textContent = CH.t("updated", { t: CH.pad2(new Date().getHours()) + ":" + CH.pad2(new Date().getMinutes()) + ":" + CH.pad2(new Date().getSeconds()) });
       render();
+      return true;
     });
   }
 
@@ -83,7 +85,7 @@
     CH.$("#waitBox").hidden = !waiting;
     if (waiting) {
       CH.$("#ahead").textContent = ticket.ahead === null || ticket.ahead === undefined ? "—" : CH.t("ahead_n", { n: ticket.ahead });
-      CH.$("#wait").textContent = CH.fmtWait(ticket.estimated_wait_s);
+      CH.$("#wait").textContent = CH.fmtTicketWait(ticket);
     }
     renderNote();
     CH.$("#rating").hidden = ticket.status !== "done";

@@ -255,6 +255,7 @@ window.CLEARHALL_STRINGS = {
     shortcuts: { zh: "快捷键", en: "Shortcuts" },
     session_expired: { zh: "登录已失效，请重新登录", en: "Your session has ended; please log in again" },
     masked_id: { zh: "证件 {id}", en: "ID {id}" },
+    masked_phone: { zh: "手机 {phone}", en: "Phone {phone}" },
     paused_banner: { zh: "本窗口已暂停服务", en: "This window is paused" },
     window_label: { zh: "窗口", en: "Window" },
     called_at: { zh: "{t} 叫号", en: "called {t}" }

@@ -123,7 +123,8 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
                 win = STAFF[win_user][1]
                 api.call("POST", f"/api/windows/{win}/finish", {}, tokens[win_user])
                 api.call("POST", f"/api/windows/{win}/call-next", {}, tokens[win_user])
-                p.wait_for_timeout(1200)
+                # the socket shows it at once; without it, the screen's 3 s poll does
+                p.wait_for_timeout(3500)
 
             return act
 
