@@ -21,11 +21,18 @@ from .tickets import CATEGORIES, GREEN_CHANNEL, ticket_json
 from .validate import EMPTY, Body, Field, decode, read_body
 
 REGISTRY = Registry()
-WINDOW_PATH = r"/api/windows/{n:\d{1,9}}"
+WINDOW_PATH = r"/api/windows/{n:\d+}"
 
 
 def ok(data: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(data, status=status)
+
+
+def window_number(request: web.Request) -> int:
+    number = int(request.match_info["n"])
+    if number > 999_999:
+        raise errors.not_found(f"没有 {number} 号窗口 (no window {number})")
+    return number
 
 
 async def principal(request: web.Request) -> Principal:
@@ -329,7 +336,7 @@ async def window_waiting(request: web.Request) -> web.Response:
     p = await principal(request)
     auth.require_staff(p)
     hall = request.app[HALL]
-    number = int(request.match_info["n"])
+    number = window_number(request)
     async with request.app[DB].acquire() as conn:
         waiting = await conn.fetch(WAITING_AT_WINDOW, hall.id, number, ["waiting"])
         suspended = await conn.fetch(WAITING_AT_WINDOW, hall.id, number, ["suspended"])
@@ -430,7 +437,7 @@ def window_handler(action: str) -> Any:
         if p.kind != "staff":
             raise errors.forbidden("只有工作人员可以操作窗口 (only staff act on windows)")
         raw = await request.read()
-        number = int(request.match_info["n"])
+        number = window_number(request)
         key = request.headers.get("Idempotency-Key")
         hall = request.app[HALL]
         endpoint = f"{action} {number}"

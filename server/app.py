@@ -69,11 +69,12 @@ async def database(app: web.Application) -> AsyncIterator[None]:
                     await hallfile.apply(conn, conf)
                     code: str | None = conf.code
                 else:
-                    code = await only_hall_code(conn)
+                    code = settings.hall or await only_hall_code(conn)
                 hall = await load_hall(conn, code) if code else None
             if hall is None:
                 raise StartupError(
-                    "no hall is set up in this database: start with --config HALL.toml or --demo"
+                    "no hall to serve in this database: start with --config HALL.toml or --demo"
+                    " (or --hall CODE when it holds several)"
                 )
             app[HALL] = hall
             app[DB] = pool

@@ -23,6 +23,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the hall server")
     serve.add_argument("--config", type=Path, help="the hall file (TOML)")
     serve.add_argument("--demo", action="store_true", help="load the built-in demo hall")
+    serve.add_argument("--hall", help="the code of the hall to serve, when the database holds several")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_data_dir()}")
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         database_url=args.database_url or os.environ.get("DATABASE_URL") or None,
         data_dir=args.data_dir or default_data_dir(),
         config=args.config,
+        hall=args.hall,
         demo=args.demo,
         host=args.host,
         port=args.port,

@@ -64,6 +64,12 @@ class EmbeddedPostgres:
         if self.running():
             log.info("embedded PostgreSQL in %s is already running; reusing it", self.pgdata)
         else:
+            if not self._postmaster_alive():
+                # A power cut left these behind (and PostgreSQL would take a zombie
+                # postmaster for a live one); it recovers from its WAL on start.
+                for stale in ("postmaster.pid", f"{SOCKET_NAME}.lock", SOCKET_NAME):
+                    folder = self.pgdata if stale == "postmaster.pid" else self.socket_dir
+                    (folder / stale).unlink(missing_ok=True)
             self.socket_dir.mkdir(parents=True, exist_ok=True)
             if self.user:
                 shutil.chown(self.socket_dir, self.user, self.user)
@@ -84,11 +90,27 @@ class EmbeddedPostgres:
         return self.url
 
     def running(self) -> bool:
+        return self._postmaster_alive() and (self.socket_dir / SOCKET_NAME).exists()
+
+    def _postmaster_alive(self) -> bool:
+        """Is the postmaster of postmaster.pid alive? A zombie is not (a container's
+        init may never reap it, and PostgreSQL itself would then refuse to start)."""
         pidfile = self.pgdata / "postmaster.pid"
-        if not pidfile.exists():
+        try:
+            pid = int(pidfile.read_text().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):
             return False
-        status = self._run("pg_ctl", "-D", str(self.pgdata), "status", check=False)
-        return status.returncode == 0 and (self.socket_dir / SOCKET_NAME).exists()
+        try:
+            stat_line = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return False
+        except OSError:  # no /proc here: ask the kernel
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            return True
+        return stat_line.rsplit(")", 1)[-1].split()[0] != "Z"
 
     def stop(self) -> None:
         if self.running():
@@ -146,7 +168,11 @@ class EmbeddedPostgres:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 text=True,
+                # uid, gid and groups all the system user's: with root's group kept, a
+                # folder's group bits (often ---) would apply instead of its other bits.
                 user=self.user,
+                group=self.user,
+                extra_groups=[] if self.user else None,
                 cwd="/",
                 start_new_session=True,  # a Ctrl-C at the terminal is ours to handle
                 check=False,

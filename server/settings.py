@@ -24,6 +24,7 @@ class Settings:
     database_url: str | None = None  # None: start the embedded PostgreSQL
     data_dir: Path = field(default_factory=default_data_dir)
     config: Path | None = None  # the hall file
+    hall: str | None = None  # which hall of the database to serve, by code (default: the only one)
     demo: bool = False
     host: str = "127.0.0.1"
     port: int = 8080

@@ -22,7 +22,7 @@ from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestServer
 
 from server import db, hallfile
-from server.app import create_app
+from server.app import AccessLogger, create_app
 from server.embedded_pg import EmbeddedPostgres
 from server.settings import Settings
 
@@ -169,8 +169,9 @@ def settings_for(url: str, **changes: Any) -> Settings:
 
 @pytest.fixture
 async def server(db_url: str) -> AsyncIterator[TestServer]:
+    # The same access logger as `clearhall serve` uses.
     test_server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
-    await test_server.start_server()
+    await test_server.start_server(access_log_class=AccessLogger)
     yield test_server
     await test_server.close()
 
