@@ -16,11 +16,10 @@ from . import auth, errors, idempotency, queue, tickets
 from .auth import Principal
 from .hall import Hall
 from .keys import DB, HALL, SECRET, SETTINGS
-from .routes import ISSUER, PUBLIC, STAFF, TICKET, WINDOW, Registry
+from .routes import ISSUER, PUBLIC, REGISTRY, STAFF, TICKET, WINDOW
 from .tickets import CATEGORIES, GREEN_CHANNEL, ticket_json
 from .validate import EMPTY, Body, Field, decode, read_body
 
-REGISTRY = Registry()
 WINDOW_PATH = r"/api/windows/{n:\d+}"
 
 

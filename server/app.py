@@ -17,12 +17,18 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
-from . import db, hallfile, openapi, pages
-from .api import REGISTRY
+from . import (
+    api,  # noqa: F401  (adds its endpoints to REGISTRY)
+    db,
+    hallfile,
+    openapi,
+    pages,
+)
 from .embedded_pg import EmbeddedPostgres
 from .errors import error_middleware
 from .hall import load_hall, only_hall_code
 from .keys import DB, HALL, SECRET, SETTINGS
+from .routes import REGISTRY
 from .settings import Settings
 
 log = logging.getLogger("clearhall")

@@ -60,3 +60,7 @@ class Registry:
     def install(self, app: web.Application) -> None:
         for e in self.endpoints:
             app.router.add_route(e.method, e.path, e.handler)
+
+
+# The one table of the API; modules add their endpoints to it at import.
+REGISTRY = Registry()
