@@ -1,0 +1,483 @@
+"""The pages in a real headless Chromium against a real `clearhall serve --demo`
+(a subprocess on the test database), clicking what a person clicks.
+
+The server is shared by the tests of this module; each test works at its own
+windows of the demo hall so they do not disturb each other:
+window 1 (lina, service A) for the hall screen, 3 (zhangmin, B) for the window
+screen and rating pad, 5 (chenjing, C) for the phone page, 9 (zhoujie, F) for
+the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import REPO
+
+KIOSK = "demo-kiosk-1-token"
+HALL = "demo-hall-screen-token"
+WINDOW3 = "demo-window-3-screen"
+RATE3 = "demo-rating-pad-3"
+PASSWORDS = {
+    "lina": "demo-lina-2026",
+    "zhangmin": "demo-zhangmin-2026",
+    "chenjing": "demo-chenjing-2026",
+    "zhoujie": "demo-zhoujie-2026",
+}
+WAIT_MS = 10_000  # the socket delivers at once; polling (while /ws is down) within 5 s
+
+_ids = count(1)
+
+
+def valid_id(n: int) -> str:
+    """A resident ID number with a correct GB 11643 check character."""
+    first17 = f"110105{19500101 + n:08d}{n % 1000:03d}"[:17]
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+# -- the server ---------------------------------------------------------------
+
+
+class Hall:
+    """A running `clearhall serve --demo`, spoken to over plain HTTP."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.tokens: dict[str, str] = {}
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                status, text = resp.status, resp.read().decode()
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode()
+        return status, (json.loads(text) if text else None)
+
+    def login(self, user: str) -> str:
+        if user not in self.tokens:
+            status, body = self.call("POST", "/api/login", {"username": user, "password": PASSWORDS[user]})
+            assert status == 200, body
+            self.tokens[user] = body["token"]
+        return self.tokens[user]
+
+    def window(self, user: str, n: int, action: str, body: Any = None) -> tuple[int, Any]:
+        return self.call("POST", f"/api/windows/{n}/{action}", body or {}, self.login(user))
+
+    def issue(self, service: str, category: str = "normal", **extra: str) -> dict[str, Any]:
+        if service in "BDE" and "id_number" not in extra:
+            extra["id_number"] = valid_id(next(_ids))
+        status, body = self.call(
+            "POST", "/api/tickets", {"service": service, "category": category, **extra}, KIOSK
+        )
+        assert status == 201, body
+        return dict(body["ticket"])
+
+    def call_until(self, user: str, n: int, number: str) -> None:
+        """Call at window n until `number` is the current ticket."""
+        for _ in range(50):
+            self.window(user, n, "finish")
+            status, body = self.window(user, n, "call-next")
+            assert status == 200, body
+            assert body["ticket"] is not None, f"{number} never came up at window {n}"
+            if body["ticket"]["number"] == number:
+                return
+        raise AssertionError(f"{number} not called at window {n}")
+
+    def has_route(self, path: str) -> bool:
+        # GET of a POST-only route answers 405; of no route at all, 404
+        status, _ = self.call("GET", path)
+        return status != 404
+
+    def has_socket(self) -> bool:
+        # a plain GET of a WebSocket address: 400/426 when it exists, 404 when it does not
+        status, _ = self.call("GET", f"/ws?token={HALL}")
+        return status != 404
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _database(pg_url: str, name: str, create: bool) -> None:
+    """(Re)create or drop a database, on a thread of its own: pytest-asyncio may
+    have an event loop running on the test thread."""
+    import asyncpg
+
+    async def work() -> None:
+        conn = await asyncpg.connect(pg_url)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            if create:
+                await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(work())
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(scope="module")
+def hall(pg_url: str) -> Iterator[Hall]:
+    from tests.conftest import with_database
+
+    name = f"clearhall_pages_{os.getpid()}"
+    _database(pg_url, name, create=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="clearhall-pages-") as data_dir:
+        log = Path(data_dir) / "server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "server", "serve", "--demo", "--port", str(port),
+                 "--data-dir", data_dir, "--database-url", with_database(pg_url, name)],
+                cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("clearhall serve did not start:\n" + log.read_text(errors="replace"))
+                time.sleep(0.2)
+            yield Hall(base)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    _database(pg_url, name, create=False)
+
+
+@pytest.fixture
+def page(browser: Any, hall: Hall) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    outside: list[str] = []
+
+    def check(request: Any) -> None:
+        url = request.url
+        if not (url.startswith(hall.base) or url.startswith(("data:", "blob:", "ws://127.0.0.1"))):
+            outside.append(url)
+
+    ctx.on("request", check)
+    p = ctx.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    yield p
+    ctx.close()
+    assert not outside, f"pages must load nothing from outside: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def text(p: Any, selector: str) -> str:
+    return str(p.inner_text(selector))
+
+
+# -- every page, without its credential ----------------------------------------
+
+
+@pytest.mark.parametrize("address", ["/kiosk", "/display", "/display/window/3", "/rate/3"])
+def test_a_device_page_without_token_says_so(page: Any, hall: Hall, address: str) -> None:
+    page.goto(hall.base + address)
+    page.wait_for_selector("#blocker", state="visible")
+    assert "本设备未配置" in text(page, "#blocker")
+    assert "#device=" in text(page, "#blocker")
+
+
+def test_the_phone_page_without_key_says_so(page: Any, hall: Hall) -> None:
+    page.goto(hall.base + "/t/no-such-ticket")
+    page.wait_for_selector("#blocker", state="visible")
+    assert "无法查看此号码" in text(page, "#blocker")
+    page.goto(hall.base + "/t/no-such-ticket?key=wrong")
+    page.wait_for_selector("#blocker", state="visible")
+    assert "请重新扫描" in text(page, "#blocker")
+
+
+def test_the_device_token_leaves_the_address_bar(page: Any, hall: Hall) -> None:
+    page.goto(f"{hall.base}/display#device={HALL}")
+    page.wait_for_function("() => location.hash === ''")
+    assert page.evaluate("() => localStorage.getItem('clearhall.device.display')") == HALL
+    assert "device" not in page.url
+    # a reload without the fragment still works from the kept token
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#services tr').length >= 8")
+    assert page.locator("#blocker").count() == 0 or not page.is_visible("#blocker")
+
+
+# -- kiosk ---------------------------------------------------------------------
+
+
+def test_kiosk_issues_a_ticket_with_its_qr_and_print_status(page: Any, hall: Hall) -> None:
+    page.goto(f"{hall.base}/kiosk#device={KIOSK}")
+    page.click("[data-service='A']")
+    assert "绿色通道" in text(page, "#scrCategory")
+    assert "老年人" in text(page, "#greenCats")
+    page.click("[data-category='normal']")
+    page.wait_for_selector("#scrTicket", state="visible")
+    number = text(page, "#tNumber")
+    assert re.fullmatch(r"A\d{3}", number)
+    assert re.search(r"\d", text(page, "#tAhead"))
+    url = page.get_attribute("#tQr", "data-url")
+    assert url and re.search(r"/t/[^/?]+\?key=", url)
+    assert page.locator("#tQr svg").count() == 1
+    status = page.get_attribute("#printBox", "data-status")
+    assert status in {"queued", "printed", "failed", "none"}
+    assert text(page, "#printText").strip()
+    # the phone URL of the QR really shows this ticket
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    code, body = hall.call("GET", "/api/" + path.replace("t/", "tickets/", 1))
+    assert code == 200 and body["ticket"]["number"] == number
+
+
+def test_kiosk_checks_the_id_number_as_it_is_typed(page: Any, hall: Hall) -> None:
+    page.goto(f"{hall.base}/kiosk#device={KIOSK}")
+    page.click("[data-service='B']")
+    page.click("[data-category='elderly']")
+    page.wait_for_selector("#scrRealName", state="visible")
+    good = valid_id(900 + next(_ids))
+    wrong_last = "0" if good[-1] != "0" else "1"
+    for ch in good[:17]:
+        page.click(f"[data-key='{ch}']")
+    assert "17/18" in text(page, "#feedback")
+    assert page.is_disabled("#confirmBtn")
+    page.click(f"[data-key='{wrong_last}']")
+    assert "校验码不符" in text(page, "#feedback")
+    assert page.is_disabled("#confirmBtn")
+    page.click("[data-key='back']")
+    page.click(f"[data-key='{good[-1]}']")
+    assert "校验通过" in text(page, "#feedback")
+    page.click("#confirmBtn")
+    page.wait_for_selector("#scrTicket", state="visible")
+    assert re.fullmatch(r"B\d{3}", text(page, "#tNumber"))
+
+
+def test_kiosk_goes_back_to_the_start_after_30_seconds(page: Any, hall: Hall) -> None:
+    page.clock.install()
+    page.goto(f"{hall.base}/kiosk#device={KIOSK}")
+    page.click("[data-service='C']")
+    page.wait_for_selector("#scrCategory", state="visible")
+    page.clock.fast_forward(25_000)
+    assert page.is_visible("#scrCategory")
+    page.clock.fast_forward(6_000)
+    page.wait_for_selector("#scrServices", state="visible")
+
+
+def test_kiosk_switches_to_english(page: Any, hall: Hall) -> None:
+    page.goto(f"{hall.base}/kiosk?lang=en#device={KIOSK}")
+    page.wait_for_selector("#scrServices", state="visible")
+    assert "Choose a service" in text(page, "#scrServices")
+    page.click("#langBtn")
+    assert "请选择办理的业务" in text(page, "#scrServices")
+
+
+# -- hall screen ----------------------------------------------------------------
+
+
+def test_the_hall_screen_shows_and_announces_a_call(page: Any, hall: Hall) -> None:
+    hall.window("lina", 1, "sign-in")
+    hall.window("lina", 1, "finish")
+    mine = hall.issue("A", "elderly")
+    page.goto(f"{hall.base}/display#device={HALL}")
+    page.wait_for_function("() => document.querySelectorAll('#services tr').length >= 8")
+    page.evaluate("() => { window.clearhallVoice.enabled = false; }")  # no sound card needed
+    hall.call_until("lina", 1, mine["number"])
+    page.wait_for_function(
+        "n => document.querySelector('#nowNumber').textContent === n", arg=mine["number"], timeout=WAIT_MS
+    )
+    assert "1" in text(page, "#nowTo")
+    assert "fresh" in (page.get_attribute("#now", "class") or "")
+    page.wait_for_function(
+        "n => window.clearhallVoice.played.includes(n + '@1')", arg=mine["number"], timeout=WAIT_MS
+    )
+    card = text(page, ".win-card[data-window='1']")
+    assert "李娜" in card and "党员示范岗" in card
+    assert mine["number"] in text(page, "#recent")
+    assert text(page, "#policy").strip()
+    assert "12345" in text(page, ".hotline")
+
+
+def test_the_hall_screen_reads_the_same_clips_as_python(page: Any, hall: Hall) -> None:
+    from display.voice import clip_sequence
+
+    page.goto(f"{hall.base}/display#device={HALL}")
+    got = page.evaluate("() => ClearhallVoice.clipSequence('A023', 12)")
+    assert got == clip_sequence("A023", 12)
+    for name in set(got):
+        code, _ = hall.call("HEAD", f"/static/display/voice/clips/{name}.wav")
+        assert code == 200, name
+
+
+# -- window screen and rating pad ----------------------------------------------------------
+
+
+def test_window_screen_and_rating_pad_follow_a_finish(browser: Any, hall: Hall) -> None:
+    hall.window("zhangmin", 3, "sign-in")
+    hall.window("zhangmin", 3, "finish")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        screen = ctx.new_page()
+        screen.goto(f"{hall.base}/display/window/3#device={WINDOW3}")
+        screen.wait_for_function(
+            "() => document.querySelector('#staffName').textContent === '张敏'", timeout=WAIT_MS
+        )
+        assert screen.is_visible("#badge")
+        pad = ctx.new_page()
+        pad.goto(f"{hall.base}/rate/3#device={RATE3}")
+        pad.wait_for_selector("#idle", state="visible")
+
+        mine = hall.issue("B")
+        hall.call_until("zhangmin", 3, mine["number"])
+        screen.wait_for_function(
+            "n => document.querySelector('#number').textContent === n", arg=mine["number"], timeout=WAIT_MS
+        )
+        hall.window("zhangmin", 3, "start")
+        hall.window("zhangmin", 3, "finish")
+        screen.wait_for_selector("#ratePrompt", state="visible", timeout=WAIT_MS)
+        assert "请对本次服务进行评价" in text(screen, "#ratePrompt")
+
+        if not hall.has_socket() or not hall.has_route("/api/ratings"):
+            pytest.skip("the server has no /ws or /api/ratings yet: the pad needs rating.requested")
+        pad.wait_for_selector("#ask", state="visible", timeout=WAIT_MS)
+        assert mine["number"] in text(pad, "#askTicket")
+        pad.click(".face[data-score='5']")
+        pad.wait_for_selector("#thanks", state="visible")
+        code, body = hall.call("POST", "/api/ratings", {"ticket": mine["id"], "key": mine["key"], "score": 4})
+        assert code == 409, body  # rated once, by the pad
+    finally:
+        ctx.close()
+
+
+# -- phone page -------------------------------------------------------------------------
+
+
+def test_phone_page_follows_its_ticket_to_the_rating(page: Any, hall: Hall) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    hall.window("chenjing", 5, "sign-in")
+    hall.window("chenjing", 5, "finish")
+    mine = hall.issue("C", "pregnant")
+    path = mine["url"].split("://", 1)[1].split("/", 1)[1]
+    page.add_init_script("navigator.vibrate = (p) => { window.__vibrated = p; return true; };")
+    page.goto(f"{hall.base}/{path}")
+    page.wait_for_selector("#main", state="visible")
+    assert text(page, "#number") == mine["number"]
+    assert "等候中" in text(page, "#status")
+
+    hall.call_until("chenjing", 5, mine["number"])
+    page.wait_for_selector("#called", state="visible", timeout=WAIT_MS)
+    assert "5" in text(page, "#calledGo")
+    assert page.evaluate("() => window.__vibrated") is not None
+    page.click("#calledOk")
+
+    hall.window("chenjing", 5, "finish")
+    page.wait_for_selector("#rating", state="visible", timeout=WAIT_MS)
+    page.click("#rateSubmit")
+    assert "请为每一项" in text(page, "#rateMsg")
+    page.click(".scores[data-dim='score'] [data-score='5']")
+    page.click(".scores[data-dim='efficiency'] [data-score='4']")
+    page.fill("#comment", "办事很快")
+    if not hall.has_route("/api/ratings"):
+        pytest.skip("the server has no POST /api/ratings yet")
+    page.click("#rateSubmit")
+    page.wait_for_selector(".thanks", state="visible")
+    code, _ = hall.call("POST", "/api/ratings", {"ticket": mine["id"], "key": mine["key"], "score": 5})
+    assert code == 409
+
+
+# -- staff console ------------------------------------------------------------------------
+
+
+def test_console_works_a_window_from_the_keyboard(page: Any, hall: Hall) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
+    first = hall.issue("F")
+    hall.issue("F", "military")
+    page.goto(hall.base + "/console")
+    page.fill("#username", "zhoujie")
+    page.fill("#password", "wrong")
+    page.click("#loginBtn")
+    page.wait_for_function("() => document.querySelector('#loginMsg').textContent.length > 0")
+    page.fill("#password", PASSWORDS["zhoujie"])
+    page.click("#loginBtn")
+    page.click("[data-window='9']")
+    page.wait_for_selector("#workView", state="visible")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#waiting li[data-number]').length >= 2", timeout=WAIT_MS
+    )
+    assert first["number"] in text(page, "#waiting")
+    assert "军人" in text(page, "#waiting")  # categories are shown, nothing about the person
+
+    page.keyboard.press("n")
+    page.wait_for_function("() => /^F\\d{3}$/.test(document.querySelector('#curNumber').textContent)")
+    called = text(page, "#curNumber")
+    assert page.is_disabled("#btn-call-next")
+    page.keyboard.press("s")
+    page.wait_for_function("() => document.querySelector('#curMeta').textContent.includes('办理中')")
+    page.keyboard.press("f")
+    page.wait_for_function("() => document.querySelector('#curNumber').classList.contains('none')")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#statFinished').textContent) >= 1", timeout=WAIT_MS
+    )
+
+    # calls that need a reason ask for it first
+    page.keyboard.press("p")
+    assert page.is_visible("#dlg")
+    page.click("#dlgOk")
+    assert "理由" in text(page, "#dlgMsg")
+    page.fill("#fReason", "系统维护")
+    page.click("#dlgOk")
+    page.wait_for_selector("#pausedBanner", state="visible")
+    page.keyboard.press("p")
+    page.wait_for_selector("#pausedBanner", state="hidden")
+
+    page.keyboard.press("n")
+    page.wait_for_function("n => document.querySelector('#curNumber').textContent !== n && "
+                           "!document.querySelector('#curNumber').classList.contains('none')", arg=called)  # fmt: skip
+    page.keyboard.press("g")
+    page.click("#dlgOk")
+    assert "缺少的材料" in text(page, "#dlgMsg") or "材料" in text(page, "#dlgMsg")
+    page.fill("#fMissing", "营业执照副本\n授权委托书")
+    page.click("#dlgOk")
+    page.wait_for_function("() => document.querySelector('#curNumber').classList.contains('none')")
