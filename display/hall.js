@@ -210,7 +210,7 @@
         ]),
         CH.el("div", { class: "wstaff" }, staff ? [
           staff.name,
-          staff.party_member ? CH.el("span", { class: "badge-party", text: CH.t("party_badge") }) : null
+          staff.party_member ? CH.el("span", { class: "badge-party", text: CH.t("party_badge_short") }) : null
         ] : [CH.t("no_staff")])
       ]));
     });

@@ -40,6 +40,7 @@
         return true;
       });
     },
+    pollMs: 3000,
     onstatus: function (s) {
       CH.$("#offline").hidden = s !== "offline";
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");

@@ -4,7 +4,7 @@
 window.CLEARHALL_STRINGS = {
   common: {
     wait_unknown: { zh: "—", en: "—" },
-    wait_now: { zh: "即将叫到", en: "very soon" },
+    wait_now: { zh: "不到 1 分钟", en: "under 1 min" },
     wait_none: { zh: "无需等候", en: "no wait" },
     wait_min: { zh: "约 {n} 分钟", en: "about {n} min" },
     wait_hours: { zh: "约 {h} 小时", en: "about {h} h" },
@@ -50,6 +50,7 @@ window.CLEARHALL_STRINGS = {
   },
 
   hall: {
+    party_badge_short: { zh: "党员示范岗", en: "Party member" },
     hall_default_name: { zh: "政务服务中心", en: "Government Service Center" },
     hotline_label: { zh: "监督投诉热线", en: "Complaints hotline" },
     now_title: { zh: "正在叫号", en: "Now calling" },

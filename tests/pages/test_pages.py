@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, valid_id
 
 KIOSK = "demo-kiosk-1-token"
 HALL = "demo-hall-screen-token"
@@ -44,14 +44,6 @@ PASSWORDS = {
 WAIT_MS = 10_000  # the socket delivers at once; polling (while /ws is down) within 5 s
 
 _ids = count(1)
-
-
-def valid_id(n: int) -> str:
-    """A resident ID number with a correct GB 11643 check character."""
-    first17 = f"110105{19500101 + n:08d}{n % 1000:03d}"[:17]
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
-    return first17 + "10X98765432"[total % 11]
 
 
 # -- the server ---------------------------------------------------------------
