@@ -236,7 +236,16 @@
   function renderPolicy() {
     var text = policy ? (CH.lang === "en" ? policy.text_en || policy.text_zh : policy.text_zh) : "";
     if (!text && policy && policy.max_consecutive_priority) text = CH.t("policy_fallback", { n: policy.max_consecutive_priority });
-    CH.$("#policy").textContent = text || CH.t("policy_fallback", { n: 3 });
+    var el = CH.$("#policy");
+    el.textContent = text || CH.t("policy_fallback", { n: 3 });
+    el.classList.remove("scroll");
+    var overflow = el.scrollWidth - CH.$("#policyWindow").clientWidth;
+    if (overflow > 0) {
+      el.style.setProperty("--policy-shift", -(overflow + 40) + "px");
+      // about 60 px a second, so every word can be read
+      el.style.animationDuration = Math.max(15, Math.round((overflow + 40) / 60 / 0.88)) + "s";
+      el.classList.add("scroll");
+    }
   }
 
   function loadHall() {

@@ -70,7 +70,11 @@
       CH.$("#password").value = "";
       session = { token: res.data.token, staff: res.data.staff || {}, window: null };
       save();
-      route();
+      // already signed in at a window (a reload, another tab): go straight back to it
+      CH.api("GET", "/api/me", null, session.token).then(function (me) {
+        if (me.ok && me.data && typeof me.data.window === "number") { session.window = me.data.window; save(); }
+        route();
+      });
     });
   }
 

@@ -159,8 +159,9 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
             p.fill("#password", "demo-zhangmin-2026")
             p.click("#loginBtn")
             p.wait_for_timeout(800)
-            p.click("[data-window='3']")
-            p.wait_for_timeout(800)
+            if p.is_visible("[data-window='3']"):  # not when already signed in there
+                p.click("[data-window='3']")
+                p.wait_for_timeout(800)
             if p.is_enabled("#btn-call-next"):
                 p.click("#btn-call-next")
             p.wait_for_timeout(1000)
