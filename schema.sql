@@ -248,3 +248,55 @@ CREATE TABLE IF NOT EXISTS notices (
     position    integer NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Ticket printers (CONTRACT §8), from the hall file's [[printers]]: matched by
+-- hall and name. `state` is what the printer last said about itself, with when
+-- it changed and the last error seen (kept after it recovers, for supervisors).
+CREATE TABLE IF NOT EXISTS printers (
+    id                serial PRIMARY KEY,
+    hall_id           integer NOT NULL REFERENCES halls(id),
+    name              text NOT NULL,
+    kiosk_id          integer NOT NULL REFERENCES devices(id),
+    address           text NOT NULL,                -- tcp://, usb://, serial://, file:// or agent://
+    paper             text NOT NULL DEFAULT '80mm' CHECK (paper IN ('80mm', '58mm')),
+    encoding          text NOT NULL DEFAULT 'gb18030' CHECK (encoding IN ('gb18030', 'gbk')),
+    mode              text NOT NULL DEFAULT 'text' CHECK (mode IN ('text', 'raster')),
+    active            boolean NOT NULL DEFAULT true,
+    state             text NOT NULL DEFAULT 'unknown' CHECK (state IN
+                        ('ready', 'offline', 'paper_out', 'paper_near_end', 'cover_open', 'unknown')),
+    state_changed_at  timestamptz NOT NULL DEFAULT now(),
+    checked_at        timestamptz,
+    last_error        text,
+    last_error_at     timestamptz,
+    UNIQUE (hall_id, name)
+);
+
+-- Print jobs: queued → sent → printed, or failed (retried at next_attempt_at;
+-- NULL there means given up), or cancelled by a supervisor. `data` is the
+-- ESC/POS job rendered at issue time: it holds the phone URL with the ticket's
+-- key, as does `url` on a ticket's first job (kept for 补打). Both are wiped a
+-- day later and are never returned by the API or logged.
+CREATE TABLE IF NOT EXISTS print_jobs (
+    id               bigserial PRIMARY KEY,
+    hall_id          integer NOT NULL REFERENCES halls(id),
+    printer_id       integer NOT NULL REFERENCES printers(id),
+    ticket_id        text NOT NULL REFERENCES tickets(id),
+    reprint          boolean NOT NULL DEFAULT false,
+    data             bytea,
+    url              text,
+    status           text NOT NULL DEFAULT 'queued' CHECK (status IN
+                       ('queued', 'sent', 'printed', 'failed', 'cancelled')),
+    attempts         integer NOT NULL DEFAULT 0,
+    last_error       text,
+    next_attempt_at  timestamptz DEFAULT now(),
+    claimed_by       text,                          -- who is sending it now: a process or an agent link
+    lease_until      timestamptz,                   -- a 'sent' job whose sender vanished is due again after
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    sent_at          timestamptz,
+    printed_at       timestamptz
+);
+-- The worker's claim reads due jobs in this order, skipping locked ones.
+CREATE INDEX IF NOT EXISTS print_jobs_due
+    ON print_jobs (hall_id, next_attempt_at, id) WHERE status IN ('queued', 'failed', 'sent');
+CREATE INDEX IF NOT EXISTS print_jobs_ticket ON print_jobs (ticket_id);
+CREATE INDEX IF NOT EXISTS print_jobs_printer ON print_jobs (printer_id, status);

@@ -476,4 +476,26 @@ async def apply(conn: asyncpg.Connection, conf: HallConf) -> int:
             "UPDATE devices SET active = false WHERE hall_id = $1 AND NOT (name = ANY($2))",
             hall_id, [d.name for d in conf.devices],
         )  # fmt: skip
+        await apply_printers(conn, hall_id, conf.printers)
     return hall_id
+
+
+UPSERT_PRINTER = """
+INSERT INTO printers (hall_id, name, kiosk_id, address, paper, encoding, mode, active)
+SELECT $1, $2, d.id, $4, $5, $6, $7, true FROM devices d WHERE d.hall_id = $1 AND d.name = $3
+ON CONFLICT (hall_id, name) DO UPDATE SET
+    kiosk_id = EXCLUDED.kiosk_id, address = EXCLUDED.address, paper = EXCLUDED.paper,
+    encoding = EXCLUDED.encoding, mode = EXCLUDED.mode, active = true,
+    -- a printer at a new address has not said anything yet
+    state = CASE WHEN printers.address = EXCLUDED.address THEN printers.state ELSE 'unknown' END
+"""
+
+
+async def apply_printers(conn: asyncpg.Connection, hall_id: int, printers: tuple[PrinterConf, ...]) -> None:
+    """Store the file's printers by hall and name; one dropped from the file stops printing."""
+    for p in printers:
+        await conn.execute(UPSERT_PRINTER, hall_id, p.name, p.kiosk, p.address, p.paper, p.encoding, p.mode)
+    await conn.execute(
+        "UPDATE printers SET active = false WHERE hall_id = $1 AND NOT (name = ANY($2))",
+        hall_id, [p.name for p in printers],
+    )  # fmt: skip
