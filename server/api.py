@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from . import auth, errors, idempotency, queue, tickets
+from . import auth, errors, events, idempotency, queue, tickets
 from .auth import Principal
 from .hall import Hall
 from .keys import DB, HALL, SECRET, SETTINGS
@@ -430,6 +430,35 @@ WHERE w.id = $1
 """
 
 
+def public_ticket(t: tickets.Ticket) -> dict[str, Any]:
+    """What screens may know of a ticket: no id, no key, no person."""
+    return {"number": t.number, "service": t.service, "category": t.category}
+
+
+async def publish(
+    conn: asyncpg.Connection, hall: Hall, action: str, state: dict[str, Any], t: tickets.Ticket | None
+) -> None:
+    """The live events of one window call, sent when its transaction commits."""
+    n = state["number"]
+    if action in ("call-next", "call", "recall") and t is not None:
+        await events.publish(
+            conn, "ticket.called", hall.id, ticket=public_ticket(t), window=n, recall=action == "recall"
+        )
+    elif action == "finish" and t is not None:
+        await events.publish(conn, "ticket.finished", hall.id, ticket=public_ticket(t), window=n)
+        # The rating pad asks by itself: staff never choose whether a ticket is rated.
+        await events.publish(
+            conn, "rating.requested", hall.id,
+            ticket={"id": t.id, "number": t.number, "service": t.service}, window=n,
+            staff={"name": t.staff_name},
+        )  # fmt: skip
+    elif action == "no-show" and t is not None:
+        await events.publish(conn, "ticket.no_show", hall.id, ticket=public_ticket(t), window=n)
+    elif t is not None:  # start, transfer, suspend, requeue
+        await events.publish(conn, "queue.changed", hall.id, window=n)
+    await events.publish(conn, "window.changed", hall.id, window=n, state=state)
+
+
 def window_handler(action: str) -> Any:
     async def handle(request: web.Request) -> web.Response:
         p = await principal(request)
@@ -447,6 +476,7 @@ def window_handler(action: str) -> Any:
                     return ok(stored[1], stored[0])
             w, ticket = await act(conn, hall, p, number, action, raw)
             state = window_json(await conn.fetchrow(WINDOW_ROW, w.id))
+            await publish(conn, hall, action, state, ticket)
             caller = ticket is not None and ticket.status in ("called", "serving")
             result = {
                 "ticket": ticket_json(ticket, hall, for_caller=caller) if ticket else None,

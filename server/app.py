@@ -27,7 +27,8 @@ from . import (
 from .embedded_pg import EmbeddedPostgres
 from .errors import error_middleware
 from .hall import load_hall, only_hall_code
-from .keys import DB, HALL, SECRET, SETTINGS
+from .hub import close_sockets, hub_context, websocket
+from .keys import DB, DB_URL, HALL, SECRET, SETTINGS
 from .routes import REGISTRY
 from .settings import Settings
 
@@ -84,6 +85,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
                 )
             app[HALL] = hall
             app[DB] = pool
+            app[DB_URL] = url
             yield
         finally:
             await pool.close()
@@ -100,9 +102,12 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(hub_context)
+    app.on_shutdown.append(close_sockets)
     REGISTRY.install(app)
     app.router.add_get("/api/openapi.json", openapi.handler(REGISTRY))
     app.router.add_get("/", get_root)
+    app.router.add_get("/ws", websocket)
     pages.install(app)
     return app
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncpg
 from aiohttp import web
 
 from .hall import Hall
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from .hub import Hub
+
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", asyncpg.Pool)
 HALL = web.AppKey("hall", Hall)
 SECRET = web.AppKey("secret", bytes)  # keys the ID-number and phone hashes
+DB_URL = web.AppKey("db_url", str)  # the database the pool and the event listener use
+HUB: web.AppKey[Hub] = web.AppKey("hub")

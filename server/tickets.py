@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from . import audit, errors
+from . import audit, errors, events
 from .hall import Hall
 from .idcard import id_problem, keyed_hash, mask, normalise_id, phone_problem
 
@@ -230,6 +230,10 @@ async def issue(
         await audit.record(
             conn, hall.id, actor, "issue", ticket_id=ticket.id, ticket_number=ticket.number,
             details={"service": ticket.service, "category": category, "real_name": id_hash is not None},
+        )  # fmt: skip
+        await events.publish(
+            conn, "ticket.issued", hall.id,
+            ticket={"number": ticket.number, "service": ticket.service, "category": category},
         )  # fmt: skip
         ahead, wait = await place_in_line(conn, hall.id, ticket)
     return Issued(ticket, key, ahead, wait)
