@@ -21,6 +21,7 @@ from . import (
     api,  # noqa: F401  (adds its endpoints to REGISTRY)
     db,
     hallfile,
+    notices,  # noqa: F401  (adds its endpoints to REGISTRY)
     openapi,
     pages,
 )
