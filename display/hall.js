@@ -107,7 +107,8 @@
     ["services", "windows", "recent_calls", "notices"].forEach(function (k) {
       if (Array.isArray(data[k])) state[k] = data[k].slice();
     });
-    state.recent_calls.sort(function (a, b) { return String(b.at).localeCompare(String(a.at)); });
+    // times may carry different offsets (+08:00 from the queue, UTC on events): compare instants
+    state.recent_calls.sort(function (a, b) { return (Date.parse(b.at) || 0) - (Date.parse(a.at) || 0); });
   }
 
   function onEvent(msg) {
@@ -130,8 +131,10 @@
     if (msg.event === "notice.changed" && Array.isArray(msg.notices)) {
       state.notices = msg.notices; renderNotices();
     }
-    // counts, windows and notices are re-read from /api/queue after any change
-    if (msg.event !== "rating.requested") refresh();
+    // an event that carries the queue's state (queue.changed) is taken as it is;
+    // after any other change counts, windows and notices are re-read from /api/queue
+    if (Array.isArray(msg.services) && Array.isArray(msg.windows)) { merge(msg); rememberCalls(); renderAll(); }
+    else if (msg.event !== "rating.requested") refresh();
   }
 
   /* ---------- rendering ---------- */
