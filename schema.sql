@@ -237,6 +237,20 @@ CREATE TABLE IF NOT EXISTS ratings (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- 差评整改: a bad rating (1–2) opens a follow-up case that a supervisor works
+-- through (call back, fix, close) before its deadline.
+CREATE TABLE IF NOT EXISTS follow_ups (
+    id          bigserial PRIMARY KEY,
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    rating_id   bigint NOT NULL UNIQUE REFERENCES ratings(id),
+    status      text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'contacted', 'closed')),
+    due_at      timestamptz NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    closed_at   timestamptz,
+    note        text
+);
+CREATE INDEX IF NOT EXISTS follow_ups_open ON follow_ups (hall_id, due_at) WHERE status <> 'closed';
+
 -- 清廉知识上屏: integrity notices on the screens, managed by supervisors.
 CREATE TABLE IF NOT EXISTS notices (
     id          serial PRIMARY KEY,

@@ -29,7 +29,7 @@ async def operations(api: Api) -> list[tuple[str, str, dict[str, Any]]]:
     ops = []
     for path, methods in doc["paths"].items():
         for method, op in methods.items():
-            concrete = path.replace("{n}", "1").replace("{id}", "1")
+            concrete = re.sub(r"\{\w+\}", "1", path)  # window 1, ticket "1", printer "1", ...
             ops.append((method.upper(), concrete, op))
     return ops
 

@@ -1,0 +1,71 @@
+"""好差评: only finished tickets, only once, by the citizen's key or the window's pad, never staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from tests.conftest import DISPLAY, RATING, Api
+
+
+async def finished(api: Api, window: int = 1, user: str = "s1") -> dict[str, Any]:
+    t = await api.issue("A")
+    await api.sign_in(user, window)
+    await api.window(user, window, "call-next")
+    await api.window(user, window, "finish")
+    return t
+
+
+async def test_citizen_rates_once_with_the_key(api: Api, conn: asyncpg.Connection) -> None:
+    t = await finished(api)
+    body = {"ticket": t["id"], "key": t["key"], "score": 5,
+            "dimensions": {"attitude": 5, "efficiency": 4, "professionalism": 5, "integrity": 5}, "comment": "很好"}  # fmt: skip
+    r = await api.post("/api/ratings", body)
+    assert r.status == 201 and r.body["rating"]["score"] == 5 and r.body["rating"]["words"] == "非常满意"
+    again = await api.post("/api/ratings", body)
+    assert again.status == 409 and again.body["error"]["code"] == "conflict"
+    row = await conn.fetchrow("SELECT r.*, st.username FROM ratings r JOIN staff st ON st.id = r.staff_id")
+    assert row["username"] == "s1" and row["source"] == "citizen"
+    assert row["window_id"] == await conn.fetchval("SELECT id FROM windows WHERE number = 1")
+    assert row["service_id"] == await conn.fetchval("SELECT id FROM services WHERE code = 'A'")
+    assert await conn.fetchval("SELECT count(*) FROM follow_ups") == 0
+
+
+async def test_ratings_cannot_be_forged(api: Api) -> None:
+    t = await finished(api)
+    wrong = await api.post("/api/ratings", {"ticket": t["id"], "key": "guess", "score": 1})
+    assert wrong.status == 401
+    no_key = await api.post("/api/ratings", {"ticket": t["id"], "score": 1})
+    assert no_key.status == 401
+    staff = await api.post("/api/ratings", {"ticket": t["id"], "score": 5}, token=await api.login("s1"))
+    assert staff.status == 403
+    screen = await api.post("/api/ratings", {"ticket": t["id"], "score": 5}, token=DISPLAY)
+    assert screen.status == 403
+    waiting = await api.issue("A")
+    early = await api.post("/api/ratings", {"ticket": waiting["id"], "key": waiting["key"], "score": 5})
+    assert early.status == 409
+    bad = await api.post("/api/ratings", {"ticket": t["id"], "key": t["key"], "score": 6})
+    assert bad.status == 400 and bad.body["error"]["field"] == "score"
+    dims = await api.post(
+        "/api/ratings", {"ticket": t["id"], "key": t["key"], "score": 5, "dimensions": {"speed": 5}}
+    )
+    assert dims.status == 400 and dims.body["error"]["field"] == "dimensions.speed"
+
+
+async def test_the_windows_pad_rates_without_the_key(api: Api) -> None:
+    here = await finished(api, window=1, user="s1")
+    elsewhere = await finished(api, window=2, user="s2")
+    other = await api.post("/api/ratings", {"ticket": elsewhere["id"], "score": 4}, token=RATING)
+    assert other.status == 403  # the pad of window 1 rates only what window 1 finished
+    r = await api.post("/api/ratings", {"ticket": here["id"], "score": 4}, token=RATING)
+    assert r.status == 201 and r.body["rating"]["source"] == "pad"
+
+
+async def test_a_bad_rating_opens_a_follow_up(api: Api, conn: asyncpg.Connection) -> None:
+    t = await finished(api)
+    r = await api.post("/api/ratings", {"ticket": t["id"], "key": t["key"], "score": 2, "comment": "等太久"})
+    assert r.status == 201 and r.body["rating"]["follow_up"] is True
+    case = await conn.fetchrow("SELECT * FROM follow_ups")
+    assert case["status"] == "open" and case["due_at"] > case["created_at"]
+    assert await conn.fetchval("SELECT count(*) FROM action_log WHERE action = 'rate'") == 1
