@@ -166,6 +166,10 @@ CREATE INDEX IF NOT EXISTS tickets_waiting_green_first
     ON tickets (hall_id, priority DESC, order_at, id) WHERE status = 'waiting';
 CREATE INDEX IF NOT EXISTS tickets_waiting_normal_first
     ON tickets (hall_id, priority, order_at, id) WHERE status = 'waiting';
+-- People ahead and the waiting count of one service read this instead of
+-- every ticket ever issued.
+CREATE INDEX IF NOT EXISTS tickets_waiting_by_service
+    ON tickets (service_id, priority, order_at, id) WHERE status = 'waiting';
 -- One unfinished ticket per ID number per service (the per-ID limit's backstop).
 CREATE UNIQUE INDEX IF NOT EXISTS tickets_one_open_per_id
     ON tickets (service_id, id_hash)

@@ -23,9 +23,20 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release, which does nothing: clearhall keeps no session
+    state on pooled connections (no LISTEN, no session locks held, no cursors),
+    so asyncpg's default reset would be a wasted round trip per request."""
+
+
 async def create_pool(url: str, size: int) -> asyncpg.Pool:
     return await asyncpg.create_pool(
-        url, min_size=min(2, size), max_size=size, init=init_connection, command_timeout=30
+        url,
+        min_size=min(2, size),
+        max_size=size,
+        init=init_connection,
+        reset=keep_session,
+        command_timeout=30,
     )
 
 

@@ -17,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from .auth import hasher
 
 DEMO = Path(__file__).resolve().parent / "demo_hall.toml"
 ROLES = ("staff", "supervisor", "admin")
@@ -26,8 +27,6 @@ DEVICE_KINDS = ("kiosk", "display", "rating", "printer")
 PAPERS = ("80mm", "58mm")
 ENCODINGS = ("gb18030", "gbk")
 PRINT_MODES = ("text", "raster")
-
-hasher = PasswordHasher()
 
 
 class HallFileError(ValueError):
