@@ -34,7 +34,10 @@ def valid_id(n: int) -> str:
     return first17 + "10X98765432"[total % 11]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: sync Playwright keeps its own event loop marked as
+# running in this thread while it is open, and the asyncio tests that run after
+# this module need the thread to themselves.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
