@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from . import auth, errors, events, idempotency, queue, tickets
+from . import auth, errors, events, idempotency, printing, queue, tickets
 from .auth import Principal
 from .hall import Hall
 from .keys import DB, HALL, SECRET, SETTINGS
@@ -287,15 +287,20 @@ async def issue_ticket(request: web.Request) -> web.Response:
         auth.require_device(p, "kiosk")
     data = await read_body(request, ISSUE)
     hall = request.app[HALL]
-    async with request.app[DB].acquire() as conn:
+    # The print job commits with the ticket; printing itself waits for the commit.
+    async with request.app[DB].acquire() as conn, conn.transaction():
         issued = await tickets.issue(
             conn, hall, request.app[SECRET], p.actor,
             service=data["service"], category=data.get("category", "normal"),
             id_number=data.get("id_number"), phone=data.get("phone"),
         )  # fmt: skip
+        url = phone_url(request, hall, issued.ticket.id, issued.key)
+        job = await printing.queue_ticket(conn, hall, p, issued, url, request.app[printing.PRINTING])
     body = ticket_json(issued.ticket, hall, ahead=issued.ahead, wait=issued.estimated_wait_s)
     body["key"] = issued.key
-    body["url"] = phone_url(request, hall, issued.ticket.id, issued.key)
+    body["url"] = url
+    if job is not None:
+        body["print"] = (await request.app[printing.PRINTING].print_now(job)).json()
     return ok({"ticket": body}, 201)
 
 

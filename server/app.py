@@ -19,11 +19,13 @@ from aiohttp.web_response import StreamResponse
 
 from . import (
     api,  # noqa: F401  (adds its endpoints to REGISTRY)
+    api_printing,  # noqa: F401  (adds its endpoints to REGISTRY)
     db,
     hallfile,
     notices,  # noqa: F401  (adds its endpoints to REGISTRY)
     openapi,
     pages,
+    printing,
     ratings,  # noqa: F401  (adds its endpoints to REGISTRY)
 )
 from .embedded_pg import EmbeddedPostgres
@@ -105,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(hub_context)
+    app.cleanup_ctx.append(printing.print_worker)
     app.on_shutdown.append(close_sockets)
     REGISTRY.install(app)
     app.router.add_get("/api/openapi.json", openapi.handler(REGISTRY))
