@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -30,7 +31,30 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--database-url", default=None, help="external PostgreSQL (or DATABASE_URL)")
     check = commands.add_parser("check-config", help="validate a hall file and exit")
     check.add_argument("file", type=Path)
+    agent = commands.add_parser("printer-agent", help="print a kiosk's tickets on a printer attached here")
+    agent.add_argument("--server", required=True, help="the hall server, e.g. https://hall.example.cn")
+    agent.add_argument("--token", help="the device token (default: $CLEARHALL_TOKEN)")
+    agent.add_argument(
+        "--printer", required=True, help="usb://VID:PID, serial:///dev/ttyUSB0, tcp://, file://"
+    )
+    agent.add_argument("--status-interval", type=float, default=10.0, help="seconds between status reports")
     return top
+
+
+def printer_agent(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from printer.agent import Agent, AgentConf
+
+    token = args.token or os.environ.get("CLEARHALL_TOKEN")
+    if not token:
+        sys.exit("clearhall: printer-agent needs --token or CLEARHALL_TOKEN")
+    try:
+        agent = Agent(AgentConf(args.server, token, args.printer, status_interval=args.status_interval))
+    except ValueError as exc:
+        sys.exit(f"clearhall: {exc}")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(agent.run())
 
 
 def demo_banner(port: int, host: str) -> str:
@@ -55,6 +79,9 @@ def demo_banner(port: int, host: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "printer-agent":
+        printer_agent(args)
+        return
     if args.command == "check-config":
         try:
             conf = hallfile.load(args.file)
