@@ -234,6 +234,17 @@ def window_json(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def window_state(w: queue.Window) -> dict[str, Any]:
+    """A locked window as /api/queue shows it."""
+    return window_json(
+        {
+            "number": w.number, "paused": w.paused, "pause_reason": w.pause_reason,
+            "staff_name": w.staff_name, "party_member": w.party_member,
+            "current_number": w.current_number, "services": w.service_codes,
+        }
+    )  # fmt: skip
+
+
 async def queue_state(conn: asyncpg.Connection, hall: Hall) -> dict[str, Any]:
     """What the hall screen shows: GET /api/queue and the socket's snapshot."""
     load = await tickets.service_load(conn, hall.id)
@@ -420,19 +431,11 @@ async def act(
         ticket = await queue.requeue(conn, hall, w, p, data["number"])
     else:
         ticket = await queue.transition(conn, hall, w, p, action.replace("-", "_"))
+    if action in ("call-next", "call", "recall", "start"):
+        return w.with_current(ticket) if ticket else w, ticket
+    if action in ("finish", "no-show", "transfer", "suspend"):
+        return w.with_current(None), ticket
     return await queue.lock_window(conn, hall.id, number), ticket
-
-
-WINDOW_ROW = """
-SELECT w.number, w.paused, w.pause_reason, st.name AS staff_name, st.party_member,
-       t.number AS current_number,
-       ARRAY(SELECT s.code FROM window_services ws JOIN services s ON s.id = ws.service_id
-             WHERE ws.window_id = w.id ORDER BY s.position) AS services
-FROM windows w
-LEFT JOIN staff st ON st.id = w.staff_id
-LEFT JOIN tickets t ON t.id = w.current_ticket_id
-WHERE w.id = $1
-"""
 
 
 def public_ticket(t: tickets.Ticket) -> dict[str, Any]:
@@ -445,23 +448,22 @@ async def publish(
 ) -> None:
     """The live events of one window call, sent when its transaction commits."""
     n = state["number"]
+    batch: list[tuple[str, dict[str, Any]]] = []
     if action in ("call-next", "call", "recall") and t is not None:
-        await events.publish(
-            conn, "ticket.called", hall.id, ticket=public_ticket(t), window=n, recall=action == "recall"
+        batch.append(
+            ("ticket.called", {"ticket": public_ticket(t), "window": n, "recall": action == "recall"})
         )
     elif action == "finish" and t is not None:
-        await events.publish(conn, "ticket.finished", hall.id, ticket=public_ticket(t), window=n)
+        batch.append(("ticket.finished", {"ticket": public_ticket(t), "window": n}))
         # The rating pad asks by itself: staff never choose whether a ticket is rated.
-        await events.publish(
-            conn, "rating.requested", hall.id,
-            ticket={"id": t.id, "number": t.number, "service": t.service}, window=n,
-            staff={"name": t.staff_name},
-        )  # fmt: skip
+        ticket = {"id": t.id, "number": t.number, "service": t.service}
+        batch.append(("rating.requested", {"ticket": ticket, "window": n, "staff": {"name": t.staff_name}}))
     elif action == "no-show" and t is not None:
-        await events.publish(conn, "ticket.no_show", hall.id, ticket=public_ticket(t), window=n)
+        batch.append(("ticket.no_show", {"ticket": public_ticket(t), "window": n}))
     elif t is not None:  # start, transfer, suspend, requeue
-        await events.publish(conn, "queue.changed", hall.id, window=n)
-    await events.publish(conn, "window.changed", hall.id, window=n, state=state)
+        batch.append(("queue.changed", {"window": n}))
+    batch.append(("window.changed", {"window": n, "state": state}))
+    await events.publish_many(conn, hall.id, batch)
 
 
 def window_handler(action: str) -> Any:
@@ -480,7 +482,7 @@ def window_handler(action: str) -> Any:
                 if stored is not None:
                     return ok(stored[1], stored[0])
             w, ticket = await act(conn, hall, p, number, action, raw)
-            state = window_json(await conn.fetchrow(WINDOW_ROW, w.id))
+            state = window_state(w)
             await publish(conn, hall, action, state, ticket)
             caller = ticket is not None and ticket.status in ("called", "serving")
             result = {

@@ -27,7 +27,21 @@ def event(name: str, hall_id: int, **fields: Any) -> dict[str, Any]:
     }
 
 
+def serialise(name: str, hall_id: int, fields: dict[str, Any]) -> str:
+    return json.dumps(event(name, hall_id, **fields), ensure_ascii=False, separators=(",", ":"))
+
+
 async def publish(conn: asyncpg.Connection, name: str, hall_id: int, **fields: Any) -> None:
     """Queue an event; it is delivered when the caller's transaction commits."""
-    payload = json.dumps(event(name, hall_id, **fields), ensure_ascii=False, separators=(",", ":"))
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, serialise(name, hall_id, fields))
+
+
+async def publish_many(
+    conn: asyncpg.Connection, hall_id: int, batch: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Several events in one round trip, delivered in this order on commit."""
+    payloads = [serialise(name, hall_id, fields) for name, fields in batch]
+    await conn.execute(
+        "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS e(p, i) ORDER BY i",
+        CHANNEL, payloads,
+    )  # fmt: skip

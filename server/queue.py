@@ -14,7 +14,7 @@ window never holds two current tickets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 
@@ -30,16 +30,30 @@ class Window:
     number: int
     staff_id: int | None
     staff_name: str | None
+    party_member: bool | None
     paused: bool
+    pause_reason: str | None
     current_ticket_id: str | None
+    current_number: str | None
     priority_run: int
     service_ids: list[int]
+    service_codes: list[str]
+
+    def with_current(self, t: Ticket | None) -> Window:
+        """This window after a call that left `t` (or nothing) at it."""
+        return replace(self, current_ticket_id=t.id if t else None, current_number=t.number if t else None)
 
 
+# -- the window, locked for this call, with what its screens show
 LOCK_WINDOW = """
-SELECT w.id, w.number, w.staff_id, st.name AS staff_name, w.paused, w.current_ticket_id,
+SELECT w.id, w.number, w.staff_id, st.name AS staff_name, st.party_member, w.paused,
+       w.pause_reason, w.current_ticket_id,
+       (SELECT t.number FROM tickets t WHERE t.id = w.current_ticket_id) AS current_number,
        w.priority_run,
-       ARRAY(SELECT ws.service_id FROM window_services ws WHERE ws.window_id = w.id) AS service_ids
+       ARRAY(SELECT ws.service_id FROM window_services ws JOIN services s ON s.id = ws.service_id
+             WHERE ws.window_id = w.id ORDER BY s.position, s.code) AS service_ids,
+       ARRAY(SELECT s.code FROM window_services ws JOIN services s ON s.id = ws.service_id
+             WHERE ws.window_id = w.id ORDER BY s.position, s.code) AS service_codes
 FROM windows w LEFT JOIN staff st ON st.id = w.staff_id
 WHERE w.hall_id = $1 AND w.number = $2 AND w.active
 FOR UPDATE OF w
