@@ -331,8 +331,12 @@ async def get_ticket(request: web.Request) -> web.Response:
             raise errors.unauthorized("凭证不正确 (the ticket key is wrong)")
         ahead, wait = await tickets.place_in_line(conn, hall.id, ticket)
         staff_id = await conn.fetchval("SELECT staff_id FROM tickets WHERE id = $1", ticket.id)
+        printed = await printing.ticket_print_status(conn, ticket.id)
     caller = viewer is not None and viewer.id == staff_id
-    return ok({"ticket": ticket_json(ticket, hall, ahead=ahead, wait=wait, for_caller=caller)})
+    body = ticket_json(ticket, hall, ahead=ahead, wait=wait, for_caller=caller)
+    if printed is not None:
+        body["print"] = printed.json()  # the kiosk follows a queued print to its end
+    return ok({"ticket": body})
 
 
 WAITING_AT_WINDOW = """

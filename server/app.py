@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(printing.print_worker)
     app.on_shutdown.append(close_sockets)
+    app.on_shutdown.append(printing.close_agents)
     REGISTRY.install(app)
     app.router.add_get("/api/openapi.json", openapi.handler(REGISTRY))
     app.router.add_get("/", get_root)

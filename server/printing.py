@@ -656,12 +656,15 @@ class Printing:
             ),
         ]
 
+    async def close_agents(self) -> None:
+        for link in list(self.agents.values()):
+            await link.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        for link in list(self.agents.values()):
-            await link.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        await self.close_agents()
 
     async def _forever(self, step: Any, every: Any) -> None:
         while True:
@@ -919,6 +922,12 @@ class Printing:
 
 
 PRINTING = web.AppKey("printing", Printing)
+
+
+async def close_agents(app: web.Application) -> None:
+    """on_shutdown: agents' sockets close before the server waits for its handlers."""
+    if PRINTING in app:
+        await app[PRINTING].close_agents()
 
 
 async def print_worker(app: web.Application) -> AsyncIterator[None]:

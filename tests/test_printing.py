@@ -179,8 +179,9 @@ async def test_a_printer_fault_never_holds_up_the_ticket_and_the_job_prints_late
             assert "请以屏幕上的号码和二维码为准" in error and "printing failed" in error
             if mode is Mode.PAPER_OUT:
                 assert "缺纸" in error and "paper out" in error
-            # The ticket itself is issued and in the queue.
-            assert (await api.get(f"/api/tickets/{ticket['id']}?key={ticket['key']}")).status == 200
+            # The ticket itself is issued and in the queue, and says how its print went.
+            mine = await api.get(f"/api/tickets/{ticket['id']}?key={ticket['key']}")
+            assert mine.status == 200 and mine.body["ticket"]["print"]["status"] in ("failed", "queued")
             [row] = await job_rows(conn)
             assert row["status"] in ("failed", "sent") and row["attempts"] >= 1
             assert ticket["key"] not in (row["last_error"] or "")
@@ -206,6 +207,9 @@ async def test_a_printer_fault_never_holds_up_the_ticket_and_the_job_prints_late
                 assert_ticket_bytes(jobs[-1], ticket)
             printers = (await api.get("/api/printers", token=await api.login("boss"))).body["printers"]
             assert printers[0]["jobs"] == {"queued": 0, "failed": 0}
+            # The kiosk, following the ticket, now sees it printed.
+            mine = await api.get(f"/api/tickets/{ticket['id']}?key={ticket['key']}")
+            assert mine.body["ticket"]["print"] == {"status": "printed", "error": None}
 
 
 async def wait_printed(conn: asyncpg.Connection) -> None:
