@@ -20,6 +20,7 @@ from aiohttp.web_response import StreamResponse
 from . import (
     api,  # noqa: F401  (adds its endpoints to REGISTRY)
     api_printing,  # noqa: F401  (adds its endpoints to REGISTRY)
+    audit_log,  # noqa: F401  (adds its endpoints to REGISTRY)
     db,
     hallfile,
     notices,  # noqa: F401  (adds its endpoints to REGISTRY)
