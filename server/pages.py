@@ -38,9 +38,21 @@ def page(path: Path) -> Handler:
     return serve
 
 
+# What a page may load; the same folders hold Python, which is not served.
+STATIC_TYPES = {".html", ".js", ".css", ".png", ".svg", ".wav", ".woff2", ".ico", ".json"}
+
+
+async def static(request: web.Request) -> web.StreamResponse:
+    folder = FOLDERS.get(request.match_info["folder"])
+    if folder is None:
+        raise web.HTTPNotFound()
+    path = (folder / request.match_info["file"]).resolve()
+    if path.suffix not in STATIC_TYPES or not path.is_relative_to(folder) or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
 def install(app: web.Application) -> None:
     for address, path in PAGES.items():
         app.router.add_get(address, page(path))
-    for name, folder in FOLDERS.items():
-        folder.mkdir(exist_ok=True)
-        app.router.add_static(f"/static/{name}/", folder, follow_symlinks=False)
+    app.router.add_get("/static/{folder}/{file:.+}", static)
