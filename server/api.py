@@ -169,8 +169,10 @@ SELECT code, name, real_name_required, time_limit_minutes FROM services
 WHERE hall_id = $1 AND active ORDER BY position, code
 """
 
+# -- open from the first minute of opens_at through the last minute of closes_at
 OPEN_NOW = """
-SELECT (now() AT TIME ZONE $1)::time BETWEEN $2 AND $3
+SELECT to_char(now() AT TIME ZONE $1, 'HH24:MI')
+       BETWEEN to_char($2::time, 'HH24:MI') AND to_char($3::time, 'HH24:MI')
 """
 
 

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+import uvloop
 from aiohttp import web
 
 from . import hallfile
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             port=settings.port,
             access_log_class=AccessLogger,
             print=lambda text: print(text, flush=True),
+            loop=uvloop.new_event_loop(),  # measured: less CPU per request than asyncio's own loop
         )
     except (hallfile.HallFileError, StartupError) as exc:
         sys.exit(f"clearhall: {exc}")
