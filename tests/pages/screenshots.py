@@ -269,6 +269,69 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
 
         page("phone-rate-390x844", 390, 844, "/" + phone_url, phone_done, mobile=True)
         page("phone-no-key-390x844", 390, 844, "/t/nothing", mobile=True)
+
+        # the supervisor dashboard: an out-of-order call and two notices to show
+        sup = api.login("supervisor", "demo-supervisor-2026")
+        for title, body in [("廉洁办事", "办事不求人，服务不收费。工作人员不得收受礼品礼金，如遇索拿卡要请拨打 12345。"),
+                            ("一次性告知", "缺少材料时窗口一次性告知全部所需材料，不让群众多跑腿。")]:  # fmt: skip
+            api.call("POST", "/api/notices", {"title": title, "body": body}, sup)
+        waiting_f = [t["number"] for t in state["tickets"] if t["service"] == "F"]
+        api.call("POST", "/api/windows/9/finish", {}, tokens["zhoujie"])
+        api.call("POST", "/api/windows/9/call", {"number": waiting_f[-1], "reason": "预约企业专场，已报主管同意"},
+                 tokens["zhoujie"])  # fmt: skip
+
+        def supervisor_login(p: Any) -> None:
+            p.fill("#username", "supervisor")
+            p.fill("#password", "demo-supervisor-2026")
+            p.click("#loginBtn")
+            p.wait_for_timeout(1500)
+
+        page("supervisor-login-1366x768", 1366, 768, "/supervisor")
+        page("supervisor-1366x768", 1366, 768, "/supervisor", supervisor_login)
+        page("supervisor-1920x1080", 1920, 1080, "/supervisor", supervisor_login)
+        page("supervisor-en-1366x768", 1366, 768, "/supervisor?lang=en", supervisor_login)
+
+        def supervisor_notice(p: Any) -> None:
+            supervisor_login(p)
+            p.click("#noticeAdd")
+            p.fill("#nTitle", "清廉大厅")
+            p.fill("#nBody", "窗口工作人员实行首问责任制，对群众咨询的事项负责到底。")
+            p.wait_for_timeout(300)
+
+        page("supervisor-notice-1366x768", 1366, 768, "/supervisor", supervisor_notice)
+
+        def supervisor_preview(p: Any) -> None:
+            supervisor_login(p)
+            p.click("[data-preview]")
+            p.wait_for_timeout(1500)
+
+        page("supervisor-preview-1366x768", 1366, 768, "/supervisor", supervisor_preview)
+
+        # a printer out of paper with a failed job: made by rewriting the two answers
+        def paper_out(p: Any) -> None:
+            def printers(route: Any) -> None:
+                resp = route.fetch()
+                body = resp.json()
+                for pr in body["printers"]:
+                    pr.update(state="paper_out", last_error=f"printer {pr['address']} reports paper out",
+                              jobs={"queued": 0, "failed": 1})  # fmt: skip
+                route.fulfill(response=resp, json=body)
+
+            def failed(route: Any) -> None:
+                resp = route.fetch()
+                body = resp.json()
+                if not body["jobs"]:
+                    t = state["tickets"][-1]
+                    body["jobs"] = [{"id": 1, "ticket": {"id": t["id"], "number": t["number"]}, "reprint": False,
+                                     "status": "failed", "attempts": 3, "printer": "printer-kiosk-1",
+                                     "last_error": "printer reports paper out", "next_attempt_at": None,
+                                     "created_at": t["issued_at"], "printed_at": None}]  # fmt: skip
+                route.fulfill(response=resp, json=body)
+
+            p.route("**/api/printers", printers)
+            p.route("**/api/print-jobs?status=failed", failed)
+
+        page("supervisor-printer-1366x768", 1366, 768, "/supervisor", supervisor_login, setup=paper_out)
         browser.close()
     return saved
 
