@@ -655,7 +655,9 @@ def printer_hall(pg_url: str) -> Iterator[tuple[Hall, FakePrinter]]:
         demo = (REPO / "server" / "demo_hall.toml").read_text(encoding="utf-8")
         assert 'address = "file:///tmp/clearhall-demo-printer.bin"' in demo
         conf.write_text(
-            demo.replace("file:///tmp/clearhall-demo-printer.bin", f"tcp://127.0.0.1:{fake.port}"),
+            demo.replace("file:///tmp/clearhall-demo-printer.bin", f"tcp://127.0.0.1:{fake.port}")
+            .replace('opens_at = "08:30"', 'opens_at = "00:00"')  # open all day, as the module's hall
+            .replace('closes_at = "17:30"', 'closes_at = "23:59"'),
             encoding="utf-8",
         )
         log = Path(data_dir) / "server.log"
