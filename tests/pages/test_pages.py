@@ -11,6 +11,7 @@ the console.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -136,26 +137,31 @@ def _database(pg_url: str, name: str, create: bool) -> None:
         raise errors[0]
 
 
-@pytest.fixture(scope="module")
-def hall(pg_url: str) -> Iterator[Hall]:
+def demo_hall_file(printer: str | None = None) -> str:
+    """The demo hall, open all day so the tests pass at any hour; optionally another printer address."""
+    demo = (REPO / "server" / "demo_hall.toml").read_text(encoding="utf-8")
+    demo = demo.replace('opens_at = "08:30"', 'opens_at = "00:00"').replace(
+        'closes_at = "17:30"', 'closes_at = "23:59"'
+    )
+    if printer is not None:
+        assert 'address = "file:///tmp/clearhall-demo-printer.bin"' in demo
+        demo = demo.replace("file:///tmp/clearhall-demo-printer.bin", printer)
+    return demo
+
+
+@contextlib.contextmanager
+def serving(pg_url: str, name: str, hall_text: str) -> Iterator[Hall]:
+    """A real `clearhall serve` on a database of its own, loaded from `hall_text`."""
     from tests.conftest import with_database
 
-    name = f"clearhall_pages_{os.getpid()}"
     _database(pg_url, name, create=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="clearhall-pages-") as data_dir:
+        hall_file = Path(data_dir) / "hall.toml"
+        hall_file.write_text(hall_text, encoding="utf-8")
         log = Path(data_dir) / "server.log"
         with log.open("wb") as out:
-            # The demo hall, open all day, so the tests pass at any hour.
-            demo = (REPO / "server" / "demo_hall.toml").read_text(encoding="utf-8")
-            hall_file = Path(data_dir) / "hall.toml"
-            hall_file.write_text(
-                demo.replace('opens_at = "08:30"', 'opens_at = "00:00"').replace(
-                    'closes_at = "17:30"', 'closes_at = "23:59"'
-                ),
-                encoding="utf-8",
-            )
             proc = subprocess.Popen(
                 [sys.executable, "-m", "server", "serve", "--config", str(hall_file), "--port", str(port),
                  "--data-dir", data_dir, "--database-url", with_database(pg_url, name)],
@@ -182,6 +188,12 @@ def hall(pg_url: str) -> Iterator[Hall]:
                 proc.kill()
                 proc.wait()
     _database(pg_url, name, create=False)
+
+
+@pytest.fixture(scope="module")
+def hall(pg_url: str) -> Iterator[Hall]:
+    with serving(pg_url, f"clearhall_pages_{os.getpid()}", demo_hall_file()) as running:
+        yield running
 
 
 @pytest.fixture
@@ -643,52 +655,13 @@ class FakePrinter:
 @pytest.fixture
 def printer_hall(pg_url: str) -> Iterator[tuple[Hall, FakePrinter]]:
     """The demo hall from a hall file whose kiosk printer is a FakePrinter, on a database of its own."""
-    from tests.conftest import with_database
-
     fake = FakePrinter()
-    name = f"clearhall_pages_printer_{os.getpid()}"
-    _database(pg_url, name, create=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="clearhall-printer-") as data_dir:
-        conf = Path(data_dir) / "hall.toml"
-        demo = (REPO / "server" / "demo_hall.toml").read_text(encoding="utf-8")
-        assert 'address = "file:///tmp/clearhall-demo-printer.bin"' in demo
-        conf.write_text(
-            demo.replace("file:///tmp/clearhall-demo-printer.bin", f"tcp://127.0.0.1:{fake.port}")
-            .replace('opens_at = "08:30"', 'opens_at = "00:00"')  # open all day, as the module's hall
-            .replace('closes_at = "17:30"', 'closes_at = "23:59"'),
-            encoding="utf-8",
-        )
-        log = Path(data_dir) / "server.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "server", "serve", "--config", str(conf), "--port", str(port),
-                 "--data-dir", data_dir, "--database-url", with_database(pg_url, name)],
-                cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("clearhall serve did not start:\n" + log.read_text(errors="replace"))
-                time.sleep(0.2)
-            yield Hall(base), fake
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            fake.unplug()
-    _database(pg_url, name, create=False)
+    try:
+        hall_text = demo_hall_file(printer=f"tcp://127.0.0.1:{fake.port}")
+        with serving(pg_url, f"clearhall_pages_printer_{os.getpid()}", hall_text) as running:
+            yield running, fake
+    finally:
+        fake.unplug()
 
 
 def test_a_printer_going_offline_shows_red_and_its_job_can_be_cancelled(
