@@ -67,7 +67,6 @@ class Hub:
         self.lost = asyncio.Event()  # set by asyncpg when the listener's connection ends
         self.dirty = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
-        self.snapshot_text: str | None = None
 
     # ------------------------------------------------------------ sending
 
@@ -117,7 +116,6 @@ class Hub:
                 self.dirty.set()
                 await asyncio.sleep(1)
                 continue
-            self.snapshot_text = None
             text = json.dumps(
                 {"type": "event", "event": "queue.changed", **state},
                 ensure_ascii=False,
