@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -61,3 +62,34 @@ async def test_no_body_makes_a_500(api: Api, data: st.DataObject) -> None:
             and reply.body["status"] == reply.status
         )
         assert re.fullmatch(r"[a-z]+(_[a-z]+)*", reply.body["error"]["code"])
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+async def test_no_query_or_path_makes_a_500(api: Api, data: st.DataObject) -> None:
+    doc = (await api.get("/api/openapi.json")).body
+    operations = [
+        (method.upper(), path, op)
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+        if method == "get"
+    ]
+    method, path, op = data.draw(st.sampled_from(operations))
+    text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
+    segment = data.draw(
+        text.filter(lambda t: t not in ("", ".", "..") and "/" not in t and "?" not in t and "#" not in t)
+    )
+    names = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"] or ["x"]
+    query = data.draw(st.dictionaries(st.sampled_from(names), text, max_size=3))
+    concrete = re.sub(r"\{\w+\}", lambda _m: quote(segment, safe=""), path)
+    if query:
+        concrete += "?" + urlencode(query)
+    token = data.draw(st.sampled_from([KIOSK, await api.login("boss"), None]))
+    reply = await api.request(method, concrete, token=token)
+    assert reply.status < 500, (concrete, reply.body)
+    if reply.status >= 400:
+        assert reply.body["ok"] is False and reply.body["status"] == reply.status
