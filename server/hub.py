@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -155,6 +156,7 @@ class Hub:
                         "tcp_keepalives_count": "3",
                     },
                 )
+                keep_alive(self.listener)
                 self.lost.clear()
                 self.listener.add_termination_listener(lambda _conn: self.lost.set())
                 await self.listener.add_listener(CHANNEL, self.on_notify)
@@ -219,6 +221,19 @@ async def hub_context(app: web.Application) -> AsyncIterator[None]:
     hub.start()
     yield
     await hub.stop()
+
+
+def keep_alive(conn: asyncpg.Connection) -> None:
+    """TCP keepalive on our side of the listener's connection too (the server side
+    is set by tcp_keepalives_* above): a dead peer is noticed even between
+    self-checks. asyncpg has no option for it, so the socket is reached directly."""
+    sock = conn._transport.get_extra_info("socket")
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # a Unix socket has no keepalive
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 def origin_allowed(request: web.Request) -> bool:

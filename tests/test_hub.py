@@ -183,3 +183,19 @@ async def test_events_cross_server_processes(db_url: str) -> None:
             p.send_signal(signal.SIGTERM)
         for p in processes:
             p.wait(timeout=30)
+
+
+def test_keepalive_is_set_on_a_tcp_listener_socket() -> None:
+    import socket
+    from types import SimpleNamespace
+
+    from server.hub import keep_alive
+
+    with (
+        socket.create_server(("127.0.0.1", 0)) as server,
+        socket.create_connection(server.getsockname()) as client,
+    ):
+        conn = SimpleNamespace(_transport=SimpleNamespace(get_extra_info=lambda name: client))
+        keep_alive(conn)  # type: ignore[arg-type]
+        assert client.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
