@@ -4,7 +4,8 @@ Every response that is not 2xx is
 `{"ok": false, "error": {"code": ..., "message": ...}, "status": n}`
 (CONTRACT §3). Domain code raises `ApiError`; the middleware turns it, the
 router's 404/405 and the body-size 413 into that shape. Anything unexpected is
-logged with its trace and answered as a plain 500 without internals.
+logged with its trace and answered as a plain 500 without internals; a lost
+database is a 503 `unavailable` with Retry-After.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ METHOD_NOT_ALLOWED = "method_not_allowed"
 CONFLICT = "conflict"
 LIMIT_EXCEEDED = "limit_exceeded"
 TOO_LARGE = "too_large"
+UNAVAILABLE = "unavailable"
 INTERNAL = "internal_error"
 
 
@@ -77,6 +80,17 @@ _HTTP_CODES = {
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# The database went away (restarting, unreachable, out of connections).
+DATABASE_DOWN = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+)
+
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -93,6 +107,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = error_response(exc.status, code, exc.reason)
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except DATABASE_DOWN as exc:
+        # Not the request's fault, and not a bug: say so, and let the client retry.
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        response = error_response(
+            503, UNAVAILABLE, "数据库暂时无法连接，请稍后再试 (the database is unavailable; try again)"
+        )
+        response.headers["Retry-After"] = "2"
         return response
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.path)

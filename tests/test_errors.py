@@ -180,3 +180,52 @@ async def test_no_secret_reaches_the_access_log(api: Api, caplog: pytest.LogCapt
     await api.login("s1")
     text = caplog.text
     assert t["key"] not in text and "password-s1" not in text and KIOSK not in text
+
+
+async def test_a_lost_database_is_503_then_recovers(api: Api, conn: Any) -> None:
+    await api.issue("A")
+    # Cut every connection the server holds, as a database restart would.
+    killed = await conn.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    assert killed >= 1
+    statuses = []
+    for _ in range(12):
+        r = await api.get("/api/queue")
+        statuses.append(r.status)
+        if r.status == 503:
+            assert_error(r, 503, "unavailable")
+            assert r.headers["Retry-After"] == "2"
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses[-1] == 200  # the pool reconnects by itself
+
+
+async def test_database_errors_map_to_503_not_500() -> None:
+    import asyncpg
+    from aiohttp import ClientSession, web
+    from aiohttp.test_utils import TestServer
+
+    from server.errors import error_middleware
+
+    async def lost(request: web.Request) -> web.Response:
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    async def bug(request: web.Request) -> web.Response:
+        raise KeyError("a bug")
+
+    app = web.Application(middlewares=[error_middleware])
+    app.router.add_get("/lost", lost)
+    app.router.add_get("/bug", bug)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with ClientSession() as session:
+            async with session.get(server.make_url("/lost")) as r:
+                assert r.status == 503 and (await r.json())["error"]["code"] == "unavailable"
+            async with session.get(server.make_url("/bug")) as r:
+                body = await r.json()
+                assert r.status == 500 and body["error"]["code"] == "internal_error"
+                assert "KeyError" not in str(body)  # no internals
+    finally:
+        await server.close()
