@@ -112,7 +112,7 @@ class Hub:
             try:
                 async with self.pool.acquire() as conn:
                     state = await queue_state(conn, self.hall)
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (*errors.DATABASE_DOWN, asyncpg.PostgresError) as exc:
                 log.warning("could not re-read the queue: %s", exc)
                 self.dirty.set()
                 await asyncio.sleep(1)
@@ -168,7 +168,7 @@ class Hub:
                     log.info("listening again after a lost connection; snapshots resent")
                 first = False
                 await self.self_check()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except (*errors.DATABASE_DOWN, asyncpg.PostgresError) as exc:
                 # (ConnectionError is an OSError)
                 log.warning("event listener lost its connection (%s); reconnecting", exc)
             finally:
