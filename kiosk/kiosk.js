@@ -246,7 +246,14 @@
       if (entry.mode === "id") body.id_number = entry.value; else body.phone = entry.value;
     }
     show("scrIssuing");
-    CH.api("POST", "/api/tickets", body, token).then(function (res) {
+    // One key for this ticket: if the answer is lost on the network, the retry
+    // gets the same ticket back from the server, never a second one.
+    var attempt = "issue-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+    send(1);
+
+    function send(tries) {
+    CH.api("POST", "/api/tickets", body, token, { "Idempotency-Key": attempt }).then(function (res) {
+      if (res.status === 0 && tries < 3) { setTimeout(function () { send(tries + 1); }, 1000); return; }
       issuing = false;
       if (res.ok && res.data && res.data.ticket) {
         ticket = res.data.ticket;
@@ -263,6 +270,7 @@
       if (back === "scrRealName") { renderEntry(); show("scrRealName"); CH.$("#rnMsg").textContent = text; }
       else { renderCategories(); show("scrCategory"); CH.$("#catMsg").textContent = text; }
     });
+    }
   }
 
   function renderTicket() {

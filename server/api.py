@@ -300,8 +300,19 @@ async def issue_ticket(request: web.Request) -> web.Response:
         auth.require_device(p, "kiosk")
     data = await read_body(request, ISSUE)
     hall = request.app[HALL]
+    # A kiosk that lost the answer retries with the same Idempotency-Key and gets
+    # the same ticket back, never a second one.
+    retry_key = request.headers.get("Idempotency-Key")
     # The print job commits with the ticket; printing itself waits for the commit.
     async with request.app[DB].acquire() as conn, conn.transaction():
+        if retry_key is not None:
+            stored = await idempotency.claim(conn, p.credential, "issue", idempotency.check_key(retry_key))
+            if stored is not None:
+                replay = stored[1]
+                printed = await printing.ticket_print_status(conn, replay["ticket"]["id"])
+                if printed is not None:
+                    replay["ticket"]["print"] = printed.json()
+                return ok(replay, stored[0])
         issued = await tickets.issue(
             conn, hall, request.app[SECRET], p.actor,
             service=data["service"], category=data.get("category", "normal"),
@@ -309,9 +320,11 @@ async def issue_ticket(request: web.Request) -> web.Response:
         )  # fmt: skip
         url = phone_url(request, hall, issued.ticket.id, issued.key)
         job = await printing.queue_ticket(conn, hall, p, issued, url, request.app[printing.PRINTING])
-    body = ticket_json(issued.ticket, hall, ahead=issued.ahead, wait=issued.estimated_wait_s)
-    body["key"] = issued.key
-    body["url"] = url
+        body = ticket_json(issued.ticket, hall, ahead=issued.ahead, wait=issued.estimated_wait_s)
+        body["key"] = issued.key
+        body["url"] = url
+        if retry_key is not None:
+            await idempotency.store(conn, p.credential, "issue", retry_key, 201, {"ticket": body})
     if job is not None:
         body["print"] = (await request.app[printing.PRINTING].print_now(job)).json()
     return ok({"ticket": body}, 201)
@@ -524,11 +537,12 @@ REGISTRY.add(
     "POST",
     "/api/tickets",
     issue_ticket,
-    summary="Take a number (取号)",
+    summary="Take a number (取号); retry with the same Idempotency-Key to get the same ticket",
     access=ISSUER,
     body=ISSUE,
     status=201,
     tag="tickets",
+    headers=("Idempotency-Key",),
 )
 REGISTRY.add(
     "GET",

@@ -32,6 +32,7 @@ from . import (
 from .embedded_pg import EmbeddedPostgres
 from .errors import error_middleware
 from .hall import load_hall, only_hall_code
+from .housekeeping import housekeeping
 from .hub import close_sockets, hub_context, websocket
 from .keys import DB, DB_URL, HALL, SECRET, SETTINGS
 from .routes import REGISTRY
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(hub_context)
+    app.cleanup_ctx.append(housekeeping)
     app.cleanup_ctx.append(printing.print_worker)
     app.on_shutdown.append(close_sockets)
     app.on_shutdown.append(printing.close_agents)

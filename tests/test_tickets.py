@@ -212,3 +212,25 @@ async def test_only_kiosks_and_staff_issue(api: Api) -> None:
     assert r.status == 401
     r = await api.post("/api/tickets", {"service": "A"}, token=await api.login("s1"))
     assert r.status == 201
+
+
+async def test_a_retried_issue_returns_the_same_ticket(api: Api, conn: asyncpg.Connection) -> None:
+    retry = {"Idempotency-Key": "kiosk-1-attempt-42"}
+    first, second = await asyncio.gather(
+        api.post("/api/tickets", {"service": "A"}, token=KIOSK, headers=retry),
+        api.post("/api/tickets", {"service": "A"}, token=KIOSK, headers=retry),
+    )
+    assert first.status == second.status == 201
+    assert first.body["ticket"]["id"] == second.body["ticket"]["id"]
+    assert first.body["ticket"]["key"] == second.body["ticket"]["key"]
+    assert await conn.fetchval("SELECT count(*) FROM tickets") == 1
+    other = await api.post(
+        "/api/tickets", {"service": "A"}, token=KIOSK, headers={"Idempotency-Key": "another"}
+    )
+    assert other.body["ticket"]["number"] == "A002"
+    # The stored answer (it holds the citizen's key) is gone after 24 hours.
+    from server import idempotency
+
+    await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+    await idempotency.purge(conn)
+    assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0

@@ -276,6 +276,29 @@ def test_kiosk_issues_a_ticket_with_its_qr_and_print_status(page: Any, hall: Hal
     assert code == 200 and body["ticket"]["number"] == number
 
 
+def test_a_kiosk_whose_answer_is_lost_gets_the_same_ticket_not_two(page: Any, hall: Hall) -> None:
+    before = hall.call("GET", "/api/queue")[1]
+    waiting_before = next(s["waiting"] for s in before["services"] if s["code"] == "A")
+    sent: list[str] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        sent.append(route.request.headers.get("idempotency-key", ""))
+        if len(sent) == 1:
+            route.fetch()  # the server issues the ticket ...
+            route.abort("connectionreset")  # ... and the kiosk never hears back
+        else:
+            route.continue_()
+
+    page.route("**/api/tickets", lose_the_first_answer)
+    page.goto(f"{hall.base}/kiosk#device={KIOSK}")
+    page.click("[data-service='A']")
+    page.click("[data-category='normal']")
+    page.wait_for_selector("#scrTicket", state="visible", timeout=WAIT_MS)
+    assert len(sent) == 2 and sent[0] and sent[0] == sent[1]  # retried with the same key
+    after = hall.call("GET", "/api/queue")[1]
+    assert next(s["waiting"] for s in after["services"] if s["code"] == "A") == waiting_before + 1
+
+
 def test_kiosk_checks_the_id_number_as_it_is_typed(page: Any, hall: Hall) -> None:
     page.goto(f"{hall.base}/kiosk#device={KIOSK}")
     page.click("[data-service='B']")
