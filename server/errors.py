@@ -89,6 +89,8 @@ DATABASE_DOWN = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
+    # a connection cut while PostgreSQL was telling it so can be left mid-state
+    asyncpg.InternalClientError,
 )
 
 
@@ -108,6 +110,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except asyncpg.DataError as exc:
+        # A value PostgreSQL cannot hold (a NUL byte, a number out of range) that
+        # got past validation: still the request's fault, so a 400, logged to be
+        # caught earlier next time.
+        log.warning("data error in %s %s: %s", request.method, request.path, exc)
+        return error_response(
+            400,
+            INVALID_INPUT,
+            "请求中有无法保存的字符或数值 (the request holds a value that cannot be stored)",
+        )
     except DATABASE_DOWN as exc:
         # Not the request's fault, and not a bug: say so, and let the client retry.
         log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)

@@ -16,6 +16,10 @@ from aiohttp import web
 
 from .errors import INVALID_JSON, ApiError, invalid
 
+# Control characters other than tab and newline: never meant in a form field,
+# and PostgreSQL cannot store a NUL at all.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 @dataclass(frozen=True)
 class Field:
@@ -62,6 +66,8 @@ class Field:
         if not isinstance(value, str):
             raise invalid(f"字段 {path} 应为字符串 (field '{path}' must be a string)", path)
         value = value.strip()
+        if CONTROL.search(value):
+            raise invalid(f"字段 {path} 含有控制字符 (field '{path}' holds control characters)", path)
         if len(value) > self.max_length:
             raise invalid(
                 f"字段 {path} 过长，最多 {self.max_length} 字 "

@@ -97,6 +97,7 @@ async def test_wrong_types_nulls_and_huge_strings_name_the_field(api: Api) -> No
         ({"service": "A", "id_number": "1" * 5000}, "id_number"),
         ({"service": "A", "category": True}, "category"),
         ({"category": "normal"}, "service"),
+        ({"service": "A", "phone": "1381234\x005678"}, "phone"),
     ]
     for body, field in cases:
         reply = await api.post("/api/tickets", body, token=KIOSK)
@@ -229,3 +230,14 @@ async def test_database_errors_map_to_503_not_500() -> None:
                 assert "KeyError" not in str(body)  # no internals
     finally:
         await server.close()
+
+
+async def test_nul_bytes_never_reach_the_database(api: Api) -> None:
+    await api.sign_in("s1", 1)
+    r = await api.window("s1", 1, "pause", {"reason": "午休\x00"})
+    assert_error(r, 400, "invalid_input")
+    assert r.body["error"]["field"] == "reason"
+    for path in ("/api/tickets/%00", "/api/tickets/a%00b?key=x", "/api/printers/%00/preview.png"):
+        reply = await api.get(path, token=await api.login("boss"))
+        assert 400 <= reply.status < 500, (path, reply.body)
+        assert reply.body["ok"] is False
