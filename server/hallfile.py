@@ -8,7 +8,6 @@ changes nothing, and a changed file updates in place.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .auth import hasher
+from .auth import hasher, token_hash
 
 DEMO = Path(__file__).resolve().parent / "demo_hall.toml"
 ROLES = ("staff", "supervisor", "admin")
@@ -349,10 +348,6 @@ def _str_list(reader: _Reader, key: str) -> list[str]:
     if not all(isinstance(v, str) for v in values):
         raise reader.fail(key, "must be a list of strings")
     return values
-
-
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def _password_hash(password: str, existing: str | None) -> str:

@@ -31,4 +31,3 @@ class Settings:
     pool_size: int = 8
     session_hours: int = 12  # a staff log-in lasts one working day
     max_body: int = 64 * 1024
-    quiet: bool = False  # don't print the demo's log-ins
