@@ -338,16 +338,15 @@ async def get_ticket(request: web.Request) -> web.Response:
     if viewer is not None:
         auth.require_staff(viewer)
     async with request.app[DB].acquire() as conn:
-        found = await tickets.fetch(conn, hall.id, ticket_id) if len(ticket_id) <= 64 else None
+        found = await tickets.fetch(conn, hall.id, ticket_id)
         if found is None:
             raise errors.not_found("没有这个号 (no such ticket)")
         ticket, key_hash = found
         if key is not None and not tickets.key_matches(key_hash, key):
             raise errors.unauthorized("凭证不正确 (the ticket key is wrong)")
         ahead, wait = await tickets.place_in_line(conn, hall.id, ticket)
-        staff_id = await conn.fetchval("SELECT staff_id FROM tickets WHERE id = $1", ticket.id)
         printed = await printing.ticket_print_status(conn, ticket.id)
-    caller = viewer is not None and viewer.id == staff_id
+    caller = viewer is not None and viewer.id == ticket.staff_id
     body = ticket_json(ticket, hall, ahead=ahead, wait=wait, for_caller=caller)
     if printed is not None:
         body["print"] = printed.json()  # the kiosk follows a queued print to its end

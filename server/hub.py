@@ -254,7 +254,7 @@ async def who(request: web.Request) -> Client | None:
     ticket_id, key = request.query.get("ticket"), request.query.get("key")
     async with request.app[DB].acquire() as conn:
         if ticket_id and key:
-            found = await tickets.fetch(conn, hall.id, ticket_id[:64])
+            found = await tickets.fetch(conn, hall.id, ticket_id)
             if found and tickets.key_matches(found[1], key):
                 return _client("citizen")
             return None

@@ -601,11 +601,11 @@ async def queue_reprint(
     which is stored only as a hash on the ticket: it comes from the ticket's
     first print job, which kept it for this (see docs/printer.md).
     """
-    found = await tickets.fetch(conn, hall.id, ticket_id) if len(ticket_id) <= 64 else None
+    found = await tickets.fetch(conn, hall.id, ticket_id)
     if found is None:
         raise errors.not_found("没有这个号 (no such ticket)")
     ticket = found[0]
-    issuer = await conn.fetchval("SELECT issued_by_device FROM tickets WHERE id = $1", ticket.id)
+    issuer = ticket.issued_by_device
     if who.kind == "device" and (who.device_kind != "kiosk" or who.id != issuer):
         raise errors.forbidden(
             "只有取号的自助机或工作人员可以补打 (only the issuing kiosk or staff may reprint)"

@@ -39,7 +39,9 @@ class Ticket:
     order_at: datetime
     service_id: int
     window: int | None
+    staff_id: int | None  # who called it
     staff_name: str | None
+    issued_by_device: int | None
     called_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -56,8 +58,8 @@ class Ticket:
 TICKET_COLUMNS = """
     t.id, t.number, s.code AS service, s.name AS service_name, t.category, t.priority,
     t.status, t.issued_at, t.order_at, t.service_id,
-    (SELECT w.number FROM windows w WHERE w.id = t.window_id) AS window,
-    (SELECT st.name FROM staff st WHERE st.id = t.staff_id) AS staff_name,
+    (SELECT w.number FROM windows w WHERE w.id = t.window_id) AS window, t.staff_id,
+    (SELECT st.name FROM staff st WHERE st.id = t.staff_id) AS staff_name, t.issued_by_device,
     t.called_at, t.started_at, t.finished_at, t.id_masked, t.phone_masked, t.missing
 """
 
@@ -247,6 +249,9 @@ WHERE t.id = $1 AND t.hall_id = $2
 
 
 async def fetch(conn: asyncpg.Connection, hall_id: int, ticket_id: str) -> tuple[Ticket, bytes] | None:
+    """A ticket and its key's hash; None for an unknown id (ids are 22 characters)."""
+    if len(ticket_id) > 64:
+        return None
     row = await conn.fetchrow(SELECT_TICKET, ticket_id, hall_id)
     return (Ticket.from_row(row), row["key_hash"]) if row else None
 
