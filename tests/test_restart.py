@@ -4,17 +4,16 @@ the server, and a power cut (server and database both killed)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from tests import http
 
 KIOSK = "demo-kiosk-1-token"  # from server/demo_hall.toml
 
@@ -26,20 +25,7 @@ def free_port() -> int:
 
 
 def call(port: int, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {token}"} if token else {}),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    return http.call(f"http://127.0.0.1:{port}{path}", method, body, token)
 
 
 class Server:

@@ -12,13 +12,12 @@ fresh demo database; it adds tickets every time.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from tests import http
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, REPO, valid_id
 
@@ -44,19 +43,7 @@ class Api:
         self.base = base.rstrip("/")
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Accept", "application/json")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                text = resp.read().decode()
-        except urllib.error.HTTPError as e:
-            text = e.read().decode()
-        return json.loads(text) if text else None
+        return http.call(self.base + path, method, body, token)[1]
 
     def login(self, username: str, password: str) -> str:
         return str(self.call("POST", "/api/login", {"username": username, "password": password})["token"])
