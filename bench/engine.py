@@ -51,12 +51,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
-
-from server import db, hallfile, queue, tickets
-from server.audit import Actor
-from server.auth import Principal
-from server.embedded_pg import EmbeddedPostgres
-from server.hall import Hall, load_hall
+from clearhall.server.domain import tickets
+from clearhall.server.domain import windows as queue
+from clearhall.server.domain.action_log import Actor
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.hall import Hall, load_hall
+from clearhall.server.store import db, hallfile
+from clearhall.server.store.embedded_pg import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = (
@@ -482,7 +483,7 @@ async def server_process(config: Path, url: str, log_path: Path) -> AsyncIterato
     port = free_port()
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server", "serve", "--config", str(config),
+            sys.executable, "-m", "clearhall.server", "serve", "--config", str(config),
             "--database-url", url, "--host", "127.0.0.1", "--port", str(port),
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

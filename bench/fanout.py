@@ -34,7 +34,7 @@ from pathlib import Path
 
 import aiohttp
 
-DISPLAY = "demo-hall-screen-token"  # server/demo_hall.toml
+DISPLAY = "demo-hall-screen-token"  # server/store/demo_hall.toml
 KIOSK = "demo-kiosk-1-token"
 STAFF = ("lina", "demo-lina-2026", 1)
 
@@ -185,7 +185,17 @@ def main() -> None:
         os.chmod(folder, 0o755)  # the embedded database's system user walks in here under root
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         server = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--demo", "--port", str(port), "--data-dir", folder],
+            [
+                sys.executable,
+                "-m",
+                "clearhall.server",
+                "serve",
+                "--demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                folder,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,

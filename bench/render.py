@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from printer.render import TicketPrint, render
-from printer.samples import sample_ticket
+from clearhall.printer.render import TicketPrint, render
+from clearhall.printer.samples import sample_ticket
 
 TARGET_MS = 2.0
 CASES: list[tuple[str, dict[str, str], bool]] = [

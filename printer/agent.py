@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
-
-from printer.status import PrinterState
-from printer.transport import Address, PrinterNotReady, PrintError, parse_address, print_job, probe
+from clearhall.printer.status import PrinterState
+from clearhall.printer.transport import Address, PrinterNotReady, PrintError, parse_address, print_job, probe
 
 log = logging.getLogger("clearhall.agent")
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
+from clearhall.printer.decode import Cut, Feed, LineFeed, Op, QrCode, Raster, Style, Text, decode
+from clearhall.printer.draw import cjk_font, qr_modules
+from clearhall.printer.render import DOT_COLUMN, DOT_LINE, paper_for
 from PIL import Image, ImageDraw
-
-from printer.decode import Cut, Feed, LineFeed, Op, QrCode, Raster, Style, Text, decode
-from printer.draw import cjk_font, qr_modules
-from printer.render import DOT_COLUMN, DOT_LINE, paper_for
 
 INK: Final = (28, 28, 32)
 PAPER: Final = (252, 251, 246)

@@ -12,8 +12,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from printer.preview import preview_png
-from printer.render import TicketPrint, render
+from clearhall.printer.preview import preview_png
+from clearhall.printer.render import TicketPrint, render
 
 CHINA: timezone = timezone(timedelta(hours=8), "Asia/Shanghai")
 

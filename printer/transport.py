@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from printer.status import STATUS_REQUESTS, PrinterState, parse_replies, status_request
+from clearhall.printer.status import STATUS_REQUESTS, PrinterState, parse_replies, status_request
 
 DEFAULT_TCP_PORT: Final = 9100
 DEFAULT_BAUDRATE: Final = 9600

@@ -16,27 +16,20 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
-
-from . import (
-    api,  # noqa: F401  (adds its endpoints to REGISTRY)
-    api_printing,  # noqa: F401  (adds its endpoints to REGISTRY)
-    audit_log,  # noqa: F401  (adds its endpoints to REGISTRY)
-    db,
-    hallfile,
-    notices,  # noqa: F401  (adds its endpoints to REGISTRY)
-    openapi,
-    pages,
-    printing,
-    ratings,  # noqa: F401  (adds its endpoints to REGISTRY)
-)
-from .embedded_pg import EmbeddedPostgres
-from .errors import error_middleware
-from .hall import load_hall, only_hall_code
-from .housekeeping import housekeeping
-from .hub import close_sockets, hub_context, websocket
-from .keys import DB, DB_URL, HALL, SECRET, SETTINGS
-from .routes import REGISTRY
-from .settings import Settings
+from clearhall.server.api import audit as audit_log  # noqa: F401  (adds its endpoints to REGISTRY)
+from clearhall.server.api import handlers as api  # noqa: F401
+from clearhall.server.api import notices, openapi, pages, ratings  # noqa: F401
+from clearhall.server.api import printers as api_printing  # noqa: F401
+from clearhall.server.api.errors import error_middleware
+from clearhall.server.api.routes import REGISTRY
+from clearhall.server.domain.hall import load_hall, only_hall_code
+from clearhall.server.housekeeping import housekeeping
+from clearhall.server.keys import DB, DB_URL, HALL, SECRET, SETTINGS
+from clearhall.server.live.hub import close_sockets, hub_context, websocket
+from clearhall.server.printing import jobs as printing
+from clearhall.server.settings import Settings
+from clearhall.server.store import db, hallfile
+from clearhall.server.store.embedded_pg import EmbeddedPostgres
 
 log = logging.getLogger("clearhall")
 

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import uvloop
 from aiohttp import web
-
-from . import hallfile
-from .app import AccessLogger, StartupError, create_app, data_dir_note
-from .settings import Settings, default_data_dir
+from clearhall.server.app import AccessLogger, StartupError, create_app, data_dir_note
+from clearhall.server.settings import Settings, default_data_dir
+from clearhall.server.store import hallfile
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
 def printer_agent(args: argparse.Namespace) -> None:
     import asyncio
 
-    from printer.agent import Agent, AgentConf
+    from clearhall.printer.agent import Agent, AgentConf
 
     token = args.token or os.environ.get("CLEARHALL_TOKEN")
     if not token:

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from aiohttp import web
-
-from . import errors, idempotency
-from .keys import DB
+from clearhall.server.api import errors
+from clearhall.server.domain import idempotency
+from clearhall.server.keys import DB
 
 log = logging.getLogger(__name__)
 EVERY_S = 600.0

@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 from aiohttp import web
-
-from .hall import Hall
-from .settings import Settings
+from clearhall.server.domain.hall import Hall
+from clearhall.server.settings import Settings
 
 if TYPE_CHECKING:
-    from .hub import Hub
+    from clearhall.server.live.hub import Hub
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", asyncpg.Pool)

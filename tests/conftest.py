@@ -20,11 +20,10 @@ import asyncpg
 import pytest
 from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestServer
-
-from server import db, hallfile
-from server.app import AccessLogger, create_app
-from server.embedded_pg import EmbeddedPostgres
-from server.settings import Settings
+from clearhall.server.app import AccessLogger, create_app
+from clearhall.server.settings import Settings
+from clearhall.server.store import db, hallfile
+from clearhall.server.store.embedded_pg import EmbeddedPostgres
 
 HALL_FILE = Path(__file__).parent / "hall.toml"
 TEMPLATE = "clearhall_test_template"

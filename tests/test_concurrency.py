@@ -9,11 +9,12 @@ from collections import Counter
 import asyncpg
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+from clearhall.server.app import create_app
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain.hall import load_hall
+from clearhall.server.domain.tickets import CATEGORIES, issue
+from clearhall.server.store import db, hallfile
 
-from server import audit, db, hallfile
-from server.app import create_app
-from server.hall import load_hall
-from server.tickets import CATEGORIES, issue
 from tests.conftest import Api, settings_for
 
 WINDOWS = 40

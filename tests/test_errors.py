@@ -206,8 +206,7 @@ async def test_database_errors_map_to_503_not_500() -> None:
     import asyncpg
     from aiohttp import ClientSession, web
     from aiohttp.test_utils import TestServer
-
-    from server.errors import error_middleware
+    from clearhall.server.api.errors import error_middleware
 
     async def lost(request: web.Request) -> web.Response:
         raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")

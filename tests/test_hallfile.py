@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from clearhall.server.store import hallfile
 
-from server import hallfile
 from tests.conftest import HALL_FILE
 
 GOOD = HALL_FILE.read_text(encoding="utf-8")

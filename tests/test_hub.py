@@ -17,9 +17,9 @@ import asyncpg
 import pytest
 from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
+from clearhall.server.keys import HUB
+from clearhall.server.live.hub import Client, Hub
 
-from server.hub import Client, Hub
-from server.keys import HUB
 from tests.conftest import DISPLAY, KIOSK, RATING, Api
 from tests.test_restart import free_port
 
@@ -131,7 +131,8 @@ async def test_listener_comes_back_and_resends_state(api: Api, db_url: str, conn
 
 
 async def test_shutdown_closes_sockets_going_away(db_url: str) -> None:
-    from server.app import create_app
+    from clearhall.server.app import create_app
+
     from tests.conftest import settings_for
 
     test_server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
@@ -150,7 +151,7 @@ async def test_shutdown_closes_sockets_going_away(db_url: str) -> None:
 def serve(db_url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": db_url}
     return subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--hall", "main", "--port", str(port)],
+        [sys.executable, "-m", "clearhall.server", "serve", "--hall", "main", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -189,7 +190,7 @@ def test_keepalive_is_set_on_a_tcp_listener_socket() -> None:
     import socket
     from types import SimpleNamespace
 
-    from server.hub import keep_alive
+    from clearhall.server.live.hub import keep_alive
 
     with (
         socket.create_server(("127.0.0.1", 0)) as server,

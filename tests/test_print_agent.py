@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+from clearhall.printer.agent import Agent, AgentConf
+from clearhall.printer.decode import QrCode, decode, lines
+from clearhall.server.printing.jobs import PRINTING
 
-from printer.agent import Agent, AgentConf
-from printer.decode import QrCode, decode, lines
-from server.printing import PRINTING
 from tests.conftest import DISPLAY, KIOSK, Api
 from tests.test_printing import eventually, issue_timed, printer_conf, printing_server
 

@@ -16,13 +16,13 @@ import asyncpg
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+from clearhall.printer.decode import QrCode, decode, lines
+from clearhall.printer.status import STATUS_REQUESTS, PrinterState, status_replies
+from clearhall.server.app import AccessLogger, create_app
+from clearhall.server.domain.events import CHANNEL
+from clearhall.server.printing.jobs import PRINT_CONF, PrintConf
+from clearhall.server.store import hallfile
 
-from printer.decode import QrCode, decode, lines
-from printer.status import STATUS_REQUESTS, PrinterState, status_replies
-from server import hallfile
-from server.app import AccessLogger, create_app
-from server.events import CHANNEL
-from server.printing import PRINT_CONF, PrintConf
 from tests.conftest import DISPLAY, HALL_FILE, KIOSK, Api, settings_for
 from tests.printer.fake_printer import FakePrinter, Mode
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from tests import http
 
-KIOSK = "demo-kiosk-1-token"  # from server/demo_hall.toml
+KIOSK = "demo-kiosk-1-token"  # from server/store/demo_hall.toml
 
 
 def free_port() -> int:
@@ -37,7 +37,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "server",
+                "clearhall.server",
                 "serve",
                 "--demo",
                 "--data-dir",

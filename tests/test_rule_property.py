@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import asyncpg
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain import windows as queue
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.hall import load_hall
+from clearhall.server.domain.idcard import CHECK_CODES, WEIGHTS, check_digit, id_problem
+from clearhall.server.domain.tickets import issue
+from clearhall.server.store import db
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from server import audit, db, queue
-from server.auth import Principal
-from server.hall import load_hall
-from server.idcard import CHECK_CODES, WEIGHTS, check_digit, id_problem
-from server.tickets import issue
 
 # window → its services, in tests/hall.toml; staff signed in for the test
 WINDOWS = {1: {"A"}, 2: {"A", "C"}, 4: {"C"}}

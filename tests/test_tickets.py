@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain.hall import load_hall
+from clearhall.server.domain.idcard import check_digit
+from clearhall.server.domain.tickets import issue
+from clearhall.server.store import db
 
-from server import audit, db
-from server.hall import load_hall
-from server.idcard import check_digit
-from server.tickets import issue
 from tests.conftest import DISPLAY, KIOSK, Api
 
 
@@ -229,7 +230,7 @@ async def test_a_retried_issue_returns_the_same_ticket(api: Api, conn: asyncpg.C
     )
     assert other.body["ticket"]["number"] == "A002"
     # The stored answer (it holds the citizen's key) is gone after 24 hours.
-    from server import idempotency
+    from clearhall.server.domain import idempotency
 
     await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
     await idempotency.purge(conn)

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from display.voice import (
+from clearhall.display.voice import (
     BAI,
     BANLI,
     CHIME,

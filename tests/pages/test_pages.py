@@ -129,7 +129,7 @@ def _database(pg_url: str, name: str, create: bool) -> None:
 
 def demo_hall_file(printer: str | None = None) -> str:
     """The demo hall, open all day so the tests pass at any hour; optionally another printer address."""
-    demo = (REPO / "server" / "demo_hall.toml").read_text(encoding="utf-8")
+    demo = (REPO / "server" / "store" / "demo_hall.toml").read_text(encoding="utf-8")
     demo = demo.replace('opens_at = "08:30"', 'opens_at = "00:00"').replace(
         'closes_at = "17:30"', 'closes_at = "23:59"'
     )
@@ -153,7 +153,7 @@ def serving(pg_url: str, name: str, hall_text: str) -> Iterator[Hall]:
         log = Path(data_dir) / "server.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "server", "serve", "--config", str(hall_file), "--port", str(port),
+                [sys.executable, "-m", "clearhall.server", "serve", "--config", str(hall_file), "--port", str(port),
                  "--data-dir", data_dir, "--database-url", with_database(pg_url, name)],
                 cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -357,7 +357,7 @@ def test_the_hall_screen_shows_and_announces_a_call(page: Any, hall: Hall) -> No
 
 
 def test_the_hall_screen_reads_the_same_clips_as_python(page: Any, hall: Hall) -> None:
-    from display.voice import clip_sequence
+    from clearhall.display.voice import clip_sequence
 
     page.goto(f"{hall.base}/display#device={HALL}")
     got = page.evaluate("() => ClearhallVoice.clipSequence('A023', 12)")
@@ -629,7 +629,7 @@ class FakePrinter:
     def __init__(self) -> None:
         import socketserver
 
-        from printer.status import PrinterState, status_replies
+        from clearhall.printer.status import PrinterState, status_replies
 
         self.state = PrinterState.READY
         fake = self

@@ -8,8 +8,7 @@ import wave
 from typing import Any
 
 import pytest
-
-from display.voice import ALL_CLIPS, clip_path, clip_sequence, number_clips, sentence
+from clearhall.display.voice import ALL_CLIPS, clip_path, clip_sequence, number_clips, sentence
 
 from .conftest import REPO
 

@@ -16,7 +16,7 @@ import struct
 from enum import StrEnum
 from types import TracebackType
 
-from printer.status import DLE_EOT, STATUS_REQUESTS, PrinterState, status_replies
+from clearhall.printer.status import DLE_EOT, STATUS_REQUESTS, PrinterState, status_replies
 
 
 class Mode(StrEnum):

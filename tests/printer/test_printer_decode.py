@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from printer.decode import (
+from clearhall.printer.decode import (
     Command,
     Cut,
     DecodeError,

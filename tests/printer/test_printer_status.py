@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from printer.status import (
+from clearhall.printer.status import (
     PrinterState,
     is_status_byte,
     parse_replies,

@@ -14,12 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from fake_printer import FakePrinter, Mode
-
-from printer.render import render
-from printer.samples import sample_ticket
-from printer.status import DLE_EOT, STATUS_REQUESTS, PrinterState, status_replies
-from printer.transport import (
+from clearhall.printer.render import render
+from clearhall.printer.samples import sample_ticket
+from clearhall.printer.status import DLE_EOT, STATUS_REQUESTS, PrinterState, status_replies
+from clearhall.printer.transport import (
     AddressError,
     AgentAddress,
     FileAddress,
@@ -33,6 +31,7 @@ from printer.transport import (
     probe,
     send,
 )
+from fake_printer import FakePrinter, Mode
 
 TIMEOUT = 0.5
 SLACK = 0.3  # scheduling noise on a busy test machine

@@ -43,10 +43,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp import WSCloseCode, WSMsgType, web
-
-from printer.render import TicketPrint, render
-from printer.status import STATUS_PRINTER, PrinterState, status_request
-from printer.transport import (
+from clearhall.printer.render import TicketPrint, render
+from clearhall.printer.status import STATUS_PRINTER, PrinterState, status_request
+from clearhall.printer.transport import (
     NOT_PRINTABLE,
     PrinterNotReady,
     PrintError,
@@ -55,11 +54,11 @@ from printer.transport import (
     probe,
     send,
 )
-
-from . import errors, events, tickets
-from .auth import Principal
-from .hall import Hall
-from .keys import DB, HALL
+from clearhall.server.api import errors
+from clearhall.server.domain import events, tickets
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.hall import Hall
+from clearhall.server.keys import DB, HALL
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-
-from .validate import Body
+from clearhall.server.api.validate import Body
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

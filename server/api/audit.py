@@ -11,10 +11,10 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-
-from . import auth, errors
-from .keys import DB, HALL
-from .routes import REGISTRY, SUPERVISOR
+from clearhall.server.api import errors
+from clearhall.server.api.routes import REGISTRY, SUPERVISOR
+from clearhall.server.domain import auth
+from clearhall.server.keys import DB, HALL
 
 READ_LOG = """
 SELECT id, at, actor_kind, actor_name, window_number AS window, ticket_number, action, reason,

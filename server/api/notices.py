@@ -12,12 +12,13 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-
-from . import audit, auth, errors, events
-from .hall import Hall
-from .keys import DB, HALL
-from .routes import REGISTRY, SUPERVISOR
-from .validate import Body, Field, read_body
+from clearhall.server.api import errors
+from clearhall.server.api.routes import REGISTRY, SUPERVISOR
+from clearhall.server.api.validate import Body, Field, read_body
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain import auth, events
+from clearhall.server.domain.hall import Hall
+from clearhall.server.keys import DB, HALL
 
 DATE = r"\d{4}-\d{2}-\d{2}"
 NOTICE = Body(

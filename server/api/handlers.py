@@ -11,14 +11,16 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-
-from . import auth, errors, events, idempotency, printing, queue, tickets
-from .auth import Principal
-from .hall import Hall
-from .keys import DB, HALL, SECRET, SETTINGS
-from .routes import ISSUER, PUBLIC, REGISTRY, STAFF, TICKET, WINDOW
-from .tickets import CATEGORIES, GREEN_CHANNEL, ticket_json
-from .validate import EMPTY, Body, Field, decode, read_body
+from clearhall.server.api import errors
+from clearhall.server.api.routes import ISSUER, PUBLIC, REGISTRY, STAFF, TICKET, WINDOW
+from clearhall.server.api.validate import EMPTY, Body, Field, decode, read_body
+from clearhall.server.domain import auth, events, idempotency, tickets
+from clearhall.server.domain import windows as queue
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.tickets import CATEGORIES, GREEN_CHANNEL, ticket_json
+from clearhall.server.keys import DB, HALL, SECRET, SETTINGS
+from clearhall.server.printing import jobs as printing
 
 WINDOW_PATH = r"/api/windows/{n:\d+}"
 

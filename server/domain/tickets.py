@@ -16,10 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-
-from . import audit, errors, events
-from .hall import Hall
-from .idcard import id_problem, keyed_hash, mask, normalise_id, phone_problem
+from clearhall.server.api import errors
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain import events
+from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.idcard import id_problem, keyed_hash, mask, normalise_id, phone_problem
 
 GREEN_CHANNEL = ("elderly", "disabled", "pregnant", "military")
 CATEGORIES = ("normal", *GREEN_CHANNEL, "enterprise")

@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 from argon2.exceptions import InvalidHashError, VerificationError
-
-from .auth import hasher, token_hash
+from clearhall.server.domain.auth import hasher, token_hash
 
 DEMO = Path(__file__).resolve().parent / "demo_hall.toml"
 ROLES = ("staff", "supervisor", "admin")

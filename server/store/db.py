@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
-SCHEMA = Path(__file__).resolve().parent.parent / "schema.sql"
+SCHEMA = Path(__file__).resolve().parent / "schema.sql"  # a link to the root schema.sql, shipped in the wheel
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_LOCK = 0x636C6561  # "clea": any fixed number, shared by all processes
 

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from aiohttp import WSCloseCode, web
-
-from . import auth, errors, tickets
-from .api import queue_state
-from .auth import Principal
-from .events import CHANNEL
-from .hall import Hall
-from .keys import DB, DB_URL, HALL, HUB
+from clearhall.server.api import errors
+from clearhall.server.api.handlers import queue_state
+from clearhall.server.domain import auth, tickets
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.events import CHANNEL
+from clearhall.server.domain.hall import Hall
+from clearhall.server.keys import DB, DB_URL, HALL, HUB
 
 log = logging.getLogger(__name__)
 

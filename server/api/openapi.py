@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 from aiohttp import web
-
-from .routes import ISSUER, PUBLIC, STAFF, SUPERVISOR, TICKET, WINDOW, Endpoint, Registry
+from clearhall.server.api.routes import ISSUER, PUBLIC, STAFF, SUPERVISOR, TICKET, WINDOW, Endpoint, Registry
 
 ACCESS_TEXT = {
     PUBLIC: "No credential needed.",

@@ -17,17 +17,18 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-
-from printer.preview import preview_png
-from printer.render import TicketPrint
-
-from . import audit, auth, errors, printing
-from .api import ok, principal
-from .keys import DB, HALL
-from .openapi import ACCESS_TEXT
-from .routes import ISSUER, REGISTRY, SUPERVISOR
-from .tickets import local_iso
-from .validate import EMPTY, read_body
+from clearhall.printer.preview import preview_png
+from clearhall.printer.render import TicketPrint
+from clearhall.server.api import errors
+from clearhall.server.api.handlers import ok, principal
+from clearhall.server.api.openapi import ACCESS_TEXT
+from clearhall.server.api.routes import ISSUER, REGISTRY, SUPERVISOR
+from clearhall.server.api.validate import EMPTY, read_body
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain import auth
+from clearhall.server.domain.tickets import local_iso
+from clearhall.server.keys import DB, HALL
+from clearhall.server.printing import jobs as printing
 
 # Who may open the agent socket, for the OpenAPI document.
 PRINTER_AGENT: Final = "printer_agent"

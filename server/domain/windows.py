@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import asyncpg
-
-from . import audit, errors
-from .auth import Principal
-from .hall import Hall
-from .tickets import TICKET_COLUMNS, Ticket
+from clearhall.server.api import errors
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp import web
+from clearhall.server.api.routes import Handler
 
-from .routes import Handler
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding server/, kiosk/, display/
 FOLDERS = {
     "kiosk": ROOT / "kiosk",
     "display": ROOT / "display",

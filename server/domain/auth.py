@@ -19,9 +19,8 @@ import asyncpg
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
-from . import errors
-from .audit import Actor
+from clearhall.server.api import errors
+from clearhall.server.domain.action_log import Actor
 
 # argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane). Checks run on
 # two threads of their own: each thread's allocator keeps the 19 MiB it used, so

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-
-from . import audit, auth, errors, events, tickets
-from .auth import Principal
-from .keys import DB, HALL
-from .routes import PUBLIC, REGISTRY
-from .validate import Body, Field, read_body
+from clearhall.server.api import errors
+from clearhall.server.api.routes import PUBLIC, REGISTRY
+from clearhall.server.api.validate import Body, Field, read_body
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain import auth, events, tickets
+from clearhall.server.domain.auth import Principal
+from clearhall.server.keys import DB, HALL
 
 DIMENSIONS = ("attitude", "efficiency", "professionalism", "integrity")
 SCORE_WORDS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}

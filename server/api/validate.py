@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-
-from .errors import INVALID_JSON, ApiError, invalid
+from clearhall.server.api.errors import INVALID_JSON, ApiError, invalid
 
 # Control characters other than tab and newline: never meant in a form field,
 # and PostgreSQL cannot store a NUL at all.

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-
-from . import errors
+from clearhall.server.api import errors
 
 MAX_KEY_LENGTH = 200
 
