@@ -7,7 +7,7 @@ starts from the same state):
 
 1. SQL: the engine's own functions on a pool of 4 — 50 windows back to back,
    each op `lock_window` + `call_next` in one transaction and `finish` in
-   another; 16 kiosks calling `tickets.issue` back to back.
+   another; 16 kiosks calling `issuing.issue` back to back.
 2. HTTP saturation: the same through a real `python -m server serve` process
    (its own interpreter) and aiohttp clients, back to back.
 3. HTTP open loop: 500 call-next/s offered, each window on a fixed 100 ms
@@ -47,16 +47,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import asyncpg
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
-from clearhall.server.domain import tickets
-from clearhall.server.domain import windows as queue
+
+from clearhall.server.domain import calling, issuing, window_calls
 from clearhall.server.domain.action_log import Actor
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall, load_hall
-from clearhall.server.store import db, hallfile
+from clearhall.server.domain.kinds import GREEN_CHANNEL
+from clearhall.server.domain.window import lock_window
+from clearhall.server.store import db, hall_apply, hallfile
 from clearhall.server.store.embedded_pg import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def random_category(rng: random.Random) -> str:
     """~20% green channel (spread over its four kinds), ~10% enterprise, the rest normal."""
     r = rng.random()
     if r < GREEN_SHARE:
-        return tickets.GREEN_CHANNEL[int(r / GREEN_SHARE * len(tickets.GREEN_CHANNEL))]
+        return GREEN_CHANNEL[int(r / GREEN_SHARE * len(GREEN_CHANNEL))]
     return "enterprise" if r < GREEN_SHARE + 0.10 else "normal"
 
 
@@ -161,7 +161,7 @@ async def top_up(conn: asyncpg.Connection, hall: Hall, rng: random.Random) -> tu
     chosen = [rng.choice(services) for _ in range(added)]
     categories = [random_category(rng) for _ in range(added)]
     if added:
-        await conn.execute(TOP_UP, hall.id, chosen, hall.timezone, categories, list(tickets.GREEN_CHANNEL))
+        await conn.execute(TOP_UP, hall.id, chosen, hall.timezone, categories, list(GREEN_CHANNEL))
     # Every phase starts from the same state, not with the last phase's dead rows.
     await conn.execute("VACUUM (ANALYZE) tickets, windows, ticket_counters, sessions")
     return before, added
@@ -296,8 +296,8 @@ async def phase_sql(
         while time.perf_counter() < deadline:
             began = time.perf_counter()
             async with pool.acquire() as conn, conn.transaction():
-                w = await queue.lock_window(conn, hall.id, number)
-                ticket = await queue.call_next(conn, hall, w, p)
+                w = await lock_window(conn, hall.id, number)
+                ticket = await calling.call_next(conn, hall, w, p)
             ended = time.perf_counter()
             if ticket is None:
                 calls.empty += 1
@@ -305,8 +305,8 @@ async def phase_sql(
                 continue
             calls.add(ended, ended - began)
             async with pool.acquire() as conn, conn.transaction():
-                w = await queue.lock_window(conn, hall.id, number)
-                await queue.transition(conn, hall, w, p, "finish")
+                w = await lock_window(conn, hall.id, number)
+                await window_calls.transition(conn, hall, w, p, window_calls.Call.FINISH)
             finishes.add(time.perf_counter(), time.perf_counter() - ended)
 
     async def kiosk(i: int) -> None:
@@ -315,10 +315,8 @@ async def phase_sql(
         while time.perf_counter() < deadline:
             began = time.perf_counter()
             async with pool.acquire() as conn:
-                await tickets.issue(
-                    conn, hall, secret, actor,
-                    service=rng.choice(SERVICES)[0], category=random_category(rng),
-                )  # fmt: skip
+                order = issuing.Order(rng.choice(SERVICES)[0], random_category(rng))
+                await issuing.issue(conn, hall, secret, actor, order, "http://bench")
             ended = time.perf_counter()
             issues.add(ended, ended - began)
 
@@ -527,7 +525,7 @@ async def prepare(url: str, config: Path) -> Hall:
         await db.init_connection(conn)
         await db.apply_schema(conn)
         await db.installation_secret(conn)
-        await hallfile.apply(conn, hallfile.load(config))
+        await hall_apply.apply(conn, hallfile.load(config))
         hall = await load_hall(conn, HALL_CODE)
         if hall is None:
             raise BenchError("the generated hall did not load")
@@ -542,7 +540,7 @@ async def sign_in_all(conn: asyncpg.Connection, hall: Hall) -> dict[int, Princip
         n = int(row["username"][1:])
         staff[n] = Principal("staff", row["id"], row["name"], f"bench:{row['id']}", role="staff")
         async with conn.transaction():
-            await queue.sign_in(conn, hall, n, staff[n])
+            await window_calls.sign_in(conn, hall, n, staff[n])
     return staff
 
 

@@ -7,7 +7,9 @@ For printers attached to the kiosk PC (USB, serial) or on its own network:
 It connects to the server's `GET /api/printer-agent` WebSocket with a device
 token (the kiosk's own, or a printer device named like the `agent://` printer
 in the hall file), receives that printer's jobs as ESC/POS bytes (base64, one
-at a time), prints each with `printer.transport.print_job`, and answers
+at a time), prints each with `printer.transport.print_job`, the delivery the
+server's own print worker uses (probe, refuse a printer that cannot print, send;
+on a network printer, confirmed by a status byte), and answers
 ``{"type": "result", "id", "status": "printed"|"failed", "error", "state"}``.
 Every `status_interval` seconds, and at once on connecting, it reports the
 printer's state (``{"type": "status", "state", "error"}``).
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
+
 from clearhall.printer.status import PrinterState
 from clearhall.printer.transport import Address, PrinterNotReady, PrintError, parse_address, print_job, probe
 

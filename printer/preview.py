@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
+from PIL import Image, ImageDraw
+
 from clearhall.printer.decode import Cut, Feed, LineFeed, Op, QrCode, Raster, Style, Text, decode
 from clearhall.printer.draw import cjk_font, qr_modules
 from clearhall.printer.render import DOT_COLUMN, DOT_LINE, paper_for
-from PIL import Image, ImageDraw
 
 INK: Final = (28, 28, 32)
 PAPER: Final = (252, 251, 246)

@@ -25,10 +25,11 @@ from datetime import datetime
 from functools import partial
 from typing import Final
 
-from clearhall.printer.draw import cjk_font, qr_image
 from escpos.constants import PAPER_FULL_CUT, QR_ECLEVEL_M, QR_MODEL_2
 from escpos.printer import Dummy
 from PIL import Image, ImageDraw, ImageFont
+
+from clearhall.printer.draw import cjk_font, qr_image
 
 PAPER_NAMES: Final = ("80mm", "58mm")
 ENCODINGS: Final = ("gb18030", "gbk")

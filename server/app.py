@@ -2,7 +2,8 @@
 
 Start-up (in cleanup_ctx, undone in reverse on the way out): the embedded
 PostgreSQL when no DATABASE_URL is given, the pool, schema.sql and migrations,
-the hall file, the installation secret.
+the hall file, the installation secret; then the hub, housekeeping and the
+print worker. The HTTP API is installed from each module's ROUTES.
 """
 
 from __future__ import annotations
@@ -13,35 +14,32 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
-from aiohttp.web_request import BaseRequest
-from aiohttp.web_response import StreamResponse
-from clearhall.server.api import audit as audit_log  # noqa: F401  (adds its endpoints to REGISTRY)
-from clearhall.server.api import handlers as api  # noqa: F401
-from clearhall.server.api import notices, openapi, pages, ratings  # noqa: F401
-from clearhall.server.api import printers as api_printing  # noqa: F401
-from clearhall.server.api.errors import error_middleware
-from clearhall.server.api.routes import REGISTRY
+
+from clearhall.server.api import audit, hall, notices, openapi, pages, ratings, staff, tickets, windows
+from clearhall.server.api import printers as print_endpoints
+from clearhall.server.api.middleware import error_middleware
+from clearhall.server.api.routes import Registry
 from clearhall.server.domain.hall import load_hall, only_hall_code
 from clearhall.server.housekeeping import housekeeping
-from clearhall.server.keys import DB, DB_URL, HALL, SECRET, SETTINGS
-from clearhall.server.live.hub import close_sockets, hub_context, websocket
-from clearhall.server.printing import jobs as printing
+from clearhall.server.keys import DB, DB_URL, HALL, PRINTING, SECRET, SETTINGS
+from clearhall.server.live.sockets import close_sockets, hub_context, websocket
+from clearhall.server.printing.conf import PRINT_CONF, PrintConf
+from clearhall.server.printing.worker import Printing
 from clearhall.server.settings import Settings
-from clearhall.server.store import db, hallfile
+from clearhall.server.store import db, hall_apply, hallfile
 from clearhall.server.store.embedded_pg import EmbeddedPostgres
+
+__all__ = ["StartupError", "create_app", "routes"]
 
 log = logging.getLogger("clearhall")
 
 
-class AccessLogger(AbstractAccessLogger):
-    """Method, path and status only: query strings can carry a ticket's key."""
-
-    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        self.logger.info(
-            "%s %s %s %d %.1fms",
-            request.remote, request.method, request.path, response.status, time * 1000,
-        )  # fmt: skip
+def routes() -> Registry:
+    """The whole HTTP API, module by module."""
+    return Registry(
+        hall.ROUTES, staff.ROUTES, tickets.ROUTES, windows.ROUTES, ratings.ROUTES, notices.ROUTES,
+        audit.ROUTES, print_endpoints.ROUTES,
+    )  # fmt: skip
 
 
 class StartupError(RuntimeError):
@@ -72,7 +70,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
                 await db.apply_schema(conn)
                 app[SECRET] = await db.installation_secret(conn)
                 if conf is not None:
-                    await hallfile.apply(conn, conf)
+                    await hall_apply.apply(conn, conf)
                     code: str | None = conf.code
                 else:
                     code = settings.hall or await only_hall_code(conn)
@@ -93,6 +91,21 @@ async def database(app: web.Application) -> AsyncIterator[None]:
             await asyncio.to_thread(embedded.stop)
 
 
+async def print_worker(app: web.Application) -> AsyncIterator[None]:
+    """The print worker and printer poller of this process."""
+    printing = Printing(app[DB], app[HALL], app.get(PRINT_CONF) or PrintConf())
+    app[PRINTING] = printing
+    printing.start()
+    yield
+    await printing.stop()
+
+
+async def close_agents(app: web.Application) -> None:
+    """on_shutdown: agents' sockets close before the server waits for its handlers."""
+    if PRINTING in app:
+        await app[PRINTING].close_agents()
+
+
 async def get_root(request: web.Request) -> web.Response:
     raise web.HTTPFound("/display")
 
@@ -103,11 +116,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(housekeeping)
-    app.cleanup_ctx.append(printing.print_worker)
+    app.cleanup_ctx.append(print_worker)
     app.on_shutdown.append(close_sockets)
-    app.on_shutdown.append(printing.close_agents)
-    REGISTRY.install(app)
-    app.router.add_get("/api/openapi.json", openapi.handler(REGISTRY))
+    app.on_shutdown.append(close_agents)
+    registry = routes()
+    registry.install(app)
+    app.router.add_get("/api/openapi.json", openapi.handler(registry))
     app.router.add_get("/", get_root)
     app.router.add_get("/ws", websocket)
     pages.install(app)

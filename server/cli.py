@@ -11,7 +11,9 @@ from pathlib import Path
 
 import uvloop
 from aiohttp import web
-from clearhall.server.app import AccessLogger, StartupError, create_app, data_dir_note
+
+from clearhall.server.api.middleware import AccessLogger
+from clearhall.server.app import StartupError, create_app, data_dir_note
 from clearhall.server.settings import Settings, default_data_dir
 from clearhall.server.store import hallfile
 

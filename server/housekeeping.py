@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from aiohttp import web
-from clearhall.server.api import errors
+
 from clearhall.server.domain import idempotency
 from clearhall.server.keys import DB
+from clearhall.server.store.db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 EVERY_S = 600.0
@@ -26,7 +27,7 @@ async def sweep(pool: asyncpg.Pool) -> None:
         try:
             async with pool.acquire() as conn:
                 await idempotency.purge(conn)
-        except (*errors.DATABASE_DOWN, asyncpg.PostgresError) as exc:
+        except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
             log.warning("housekeeping skipped: %s", exc)
         await asyncio.sleep(EVERY_S)
 

@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 from aiohttp import web
+
 from clearhall.server.domain.hall import Hall
 from clearhall.server.settings import Settings
 
 if TYPE_CHECKING:
     from clearhall.server.live.hub import Hub
+    from clearhall.server.printing.worker import Printing
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", asyncpg.Pool)
@@ -18,3 +20,4 @@ HALL = web.AppKey("hall", Hall)
 SECRET = web.AppKey("secret", bytes)  # keys the ID-number and phone hashes
 DB_URL = web.AppKey("db_url", str)  # the database the pool and the event listener use
 HUB: web.AppKey[Hub] = web.AppKey("hub")
+PRINTING: web.AppKey[Printing] = web.AppKey("printing")  # this process's print worker and agents

@@ -20,9 +20,11 @@ import asyncpg
 import pytest
 from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestServer
-from clearhall.server.app import AccessLogger, create_app
+
+from clearhall.server.api.middleware import AccessLogger
+from clearhall.server.app import create_app
 from clearhall.server.settings import Settings
-from clearhall.server.store import db, hallfile
+from clearhall.server.store import db, hall_apply, hallfile
 from clearhall.server.store.embedded_pg import EmbeddedPostgres
 
 HALL_FILE = Path(__file__).parent / "hall.toml"
@@ -65,7 +67,7 @@ async def template(pg_url: str) -> str:
         try:
             await db.apply_schema(conn)
             await db.installation_secret(conn)
-            await hallfile.apply(conn, hallfile.load(HALL_FILE))
+            await hall_apply.apply(conn, hallfile.load(HALL_FILE))
         finally:
             await conn.close()
     finally:

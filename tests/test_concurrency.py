@@ -9,12 +9,13 @@ from collections import Counter
 import asyncpg
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+
 from clearhall.server.app import create_app
 from clearhall.server.domain import action_log as audit
 from clearhall.server.domain.hall import load_hall
-from clearhall.server.domain.tickets import CATEGORIES, issue
-from clearhall.server.store import db, hallfile
-
+from clearhall.server.domain.issuing import Order, issue
+from clearhall.server.domain.kinds import Category
+from clearhall.server.store import db, hall_apply, hallfile
 from tests.conftest import Api, settings_for
 
 WINDOWS = 40
@@ -35,16 +36,18 @@ def big_hall() -> hallfile.HallConf:
 
 async def test_every_ticket_is_called_exactly_once(db_url: str, conn: asyncpg.Connection) -> None:
     # A second hall in the same database: the test hall's rows must not interfere.
-    await hallfile.apply(conn, big_hall())
+    await hall_apply.apply(conn, big_hall())
     hall = await load_hall(conn, "big")
     assert hall is not None
     secret = await db.installation_secret(conn)
     actor = audit.Actor("system", None, "test")
     for i in range(TICKETS):
-        category = CATEGORIES[i % len(CATEGORIES)] if i % 3 == 0 else "normal"
-        await issue(conn, hall, secret, actor, service="AB"[i % 4 == 0], category=category)
+        category = list(Category)[i % len(Category)] if i % 3 == 0 else "normal"
+        await issue(conn, hall, secret, actor, Order("AB"[i % 4 == 0], category), "http://test")
 
-    await issue(conn, await load_hall(conn, "main"), secret, actor, service="A")  # the other hall's
+    other = await load_hall(conn, "main")
+    assert other is not None
+    await issue(conn, other, secret, actor, Order("A"), "http://test")  # the other hall's
     settings = settings_for(db_url, hall="big")
     # Two apps, as two processes would be: they share nothing but the database.
     servers = [TestServer(create_app(settings), host="127.0.0.1") for _ in range(2)]

@@ -76,7 +76,7 @@ async def test_junk_bodies_get_clear_errors_on_every_endpoint(api: Api) -> None:
         if "requestBody" not in op:
             continue
         for junk, status, code in JUNK_BODIES:
-            token = KIOSK if path == "/api/tickets" else boss
+            token = {"/api/tickets": KIOSK, "/api/ratings": RATING}.get(path, boss)
             reply = await api.request(method, path, data=junk, token=token,
                                       headers={"Content-Type": "application/json"})  # fmt: skip
             if path.startswith("/api/windows/") and status == 400 and "sign-in" not in path:
@@ -206,7 +206,8 @@ async def test_database_errors_map_to_503_not_500() -> None:
     import asyncpg
     from aiohttp import ClientSession, web
     from aiohttp.test_utils import TestServer
-    from clearhall.server.api.errors import error_middleware
+
+    from clearhall.server.api.middleware import error_middleware
 
     async def lost(request: web.Request) -> web.Response:
         raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
@@ -240,3 +241,29 @@ async def test_nul_bytes_never_reach_the_database(api: Api) -> None:
         reply = await api.get(path, token=await api.login("boss"))
         assert 400 <= reply.status < 500, (path, reply.body)
         assert reply.body["ok"] is False
+
+
+async def test_messages_follow_accept_language_one_language_each(api: Api) -> None:
+    path = "/api/windows/99/call-next"
+    boss = await api.login("boss")
+    zh = await api.post(path, token=boss)
+    en = await api.post(path, token=boss, headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"})
+    preferred_zh = await api.post(path, token=boss, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert zh.body["error"]["message"] == "没有 99 号窗口" == preferred_zh.body["error"]["message"]
+    assert en.body["error"]["message"] == "There is no window 99"
+    assert zh.body["error"]["code"] == en.body["error"]["code"] == "not_found"
+
+
+def test_every_catalogue_text_is_in_one_language_each() -> None:
+    from clearhall.server.domain import messages
+    from clearhall.server.domain.text import Text
+
+    han = re.compile(r"[\u4e00-\u9fff]")
+    texts = {name: t for name, t in vars(messages).items() if isinstance(t, Text)}
+    assert len(texts) > 40
+    for name, t in texts.items():
+        assert han.search(t.zh) and not han.search(t.en), name
+        # One call fills both languages: whatever either side names, both accept.
+        names = set(re.findall(r"\{(\w+)\}", t.zh + t.en))
+        filled = t(**dict.fromkeys(names, "1"))
+        assert "{" not in filled.zh + filled.en, name

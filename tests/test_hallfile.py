@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from clearhall.server.store import hallfile
 
+from clearhall.server.store import hall_apply, hallfile
 from tests.conftest import HALL_FILE
 
 GOOD = HALL_FILE.read_text(encoding="utf-8")
@@ -62,7 +62,7 @@ async def snapshot(conn: asyncpg.Connection) -> dict[str, list[dict[str, object]
 
 async def test_loading_twice_changes_nothing(conn: asyncpg.Connection) -> None:
     before = await snapshot(conn)  # the template already loaded tests/hall.toml once
-    await hallfile.apply(conn, hallfile.load(HALL_FILE))
+    await hall_apply.apply(conn, hallfile.load(HALL_FILE))
     assert await snapshot(conn) == before
 
 
@@ -74,7 +74,7 @@ async def test_a_changed_file_updates_rows_in_place(conn: asyncpg.Connection) ->
         .replace('services = ["A", "C"]', 'services = ["A"]')
         .replace('services = ["C"]', 'services = ["A"]')
     )
-    await hallfile.apply(conn, hallfile.parse(changed, "hall.toml"))
+    await hall_apply.apply(conn, hallfile.parse(changed, "hall.toml"))
     rows = {r["code"]: r for r in await conn.fetch("SELECT code, id, name, active FROM services")}
     assert rows["A"]["id"] == ids["A"] and rows["A"]["name"] == "企业开办（一件事）"
     assert rows["C"]["active"] is False  # dropped from the file: no new tickets, history kept

@@ -17,9 +17,9 @@ import asyncpg
 import pytest
 from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
+
 from clearhall.server.keys import HUB
 from clearhall.server.live.hub import Client, Hub
-
 from tests.conftest import DISPLAY, KIOSK, RATING, Api
 from tests.test_restart import free_port
 
@@ -132,7 +132,6 @@ async def test_listener_comes_back_and_resends_state(api: Api, db_url: str, conn
 
 async def test_shutdown_closes_sockets_going_away(db_url: str) -> None:
     from clearhall.server.app import create_app
-
     from tests.conftest import settings_for
 
     test_server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
@@ -197,6 +196,6 @@ def test_keepalive_is_set_on_a_tcp_listener_socket() -> None:
         socket.create_connection(server.getsockname()) as client,
     ):
         conn = SimpleNamespace(_transport=SimpleNamespace(get_extra_info=lambda name: client))
-        keep_alive(conn)  # type: ignore[arg-type]
+        keep_alive(conn)
         assert client.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
         assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30

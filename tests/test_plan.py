@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import asyncpg
-from clearhall.server.domain.windows import CALL_NEXT
+
+from clearhall.server.domain.calling import CALL_NEXT
 
 
 async def test_call_next_uses_the_index_without_sorting(conn: asyncpg.Connection) -> None:

@@ -5,16 +5,23 @@ server drops the socket."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+
+from clearhall.printer import agent as agent_module
 from clearhall.printer.agent import Agent, AgentConf
 from clearhall.printer.decode import QrCode, decode, lines
-from clearhall.server.printing.jobs import PRINTING
-
+from clearhall.printer.render import render
+from clearhall.printer.samples import sample_ticket
+from clearhall.printer.status import STATUS_PRINTER, status_request
+from clearhall.server.keys import PRINTING
+from clearhall.server.printing import worker
 from tests.conftest import DISPLAY, KIOSK, Api
+from tests.printer.fake_printer import FakePrinter, Mode
 from tests.test_printing import eventually, issue_timed, printer_conf, printing_server
 
 
@@ -60,9 +67,9 @@ async def test_agent_prints_a_kiosk_ticket_and_reconnects(db_url: str, tmp_path:
 
             # The server drops the socket (a restart, a network blip): the agent comes back.
             runtime = server.app[PRINTING]
-            [link] = runtime.agents.values()
+            [link] = runtime.agents.links.values()
             await link.ws.close()
-            await eventually(lambda: _true(agent.connections == 2 and len(runtime.agents) == 1))
+            await eventually(lambda: _true(agent.connections == 2 and len(runtime.agents.links) == 1))
             again, _ = await issue_timed(api)
             assert again["print"]["status"] == "printed"
             assert len(jobs_in(paper)) == 2
@@ -101,6 +108,27 @@ async def test_agent_socket_needs_the_right_device(db_url: str) -> None:
         # The kiosk's token but not a WebSocket: told so, in the error shape.
         plain = await api.get("/api/printer-agent", token=KIOSK)
         assert plain.status == 400 and plain.body["ok"] is False
+
+
+async def test_the_agent_delivers_as_the_server_does() -> None:
+    # One delivery path: the server's worker and the agent print with the same function...
+    assert agent_module.print_job is worker.print_job
+    # ...so to a network printer the agent's job is confirmed too: the job, then a
+    # status request whose answer proves the printer took every byte.
+    job = render(sample_ticket(), mode="raster")  # big enough to be cut off halfway
+    message = {"type": "job", "id": 7, "ticket": "A023", "data": base64.b64encode(job).decode("ascii")}
+    async with FakePrinter(Mode.PRINTS) as fake:
+        agent = Agent(AgentConf("http://127.0.0.1:9", "token", fake.address, job_timeout=1.0))
+        result = await agent.print_one(message)
+        assert result == {"type": "result", "id": 7, "status": "printed", "error": None, "state": "ready"}
+        await eventually(lambda: _true(len(fake.jobs) == 2))
+        assert fake.jobs[1] == job + status_request(STATUS_PRINTER)
+    # A printer that resets in the middle of the job: failed, not counted as printed.
+    async with FakePrinter(Mode.DROPS_MID_JOB, drop_after=4096) as fake:
+        agent = Agent(AgentConf("http://127.0.0.1:9", "token", fake.address, job_timeout=1.0))
+        result = await agent.print_one(message)
+        assert result["status"] == "failed" and result["state"] == "offline", result
+        assert agent.printed == 0
 
 
 async def _is(value: asyncio.Future[str] | object, expected: str) -> bool:

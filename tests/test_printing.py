@@ -16,13 +16,14 @@ import asyncpg
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+
 from clearhall.printer.decode import QrCode, decode, lines
 from clearhall.printer.status import STATUS_REQUESTS, PrinterState, status_replies
-from clearhall.server.app import AccessLogger, create_app
+from clearhall.server.api.middleware import AccessLogger
+from clearhall.server.app import create_app
 from clearhall.server.domain.events import CHANNEL
-from clearhall.server.printing.jobs import PRINT_CONF, PrintConf
-from clearhall.server.store import hallfile
-
+from clearhall.server.printing.conf import PRINT_CONF, PrintConf
+from clearhall.server.store import hall_apply, hallfile
 from tests.conftest import DISPLAY, HALL_FILE, KIOSK, Api, settings_for
 from tests.printer.fake_printer import FakePrinter, Mode
 
@@ -47,7 +48,7 @@ def printer_conf(address: str, **changes: Any) -> hallfile.PrinterConf:
 async def apply_printers(db_url: str, *printers: hallfile.PrinterConf) -> None:
     conn = await asyncpg.connect(db_url)
     try:
-        await hallfile.apply(conn, replace(hallfile.load(HALL_FILE), printers=printers))
+        await hall_apply.apply(conn, replace(hallfile.load(HALL_FILE), printers=printers))
     finally:
         await conn.close()
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import asyncpg
-from clearhall.server.domain import action_log as audit
-from clearhall.server.domain import windows as queue
-from clearhall.server.domain.auth import Principal
-from clearhall.server.domain.hall import load_hall
-from clearhall.server.domain.idcard import CHECK_CODES, WEIGHTS, check_digit, id_problem
-from clearhall.server.domain.tickets import issue
-from clearhall.server.store import db
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from clearhall.server.domain import action_log as audit
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.calling import call_next
+from clearhall.server.domain.hall import load_hall
+from clearhall.server.domain.idcard import CHECK_CODES, WEIGHTS, check_digit, id_problem
+from clearhall.server.domain.issuing import Order, issue
+from clearhall.server.domain.window import lock_window
+from clearhall.server.domain.window_calls import Call, transition
+from clearhall.server.store import db
 
 # window → its services, in tests/hall.toml; staff signed in for the test
 WINDOWS = {1: {"A"}, 2: {"A", "C"}, 4: {"C"}}
@@ -32,12 +35,10 @@ class Model:
         mine = [t for t in self.waiting if t[1] in WINDOWS[window]]
         green = sorted(t for t in mine if t[2])
         normal = sorted(t for t in mine if not t[2])
-        if self.runs[window] < self.max_run:
-            pick = (green or normal or [None])[0]
-        else:
-            pick = (normal or green or [None])[0]
-        if pick is None:
+        first, then = (green, normal) if self.runs[window] < self.max_run else (normal, green)
+        if not first and not then:
             return None
+        pick = (first or then)[0]
         self.waiting.remove(pick)
         self.runs[window] = self.runs[window] + 1 if pick[2] else 0
         return pick[3]
@@ -72,18 +73,18 @@ async def test_call_next_follows_the_published_rule(
     for op, arg, green in ops:
         if op == "issue":
             category = "elderly" if green else "normal"
-            issued = await issue(conn, hall, secret, system, service=str(arg), category=category)
+            issued = await issue(conn, hall, secret, system, Order(str(arg), category), "http://test")
             model.waiting.append((order, str(arg), green, issued.ticket.number))
             order += 1
             continue
         n = int(str(arg))
         async with conn.transaction():
-            window = await queue.lock_window(conn, hall.id, n)
+            window = await lock_window(conn, hall.id, n)
             staff = Principal("staff", window.staff_id or 0, STAFF[n], "test", role="staff")
-            ticket = await queue.call_next(conn, hall, window, staff)
+            ticket = await call_next(conn, hall, window, staff)
             if ticket is not None:
-                window = await queue.lock_window(conn, hall.id, n)
-                await queue.transition(conn, hall, window, staff, "finish")
+                window = await lock_window(conn, hall.id, n)
+                await transition(conn, hall, window, staff, Call.FINISH)
         assert (ticket.number if ticket else None) == model.call_next(n)
 
 

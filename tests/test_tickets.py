@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+
 from clearhall.server.domain import action_log as audit
 from clearhall.server.domain.hall import load_hall
 from clearhall.server.domain.idcard import check_digit
-from clearhall.server.domain.tickets import issue
+from clearhall.server.domain.issuing import Order, issue
 from clearhall.server.store import db
-
 from tests.conftest import DISPLAY, KIOSK, Api
 
 
@@ -39,17 +39,17 @@ async def test_rolled_back_issue_leaves_no_hole(conn: asyncpg.Connection) -> Non
     assert hall is not None
     secret = await db.installation_secret(conn)
     actor = audit.Actor("system", None, "test")
-    first = await issue(conn, hall, secret, actor, service="A")
+    first = await issue(conn, hall, secret, actor, Order("A"), "http://test")
 
     class Abort(Exception):
         pass
 
     with pytest.raises(Abort):
         async with conn.transaction():
-            taken = await issue(conn, hall, secret, actor, service="A")
+            taken = await issue(conn, hall, secret, actor, Order("A"), "http://test")
             assert taken.ticket.number == "A002"
             raise Abort
-    after = await issue(conn, hall, secret, actor, service="A")
+    after = await issue(conn, hall, secret, actor, Order("A"), "http://test")
     assert (first.ticket.number, after.ticket.number) == ("A001", "A002")
 
 
@@ -69,7 +69,7 @@ async def test_the_day_is_the_halls_local_day(conn: asyncpg.Connection) -> None:
         await conn.execute("UPDATE halls SET timezone = $1", zone)
         hall = await load_hall(conn, "main")
         assert hall is not None
-        t = await issue(conn, hall, secret, audit.Actor("system", None, "t"), service="A")
+        t = await issue(conn, hall, secret, audit.Actor("system", None, "t"), Order("A"), "http://test")
         day = await conn.fetchval("SELECT day FROM tickets WHERE id = $1", t.ticket.id)
         assert day == datetime.now(ZoneInfo(zone)).date()
         assert t.ticket.issued_at.utcoffset() is not None
@@ -81,7 +81,7 @@ async def test_issued_ticket_has_contract_fields(api: Api) -> None:
                   "estimated_wait_s", "key", "url"):  # fmt: skip
         assert field in t
     assert t["status"] == "waiting" and t["category"] == "elderly" and t["green_channel"] is True
-    assert datetime.fromisoformat(t["issued_at"]).utcoffset().total_seconds() == 8 * 3600
+    assert datetime.fromisoformat(t["issued_at"]).utcoffset() == timedelta(hours=8)
     assert t["url"] == f"https://hall.example.cn/t/{t['id']}?key={t['key']}"
     assert len(t["id"]) >= 20 and len(t["key"]) >= 30
 

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import KIOSK, Api
+from tests.helpers import valid_id
 
 
 async def numbers_called(api: Api, user: str, window: int, times: int) -> list[str | None]:
@@ -143,6 +144,26 @@ async def test_transfer_keeps_the_place_in_line(api: Api) -> None:
     assert bad.status == 400 and bad.body["error"]["field"] == "service"
     mine = await api.get(f"/api/tickets/{early['id']}?key={early['key']}")
     assert mine.body["ticket"]["status"] == "done" and mine.body["ticket"]["service"] == "C"
+
+
+async def test_transfer_into_a_service_the_id_already_queues_for_is_refused(api: Api) -> None:
+    """One unfinished ticket per ID number and service (CONTRACT §4) holds for transfers too:
+    409 with a sentence, not the unique index's 500."""
+    person = valid_id(7)
+    await api.issue("A", id_number=person)
+    await api.issue("C", id_number=person)
+    await api.sign_in("s1", 1)
+    await api.window("s1", 1, "call-next")
+    r = await api.window("s1", 1, "transfer", {"service": "C", "reason": "走错窗口"})
+    assert r.status == 409 and r.body["error"]["code"] == "limit_exceeded", r.body
+    assert "C" in r.body["error"]["message"]
+    # Nothing moved: the ticket is still at the window, and can go elsewhere.
+    state = await api.window("s1", 1, "start")
+    assert state.status == 200 and state.body["ticket"]["service"] == "A"
+    other = await api.window("s1", 1, "transfer", {"service": "B", "reason": "换业务"})
+    assert other.status == 200 and other.body["ticket"]["service"] == "B"
+    log = await api.get("/api/audit-log?action=transfer", token=await api.login("boss"))
+    assert [e["reason"] for e in log.body["entries"]] == ["换业务"]
 
 
 async def test_suspend_and_requeue_keep_place_and_flag_tell_once(api: Api, conn: asyncpg.Connection) -> None:

@@ -6,16 +6,9 @@ import re
 from typing import Any
 
 from aiohttp import web
-from clearhall.server.api.routes import ISSUER, PUBLIC, STAFF, SUPERVISOR, TICKET, WINDOW, Endpoint, Registry
 
-ACCESS_TEXT = {
-    PUBLIC: "No credential needed.",
-    STAFF: "A staff log-in token.",
-    SUPERVISOR: "A supervisor's or admin's log-in token.",
-    WINDOW: "A staff token of the person signed in at this window, or a supervisor's.",
-    ISSUER: "A kiosk device token, or a staff token.",
-    TICKET: "The citizen's ticket key in ?key=, or a staff token.",
-}
+from clearhall.server.api.routes import ACCESS_TEXT, Access, Endpoint, Registry
+from clearhall.server.domain import events
 
 ERROR = {
     "type": "object",
@@ -42,7 +35,7 @@ def operation(e: Endpoint) -> dict[str, Any]:
     if e.body is not None:
         responses["400"] = {"description": "invalid_json or invalid_input", **error_ref}
         responses["413"] = {"description": "too_large: body over 64 KiB", **error_ref}
-    if e.access != PUBLIC:
+    if e.access is not Access.PUBLIC:
         responses["401"] = {"description": "unauthorized", **error_ref}
         responses["403"] = {"description": "forbidden", **error_ref}
     if e.tag in ("windows", "tickets"):
@@ -55,10 +48,12 @@ def operation(e: Endpoint) -> dict[str, Any]:
         "tags": [e.tag],
         "operationId": f"{e.method.lower()}_{slug}",
         "responses": responses,
-        "x-access": e.access,
+        "x-access": str(e.access),
     }
-    if e.access != PUBLIC:
-        op["security"] = [{"bearer": []}] if e.access != TICKET else [{"bearer": []}, {}]
+    if e.access is not Access.PUBLIC:
+        op["security"] = (
+            [{"bearer": []}] if e.access not in (Access.TICKET, Access.RATER) else [{"bearer": []}, {}]
+        )
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"\{(\w+)", e.path)
@@ -84,6 +79,11 @@ def document(registry: Registry) -> dict[str, Any]:
             "description": "The queue-and-kiosk API of a government service hall. It changes only by adding.",
         },
         "paths": paths,
+        # The live events of GET /ws, from the one catalogue (CONTRACT §6).
+        "x-events": [
+            {"name": e.name, "fields": list(e.fields), "audience": sorted(e.audience), "about": e.about}
+            for e in events.CATALOGUE
+        ],
         "components": {
             "schemas": {"Error": ERROR},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

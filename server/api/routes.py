@@ -1,23 +1,57 @@
-"""The route table: every API endpoint is declared once here, with what the
-OpenAPI document says about it, so the document and the router cannot differ."""
+"""The route table: every endpoint declared once, with who may call it and its body.
+
+The router, the access check and the OpenAPI document are all built from this
+table, so declared and enforced cannot drift apart: `guard` judges the
+credential the endpoint declares, then validates the body, and only then runs
+the handler, which finds the caller in `request[WHO]` and the body in
+`request[BODY]`. Each HTTP module lists its own endpoints (`ROUTES`); the app
+installs them explicitly.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
 
 from aiohttp import web
-from clearhall.server.api.validate import Body
+
+from clearhall.server.api.validate import Body, load_json, read_body
+from clearhall.server.domain import auth, errors, messages
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.window import window_exists
+from clearhall.server.keys import DB, HALL
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Who may call an endpoint, as the OpenAPI document and the 401/403 tests read it.
-PUBLIC = "public"
-STAFF = "staff"  # any staff log-in
-SUPERVISOR = "supervisor"
-WINDOW = "window"  # staff signed in at the window, or a supervisor
-ISSUER = "issuer"  # a kiosk device or staff
-TICKET = "ticket"  # the citizen's key in ?key=, or staff
+
+class Access(StrEnum):
+    """Who may call an endpoint."""
+
+    PUBLIC = "public"
+    STAFF = "staff"  # any staff log-in
+    SUPERVISOR = "supervisor"
+    WINDOW = "window"  # staff signed in at the window {n}, or a supervisor
+    ISSUER = "issuer"  # a kiosk device or staff
+    TICKET = "ticket"  # the citizen's key in ?key=, or staff
+    RATER = "rater"  # the ticket's key in the body, or the window's rating pad
+    PRINTER_AGENT = "printer_agent"  # a printer device, or a kiosk with an agent:// printer
+
+
+ACCESS_TEXT: Final = {
+    Access.PUBLIC: "No credential needed.",
+    Access.STAFF: "A staff log-in token.",
+    Access.SUPERVISOR: "A supervisor's or admin's log-in token.",
+    Access.WINDOW: "A staff token of the person signed in at this window, or a supervisor's.",
+    Access.ISSUER: "A kiosk device token, or a staff token.",
+    Access.TICKET: "The citizen's ticket key in ?key=, or a staff token.",
+    Access.RATER: "The ticket's key in the body (the citizen), or the window's rating pad token.",
+    Access.PRINTER_AGENT: "A printer device token (device named like the printer), or the kiosk's own token.",
+}
+
+WHO: Final = web.RequestKey("who", Principal)  # set unless the caller needs no credential
+BODY: Final = web.RequestKey("body", dict)  # the validated body, when the endpoint has one
 
 
 @dataclass(frozen=True)
@@ -26,40 +60,99 @@ class Endpoint:
     path: str
     handler: Handler
     summary: str
-    access: str
-    body: Body | None
-    status: int
-    tag: str
+    access: Access
+    body: Body | None = None
+    status: int = 200
+    tag: str = "hall"
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
 
 
-class Registry:
-    def __init__(self) -> None:
-        self.endpoints: list[Endpoint] = []
+def bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
 
-    def add(
-        self,
-        method: str,
-        path: str,
-        handler: Handler,
-        *,
-        summary: str,
-        access: str,
-        body: Body | None = None,
-        status: int = 200,
-        tag: str = "hall",
-        query: tuple[str, ...] = (),
-        headers: tuple[str, ...] = (),
-    ) -> None:
-        self.endpoints.append(
-            Endpoint(method, path, handler, summary, access, body, status, tag, query, headers)
-        )
+
+async def authenticate(request: web.Request) -> Principal:
+    """The request's principal, or 401."""
+    token = bearer(request)
+    if token is None:
+        raise errors.unauthorized()
+    return await auth.authenticate(request.app[DB], request.app[HALL].id, token)
+
+
+def window_number(request: web.Request) -> int:
+    number = int(request.match_info["n"])
+    if number > 999_999:
+        raise errors.not_found(messages.NO_WINDOW(number=number))
+    return number
+
+
+async def judge(request: web.Request, access: Access) -> Principal | None:
+    """The caller, if the endpoint's access lets them in; else 401 or 403."""
+    if access is Access.PUBLIC:
+        return None
+    if access is Access.TICKET and "key" in request.query:
+        return None  # the citizen: the handler checks the key against the ticket
+    if access is Access.RATER and bearer(request) is None:
+        return None  # the citizen: the key in the body is checked against the ticket
+    p = await authenticate(request)
+    if access is Access.ISSUER and p.kind == "device":
+        auth.require_device(p, "kiosk")
+    elif access is Access.RATER:
+        if p.kind != "device" or p.device_kind != "rating":
+            raise errors.forbidden(messages.STAFF_CANNOT_RATE)
+    elif access is Access.PRINTER_AGENT:
+        auth.require_device(p, "printer", "kiosk")
+    elif access is Access.SUPERVISOR:
+        auth.require_staff(p, *auth.SUPERVISORS)
+    elif access is Access.WINDOW:
+        if p.kind != "staff":
+            raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
+        number = window_number(request)
+        if not p.is_supervisor and p.window != number:
+            async with request.app[DB].acquire() as conn:
+                if not await window_exists(conn, request.app[HALL].id, number):
+                    raise errors.not_found(messages.NO_WINDOW(number=number))
+            raise errors.forbidden(messages.NOT_SIGNED_IN_HERE(number=number))
+    elif access in (Access.STAFF, Access.TICKET, Access.ISSUER):
+        auth.require_staff(p)
+    return p
+
+
+def guard(endpoint: Endpoint) -> Handler:
+    """The endpoint's handler behind its declared access and body."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        who = await judge(request, endpoint.access)
+        if who is not None:
+            request[WHO] = who
+        if endpoint.access is Access.RATER and who is None:
+            # The citizen's credential is the key inside the body.
+            raw = load_json(await request.read())
+            if isinstance(raw, dict) and "key" not in raw:
+                raise errors.unauthorized(messages.NEED_TICKET_KEY)
+            request[BODY] = endpoint.body.parse(raw) if endpoint.body else {}
+        elif endpoint.body is not None:
+            request[BODY] = await read_body(request, endpoint.body)
+        return await endpoint.handler(request)
+
+    return handle
+
+
+def body(request: web.Request) -> dict[str, Any]:
+    return request[BODY]
+
+
+class Registry:
+    """The one table of the API."""
+
+    def __init__(self, *groups: Iterable[Endpoint]) -> None:
+        self.endpoints = [e for group in groups for e in group]
 
     def install(self, app: web.Application) -> None:
         for e in self.endpoints:
-            app.router.add_route(e.method, e.path, e.handler)
-
-
-# The one table of the API; modules add their endpoints to it at import.
-REGISTRY = Registry()
+            app.router.add_route(e.method, e.path, guard(e))

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from clearhall.server.api.errors import INVALID_JSON, ApiError, invalid
+
+from clearhall.server.domain import errors, messages
+from clearhall.server.domain.errors import invalid
 
 # Control characters other than tab and newline: never meant in a form field,
 # and PostgreSQL cannot store a NUL at all.
@@ -36,64 +38,50 @@ class Field:
 
     def check(self, value: Any) -> Any:
         if value is None:
-            raise invalid(f"字段 {self.name} 不能为 null (field '{self.name}' must not be null)", self.name)
+            raise invalid(messages.NULL_FIELD(field=self.name), self.name)
         if self.kind is str:
             return self._check_str(value, self.name)
         if self.kind is int:
             return self._check_int(value, self.name)
         if self.kind is list:
             if not isinstance(value, list) or len(value) > self.max_items:
-                raise invalid(
-                    f"字段 {self.name} 应为不超过 {self.max_items} 项的字符串列表 "
-                    f"(field '{self.name}' must be a list of at most {self.max_items} strings)",
-                    self.name,
-                )
+                raise invalid(messages.NOT_STRING_LIST(field=self.name, most=self.max_items), self.name)
             return [self._check_str(item, self.name) for item in value]
         if self.kind is dict:
             if not isinstance(value, dict):
-                raise invalid(f"字段 {self.name} 应为对象 (field '{self.name}' must be an object)", self.name)
+                raise invalid(messages.NOT_OBJECT_FIELD(field=self.name), self.name)
             out = {}
             for key, item in value.items():
                 path = f"{self.name}.{key}"
                 if self.keys is not None and key not in self.keys:
-                    raise invalid(f"未知字段 {path} (unknown field '{path}')", path)
+                    raise invalid(messages.UNKNOWN_FIELD(field=path), path)
                 out[key] = self._check_int(item, path)
             return out
         raise AssertionError(self.kind)
 
     def _check_str(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
-            raise invalid(f"字段 {path} 应为字符串 (field '{path}' must be a string)", path)
+            raise invalid(messages.NOT_STRING(field=path), path)
         value = value.strip()
         if CONTROL.search(value):
-            raise invalid(f"字段 {path} 含有控制字符 (field '{path}' holds control characters)", path)
+            raise invalid(messages.CONTROL_CHARACTERS(field=path), path)
         if len(value) > self.max_length:
-            raise invalid(
-                f"字段 {path} 过长，最多 {self.max_length} 字 "
-                f"(field '{path}' is longer than {self.max_length})",
-                path,
-            )
+            raise invalid(messages.TOO_LONG(field=path, most=self.max_length), path)
         if self.required and not value:
-            raise invalid(f"字段 {path} 不能为空 (field '{path}' must not be empty)", path)
+            raise invalid(messages.EMPTY_FIELD(field=path), path)
         if self.choices is not None and value not in self.choices:
-            raise invalid(
-                f"字段 {path} 的值无效，可选: {', '.join(self.choices)} "
-                f"(field '{path}' must be one of {', '.join(self.choices)})",
-                path,
-            )
+            raise invalid(messages.NOT_A_CHOICE(field=path, choices=", ".join(self.choices)), path)
         if self.pattern is not None and not re.fullmatch(self.pattern, value):
-            raise invalid(f"字段 {path} 格式不正确 (field '{path}' has the wrong format)", path)
+            raise invalid(messages.WRONG_FORMAT(field=path), path)
         return value
 
     def _check_int(self, value: Any, path: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise invalid(f"字段 {path} 应为整数 (field '{path}' must be an integer)", path)
+            raise invalid(messages.NOT_INTEGER(field=path), path)
         low = self.minimum if self.minimum is not None else -(2**31)
         high = self.maximum if self.maximum is not None else 2**31 - 1
         if not low <= value <= high:
-            raise invalid(
-                f"字段 {path} 应在 {low} 到 {high} 之间 (field '{path}' must be {low}–{high})", path
-            )
+            raise invalid(messages.OUT_OF_RANGE(field=path, low=low, high=high), path)
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -139,17 +127,17 @@ class Body:
 
     def parse(self, raw: Any) -> dict[str, Any]:
         if not isinstance(raw, dict):
-            raise invalid("请求内容应为 JSON 对象 (the body must be a JSON object)")
+            raise invalid(messages.NOT_OBJECT)
         known = {f.name: f for f in self.fields}
         for name in raw:
             if name not in known:
-                raise invalid(f"未知字段 {name} (unknown field '{name}')", str(name)[:64])
+                raise invalid(messages.UNKNOWN_FIELD(field=str(name)[:64]), str(name)[:64])
         out: dict[str, Any] = {}
         for field in self.fields:
             if field.name in raw:
                 out[field.name] = field.check(raw[field.name])
             elif field.required:
-                raise invalid(f"缺少字段 {field.name} (field '{field.name}' is required)", field.name)
+                raise invalid(messages.MISSING_FIELD(field=field.name), field.name)
         return out
 
 
@@ -162,13 +150,14 @@ async def read_body(request: web.Request, body: Body) -> dict[str, Any]:
 
 
 def decode(body: Body, data: bytes) -> dict[str, Any]:
+    return body.parse(load_json(data))
+
+
+def load_json(data: bytes) -> Any:
+    """The JSON in a body; an empty body is an empty object."""
     if not data.strip():
-        raw: Any = {}
-    else:
-        try:
-            raw = json.loads(data)
-        except (ValueError, RecursionError):
-            raise ApiError(
-                400, INVALID_JSON, "请求内容不是有效的 JSON (the body is not valid JSON)"
-            ) from None
-    return body.parse(raw)
+        return {}
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise errors.DomainError(errors.INVALID_JSON, messages.NOT_JSON) from None

@@ -9,23 +9,21 @@ credential; 403 means a valid one that may not do this.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
-from aiohttp import web
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from clearhall.server.api import errors
-from clearhall.server.domain.action_log import Actor
 
-# argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane). Checks run on
-# two threads of their own: each thread's allocator keeps the 19 MiB it used, so
-# a shared pool of many threads would keep many times that after a log-in rush.
-hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+from clearhall.server.domain import errors, messages
+from clearhall.server.domain.action_log import Actor
+from clearhall.server.store.credentials import hasher, token_hash
+
+# Checks run on two threads of their own: each thread's allocator keeps the
+# 19 MiB argon2 used, so a shared pool of many threads would keep many times
+# that after a log-in rush.
 _hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 # Checked against when the username is unknown, so both cases take as long.
 _DUMMY_HASH = hasher.hash("not a password of anyone")
@@ -42,6 +40,7 @@ class Principal:
     role: str | None = None  # staff role
     device_kind: str | None = None  # kiosk | display | rating | printer
     window_id: int | None = None  # a device's window
+    window: int | None = None  # the window (number) a staff member is signed in at
 
     @property
     def actor(self) -> Actor:
@@ -52,20 +51,9 @@ class Principal:
         return self.role in SUPERVISORS
 
 
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
 FIND_SESSION = """
-SELECT s.id AS session_id, st.id, st.name, st.role
+SELECT s.id AS session_id, st.id, st.name, st.role,
+       (SELECT w.number FROM windows w WHERE w.staff_id = st.id AND w.active) AS window
 FROM sessions s JOIN staff st ON st.id = s.staff_id
 WHERE s.token_hash = $1 AND s.hall_id = $2 AND s.ended_at IS NULL
   AND s.expires_at > now() AND st.active
@@ -81,7 +69,14 @@ async def principal_for_token(conn: asyncpg.Connection, hall_id: int, token: str
     digest = token_hash(token)
     row = await conn.fetchrow(FIND_SESSION, digest, hall_id)
     if row:
-        return Principal("staff", row["id"], row["name"], f"session:{row['session_id']}", role=row["role"])
+        return Principal(
+            "staff",
+            row["id"],
+            row["name"],
+            f"session:{row['session_id']}",
+            role=row["role"],
+            window=row["window"],
+        )
     row = await conn.fetchrow(FIND_DEVICE, digest, hall_id)
     if row:
         return Principal(
@@ -95,28 +90,27 @@ async def principal_for_token(conn: asyncpg.Connection, hall_id: int, token: str
     return None
 
 
-async def authenticate(pool: asyncpg.Pool, hall_id: int, request: web.Request) -> Principal:
-    """The request's principal, or 401."""
-    token = bearer(request)
-    if token is None or len(token) > 200:
+async def authenticate(pool: asyncpg.Pool, hall_id: int, token: str) -> Principal:
+    """The principal of a bearer token, or 401."""
+    if len(token) > 200:
         raise errors.unauthorized()
     async with pool.acquire() as conn:
         principal = await principal_for_token(conn, hall_id, token)
     if principal is None:
-        raise errors.unauthorized("登录已失效或令牌无效 (the token is unknown or has expired)")
+        raise errors.unauthorized(messages.TOKEN_UNKNOWN)
     return principal
 
 
 def require_staff(p: Principal, *roles: str) -> None:
     if p.kind != "staff":
-        raise errors.forbidden("此操作需要工作人员登录 (this needs a staff log-in, not a device)")
+        raise errors.forbidden(messages.STAFF_ONLY)
     if roles and p.role not in roles:
-        raise errors.forbidden("没有权限执行此操作 (your role may not do this)")
+        raise errors.forbidden(messages.SUPERVISOR_ONLY)
 
 
 def require_device(p: Principal, *kinds: str) -> None:
     if p.kind != "device" or p.device_kind not in kinds:
-        raise errors.forbidden("此设备不能执行此操作 (this credential may not do this)")
+        raise errors.forbidden(messages.DEVICE_MAY_NOT)
 
 
 async def verify_password(stored: str | None, password: str) -> bool:
@@ -147,7 +141,7 @@ async def log_in(
     async with pool.acquire() as conn:
         row = await conn.fetchrow(FIND_STAFF, hall_id, username)
     if not await verify_password(row["password_hash"] if row else None, password):
-        raise errors.unauthorized("用户名或密码不正确 (wrong username or password)")
+        raise errors.unauthorized(messages.WRONG_PASSWORD)
     assert row is not None
     token = secrets.token_urlsafe(32)
     async with pool.acquire() as conn:

@@ -1,47 +1,167 @@
-"""Live events (CONTRACT §6): published with pg_notify in the transaction that
-caused them, so an event is seen by every server process sharing the
-database exactly when (and only if) its change is committed.
+"""The live events (CONTRACT §6): one catalogue, one way to publish.
 
-Payloads stay small (PostgreSQL caps a notification at 8000 bytes): the event
-itself, as the socket clients will receive it.
+Each event is defined once here, with who receives it and its fields; the hub
+routes by this catalogue, the OpenAPI document lists it (`x-events`) and
+docs/events.md is written from it (`python -m clearhall.server.domain.events`).
+
+Events are published with pg_notify in the transaction that caused them, so
+every server process sharing the database sees an event exactly when (and
+only if) its change is committed. The notification carries the hall's id for
+routing between halls; the hub removes it before a client sees the event.
+Payloads stay small (PostgreSQL caps a notification at 8000 bytes).
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 
-CHANNEL = "clearhall_events"
+CHANNEL: Final = "clearhall_events"
+
+# Who a socket belongs to, as the hub knows it.
+DISPLAY, KIOSK, RATING, PRINTER = "display", "kiosk", "rating", "printer"
+STAFF, SUPERVISOR, CITIZEN = "staff", "supervisor", "citizen"
+CLIENT_KINDS: Final = (DISPLAY, KIOSK, RATING, PRINTER, STAFF, SUPERVISOR, CITIZEN)
+# Everyone watching the hall; the rating pads only watch their own window.
+SCREENS: Final = frozenset({DISPLAY, KIOSK, PRINTER, STAFF, SUPERVISOR, CITIZEN})
 
 
-def event(name: str, hall_id: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "type": "event",
-        "event": name,
-        "hall": hall_id,
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        **fields,
-    }
+@dataclass(frozen=True)
+class Event:
+    name: str
+    audience: frozenset[str]
+    fields: tuple[str, ...]
+    about: str
+    own_window: bool = False  # only the sockets of the event's `window` (the rating pad there)
+
+    def payload(self, fields: dict[str, Any]) -> dict[str, Any]:
+        if set(fields) != set(self.fields):
+            raise ValueError(f"{self.name} has fields {self.fields}, not {tuple(fields)}")
+        return {
+            "type": "event",
+            "event": self.name,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        } | (fields)
+
+    def serialise(self, fields: dict[str, Any]) -> str:
+        return json.dumps(self.payload(fields), ensure_ascii=False, separators=(",", ":"))
 
 
-def serialise(name: str, hall_id: int, fields: dict[str, Any]) -> str:
-    return json.dumps(event(name, hall_id, **fields), ensure_ascii=False, separators=(",", ":"))
+QUEUE_FIELDS: Final = ("services", "windows", "recent_calls", "notices")
+
+TICKET_ISSUED = Event(
+    "ticket.issued", SCREENS, ("ticket",), "A number was taken: `ticket` {number, service, category}."
+)
+TICKET_CALLED = Event(
+    "ticket.called",
+    SCREENS,
+    ("ticket", "window", "recall"),
+    "A ticket is called to a window (announce it); `recall` is true when it is called again.",
+)
+TICKET_FINISHED = Event(
+    "ticket.finished", SCREENS | {RATING}, ("ticket", "window"), "A ticket was finished (办结) at a window."
+)
+TICKET_NO_SHOW = Event(
+    "ticket.no_show", SCREENS, ("ticket", "window"), "A called ticket did not come (过号)."
+)
+WINDOW_CHANGED = Event(
+    "window.changed",
+    SCREENS | {RATING},
+    ("window", "state"),
+    "A window's state after a call: `state` as in /api/queue's windows.",
+)
+QUEUE_CHANGED = Event(
+    "queue.changed",
+    SCREENS,
+    QUEUE_FIELDS,
+    "The whole hall as GET /api/queue shows it, sent by the hub after each burst of other events;"
+    " screens draw from it and never need to fetch /api/queue.",
+)
+NOTICE_CHANGED = Event(
+    "notice.changed", SCREENS, ("notice",), "An integrity notice was added, changed or removed."
+)
+RATING_REQUESTED = Event(
+    "rating.requested",
+    frozenset({RATING}),
+    ("ticket", "window", "staff"),
+    "To the rating pad of that window only: rate `ticket` {id, number, service} served by `staff` {name}.",
+    own_window=True,
+)
+RATING_RECEIVED = Event(
+    "rating.received",
+    frozenset({SUPERVISOR}),
+    ("window", "score"),
+    "To supervisors only: a rating was given.",
+)
+PRINTER_CHANGED = Event(
+    "printer.changed",
+    SCREENS,
+    ("printer",),
+    "A printer's state changed: `printer` {name, kiosk, state, ...}.",
+)
+
+CATALOGUE: Final = (
+    TICKET_ISSUED,
+    TICKET_CALLED,
+    TICKET_FINISHED,
+    TICKET_NO_SHOW,
+    WINDOW_CHANGED,
+    QUEUE_CHANGED,
+    NOTICE_CHANGED,
+    RATING_REQUESTED,
+    RATING_RECEIVED,
+    PRINTER_CHANGED,
+)
+BY_NAME: Final = {e.name: e for e in CATALOGUE}
 
 
-async def publish(conn: asyncpg.Connection, name: str, hall_id: int, **fields: Any) -> None:
+def notification(hall_id: int, event: Event, fields: dict[str, Any]) -> str:
+    return json.dumps({"hall": hall_id} | event.payload(fields), ensure_ascii=False, separators=(",", ":"))
+
+
+async def publish(conn: asyncpg.Connection, hall_id: int, event: Event, **fields: Any) -> None:
     """Queue an event; it is delivered when the caller's transaction commits."""
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, serialise(name, hall_id, fields))
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, notification(hall_id, event, fields))
 
 
 async def publish_many(
-    conn: asyncpg.Connection, hall_id: int, batch: list[tuple[str, dict[str, Any]]]
+    conn: asyncpg.Connection, hall_id: int, batch: list[tuple[Event, dict[str, Any]]]
 ) -> None:
     """Several events in one round trip, delivered in this order on commit."""
-    payloads = [serialise(name, hall_id, fields) for name, fields in batch]
+    payloads = [notification(hall_id, event, fields) for event, fields in batch]
     await conn.execute(
         "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS e(p, i) ORDER BY i",
         CHANNEL, payloads,
     )  # fmt: skip
+
+
+def document() -> str:
+    """docs/events.md, written from the catalogue."""
+    lines = [
+        "# Live events",
+        "",
+        "Written from `server/domain/events.py` by `python -m clearhall.server.domain.events`;",
+        "a test fails when this file and the catalogue differ.",
+        "",
+        '`GET /ws` first sends `{"type": "snapshot", services, windows, recent_calls, notices}`',
+        "(the fields of `GET /api/queue`), then events",
+        '`{"type": "event", "event": NAME, "at": ISO, ...fields}`.',
+        "",
+        "| event | fields | who receives it | what it says |",
+        "|---|---|---|---|",
+    ]
+    for e in CATALOGUE:
+        who = ", ".join(k for k in CLIENT_KINDS if k in e.audience) + (
+            " (of that window)" if e.own_window else ""
+        )
+        lines.append(f"| `{e.name}` | {', '.join(f'`{f}`' for f in e.fields)} | {who} | {e.about} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(document())

@@ -37,3 +37,23 @@ async def only_hall_code(conn: asyncpg.Connection) -> str | None:
     """The code of the one hall in the database, when there is exactly one."""
     rows = await conn.fetch("SELECT code FROM halls ORDER BY id LIMIT 2")
     return rows[0]["code"] if len(rows) == 1 else None
+
+
+SERVICES = """
+SELECT code, name, real_name_required, time_limit_minutes FROM services
+WHERE hall_id = $1 AND active ORDER BY position, code
+"""
+
+# -- open from the first minute of opens_at through the last minute of closes_at
+OPEN_NOW = """
+SELECT to_char(now() AT TIME ZONE $1, 'HH24:MI')
+       BETWEEN to_char($2::time, 'HH24:MI') AND to_char($3::time, 'HH24:MI')
+"""
+
+
+async def services(conn: asyncpg.Connection, hall: Hall) -> list[asyncpg.Record]:
+    return list(await conn.fetch(SERVICES, hall.id))
+
+
+async def open_now(conn: asyncpg.Connection, hall: Hall) -> bool:
+    return bool(await conn.fetchval(OPEN_NOW, hall.timezone, hall.opens_at, hall.closes_at))

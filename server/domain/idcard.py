@@ -12,6 +12,9 @@ import hmac
 import re
 from datetime import date
 
+from clearhall.server.domain import messages
+from clearhall.server.domain.text import Text
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CODES = "10X98765432"
 ID_FORMAT = re.compile(r"[1-9]\d{16}[\dX]")
@@ -28,23 +31,23 @@ def normalise_id(value: str) -> str:
     return value.strip().upper()
 
 
-def id_problem(value: str) -> str | None:
+def id_problem(value: str) -> Text | None:
     """Why this ID number is not valid, or None when it is."""
     number = normalise_id(value)
     if not ID_FORMAT.fullmatch(number):
-        return "身份证号应为18位 (an ID number has 17 digits and a digit or X)"
+        return messages.ID_FORMAT
     try:
         date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return "身份证号中的出生日期无效 (the birth date in the ID number is not a date)"
+        return messages.ID_BIRTH_DATE
     if check_digit(number[:17]) != number[17]:
-        return "身份证号校验位不正确 (the ID number's check digit is wrong)"
+        return messages.ID_CHECK_DIGIT
     return None
 
 
-def phone_problem(value: str) -> str | None:
+def phone_problem(value: str) -> Text | None:
     if not PHONE_FORMAT.fullmatch(value.strip()):
-        return "手机号应为11位数字 (a phone number has 11 digits starting with 1)"
+        return messages.PHONE_FORMAT
     return None
 
 

@@ -8,10 +8,12 @@ scoped to the credential and the endpoint. Only successful answers are kept.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from clearhall.server.api import errors
+
+from clearhall.server.domain import errors, messages
 
 MAX_KEY_LENGTH = 200
 
@@ -36,10 +38,7 @@ WHERE principal = $1 AND endpoint = $2 AND key = $3
 
 def check_key(key: str) -> str:
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise errors.invalid(
-            f"Idempotency-Key 应为 1–{MAX_KEY_LENGTH} 个字符 (Idempotency-Key must be 1–200 characters)",
-            "Idempotency-Key",
-        )
+        raise errors.invalid(messages.BAD_IDEMPOTENCY_KEY(most=MAX_KEY_LENGTH), "Idempotency-Key")
     return key
 
 
@@ -59,3 +58,25 @@ async def store(
 
 async def purge(conn: asyncpg.Connection) -> None:
     await conn.execute("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
+
+
+async def once(
+    pool: asyncpg.Pool,
+    principal: str,
+    endpoint: str,
+    key: str | None,
+    run: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]],
+) -> tuple[int, Any, bool]:
+    """Run `run` in one transaction, or replay its first answer for a retried key.
+
+    Returns (status, answer, replayed). Without a key, simply runs it.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        if key is not None:
+            stored = await claim(conn, principal, endpoint, check_key(key))
+            if stored is not None:
+                return stored[0], stored[1], True
+        status, answer = await run(conn)
+        if key is not None:
+            await store(conn, principal, endpoint, key, status, answer)
+    return status, answer, False

@@ -9,8 +9,9 @@
 - Each socket has a bounded outgoing queue and its own writer task; the hub
   never awaits a socket. A socket that falls behind is closed, and its client
   reconnects to a fresh snapshot.
+- Who receives an event is the event catalogue's word (`domain/events.py`).
 - After each burst of events the hub re-reads the queue once (debounced) and
-  sends it as `queue.changed`, so screens never poll.
+  sends it as `queue.changed`, so screens never poll or re-fetch.
 """
 
 from __future__ import annotations
@@ -21,18 +22,16 @@ import json
 import logging
 import secrets
 import socket
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncpg
 from aiohttp import WSCloseCode, web
-from clearhall.server.api import errors
-from clearhall.server.api.handlers import queue_state
-from clearhall.server.domain import auth, tickets
-from clearhall.server.domain.auth import Principal
-from clearhall.server.domain.events import CHANNEL
+
+from clearhall.server.domain import events
+from clearhall.server.domain.events import CHANNEL, SCREENS
 from clearhall.server.domain.hall import Hall
-from clearhall.server.keys import DB, DB_URL, HALL, HUB
+from clearhall.server.domain.views import queue_state
+from clearhall.server.store.db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +39,21 @@ QUEUE_LIMIT = 64  # messages waiting for one socket before it counts as fallen b
 HEARTBEAT_S = 20.0
 SELF_CHECK_S = 10.0
 DEBOUNCE_S = 0.25
-# Only the rating pad of the window sees a rating request: it carries the ticket id.
-PRIVATE_EVENTS = {"rating.requested"}
 
 
 @dataclass(eq=False)
 class Client:
     ws: web.WebSocketResponse
-    kind: str  # display | kiosk | rating | printer | staff | citizen
+    kind: str  # one of events.CLIENT_KINDS
     window: int | None = None  # a rating pad's or window screen's window number
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     dropped: bool = False
 
-    def wants(self, name: str, window: int | None) -> bool:
-        if name in PRIVATE_EVENTS:
-            return self.kind == "rating" and self.window == window
-        return self.kind != "rating" or name in ("window.changed", "ticket.finished")
+    def wants(self, event: events.Event, window: int | None) -> bool:
+        """The catalogue says who receives an event; a window's own events only its pad."""
+        if self.kind not in event.audience:
+            return False
+        return not event.own_window or self.window == window
 
 
 class Hub:
@@ -83,9 +81,9 @@ class Hub:
             client.queue.put_nowait("")  # wakes the writer, which then closes
             log.info("dropped a %s socket that fell behind", client.kind)
 
-    def broadcast(self, text: str, name: str, window: int | None) -> None:
+    def broadcast(self, text: str, event: events.Event, window: int | None) -> None:
         for client in list(self.clients):
-            if client.wants(name, window):
+            if client.wants(event, window):
                 self.send(client, text)
 
     async def writer(self, client: Client) -> None:
@@ -112,17 +110,12 @@ class Hub:
             try:
                 async with self.pool.acquire() as conn:
                     state = await queue_state(conn, self.hall)
-            except (*errors.DATABASE_DOWN, asyncpg.PostgresError) as exc:
+            except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
                 log.warning("could not re-read the queue: %s", exc)
                 self.dirty.set()
                 await asyncio.sleep(1)
                 continue
-            text = json.dumps(
-                {"type": "event", "event": "queue.changed", **state},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-            self.broadcast(text, "queue.changed", None)
+            self.broadcast(events.QUEUE_CHANGED.serialise(state), events.QUEUE_CHANGED, None)
 
     # ------------------------------------------------------------ listening
 
@@ -135,12 +128,17 @@ class Hub:
             if message.get("token") == self.ping_token:
                 self.pong.set()
             return
-        if message.get("hall") != self.hall.id:
+        if message.pop("hall", None) != self.hall.id:
             return
-        name = message.get("event", "")
-        self.broadcast(payload, name, message.get("window"))
-        if name not in PRIVATE_EVENTS:
-            self.dirty.set()
+        event = events.BY_NAME.get(message.get("event", ""))
+        if event is None:
+            return
+        # Serialised once more, without the hall's internal id, and the same
+        # text goes to every socket that may see it.
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        self.broadcast(text, event, message.get("window"))
+        if event.audience & SCREENS:
+            self.dirty.set()  # the queue may have changed: screens get it whole, soon
 
     async def listen(self) -> None:
         """Keep one LISTEN connection alive; after a loss, LISTEN first, then re-read."""
@@ -168,7 +166,7 @@ class Hub:
                     log.info("listening again after a lost connection; snapshots resent")
                 first = False
                 await self.self_check()
-            except (*errors.DATABASE_DOWN, asyncpg.PostgresError) as exc:
+            except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
                 # (ConnectionError is an OSError)
                 log.warning("event listener lost its connection (%s); reconnecting", exc)
             finally:
@@ -209,20 +207,6 @@ class Hub:
         await self.close_sockets()
 
 
-async def close_sockets(app: web.Application) -> None:
-    """on_shutdown: sockets are closed before the server waits for its handlers to end."""
-    if HUB in app:
-        await app[HUB].close_sockets()
-
-
-async def hub_context(app: web.Application) -> AsyncIterator[None]:
-    hub = Hub(app[DB], app[HALL], app[DB_URL])
-    app[HUB] = hub
-    hub.start()
-    yield
-    await hub.stop()
-
-
 def keep_alive(conn: asyncpg.Connection) -> None:
     """TCP keepalive on our side of the listener's connection too (the server side
     is set by tcp_keepalives_* above): a dead peer is noticed even between
@@ -234,66 +218,3 @@ def keep_alive(conn: asyncpg.Connection) -> None:
     for option, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
         if hasattr(socket, option):
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
-
-
-def origin_allowed(request: web.Request) -> bool:
-    """Browsers send Origin: it must be this server (or the hall's public URL)."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser: print agents, tools
-    hall = request.app[HALL]
-    allowed = {f"{request.scheme}://{request.host}"}
-    if hall.public_url:
-        allowed.add(hall.public_url)
-    return origin.rstrip("/") in allowed
-
-
-async def who(request: web.Request) -> Client | None:
-    """The socket's client, from a device or staff token, or a citizen's ticket and key."""
-    hall = request.app[HALL]
-    ticket_id, key = request.query.get("ticket"), request.query.get("key")
-    async with request.app[DB].acquire() as conn:
-        if ticket_id and key:
-            found = await tickets.fetch(conn, hall.id, ticket_id)
-            if found and tickets.key_matches(found[1], key):
-                return _client("citizen")
-            return None
-        token = request.query.get("token") or auth.bearer(request)
-        if not token or len(token) > 200:
-            return None
-        p: Principal | None = await auth.principal_for_token(conn, hall.id, token)
-        if p is None:
-            return None
-        window = None
-        if p.window_id is not None:
-            window = await conn.fetchval("SELECT number FROM windows WHERE id = $1", p.window_id)
-    return _client(p.device_kind or "staff", window)
-
-
-def _client(kind: str, window: int | None = None) -> Client:
-    return Client(
-        ws=web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=4096), kind=kind, window=window
-    )
-
-
-async def websocket(request: web.Request) -> web.StreamResponse:
-    if not origin_allowed(request):
-        raise errors.forbidden("不允许的来源 (this Origin may not connect)")
-    client = await who(request)
-    if client is None:
-        raise errors.unauthorized()
-    hub = request.app[HUB]
-    await client.ws.prepare(request)
-    text = await hub.snapshot()
-    await client.ws.send_str(text)
-    hub.clients.add(client)
-    writer = asyncio.create_task(hub.writer(client))
-    try:
-        async for _message in client.ws:
-            pass  # clients only listen; pings and pongs are handled by aiohttp
-    finally:
-        hub.clients.discard(client)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-            await writer
-    return client.ws

@@ -18,6 +18,20 @@ SCHEMA = Path(__file__).resolve().parent / "schema.sql"  # a link to the root sc
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMA_LOCK = 0x636C6561  # "clea": any fixed number, shared by all processes
 
+# The database went away (restarting, unreachable, out of connections): not the
+# request's fault, and not a bug.
+DATABASE_DOWN = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    # a connection cut while PostgreSQL was telling it so can be left mid-state
+    asyncpg.InternalClientError,
+)
+
 
 async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

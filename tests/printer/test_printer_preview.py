@@ -6,12 +6,13 @@ import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from clearhall.printer import draw
 from clearhall.printer.draw import FontMissingError, find_cjk_font, qr_modules
 from clearhall.printer.preview import DESK, DESK_MARGIN, INK, PAPER, TOP_MARGIN, preview_image, preview_png
 from clearhall.printer.render import PAPERS, render
 from clearhall.printer.samples import sample_ticket, write_examples
-from PIL import Image
 
 SIDE = {"80mm": 32, "58mm": 40}  # unprintable margins drawn around the dots
 

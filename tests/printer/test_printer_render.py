@@ -7,12 +7,13 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
+from escpos.capabilities import get_profile
+from PIL import ImageChops
+
 from clearhall.printer.decode import Command, Cut, Feed, QrCode, Raster, Text, decode, lines, raster_image
 from clearhall.printer.draw import qr_image
 from clearhall.printer.render import DOT_COLUMN, PAPERS, render
 from clearhall.printer.samples import sample_ticket
-from escpos.capabilities import get_profile
-from PIL import ImageChops
 
 PAPER_NAMES = sorted(PAPERS)
 

@@ -14,9 +14,18 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from fake_printer import FakePrinter, Mode
+
 from clearhall.printer.render import render
 from clearhall.printer.samples import sample_ticket
-from clearhall.printer.status import DLE_EOT, STATUS_REQUESTS, PrinterState, status_replies
+from clearhall.printer.status import (
+    DLE_EOT,
+    STATUS_PRINTER,
+    STATUS_REQUESTS,
+    PrinterState,
+    status_replies,
+    status_request,
+)
 from clearhall.printer.transport import (
     AddressError,
     AgentAddress,
@@ -31,7 +40,6 @@ from clearhall.printer.transport import (
     probe,
     send,
 )
-from fake_printer import FakePrinter, Mode
 
 TIMEOUT = 0.5
 SLACK = 0.3  # scheduling noise on a busy test machine
@@ -142,14 +150,35 @@ async def test_prints_probe_is_ready(fake: FakePrinter) -> None:
 
 
 @with_mode(Mode.PRINTS)
-async def test_print_job_probes_then_sends(fake: FakePrinter) -> None:
+async def test_print_job_probes_then_sends_confirmed(fake: FakePrinter) -> None:
     job = render(sample_ticket())
     assert await print_job(fake.address, job, timeout=TIMEOUT) == PrinterState.READY
     for _ in range(20):
         if fake.connections == 2 and len(fake.jobs) == 2:
             break
         await asyncio.sleep(0.02)
-    assert fake.jobs[1] == job
+    # The job, then the status request whose answer proves the printer took all of it.
+    assert fake.jobs[1] == job + status_request(STATUS_PRINTER)
+
+
+async def test_print_job_to_a_printer_without_status_is_sent_plainly() -> None:
+    # A printer that does not answer status requests properly cannot confirm a job.
+    async with FakePrinter(Mode.PRINTS, state=PrinterState.UNKNOWN) as fake:
+        job = render(sample_ticket())
+        assert await print_job(fake.address, job, timeout=TIMEOUT) == PrinterState.UNKNOWN
+        for _ in range(20):
+            if len(fake.jobs) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert fake.jobs[1] == job
+
+
+@with_mode(Mode.DROPS_MID_JOB)
+async def test_print_job_to_a_printer_that_resets_mid_job_fails(fake: FakePrinter) -> None:
+    # It answers the probe, then resets halfway through a big (raster) job.
+    job = render(sample_ticket(), mode="raster")
+    with within(TIMEOUT + SLACK), pytest.raises(PrintError, match=r"middle of the job|failed"):
+        await print_job(fake.address, job, timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,58 @@
+"""The hall as anyone may read it: health, the calling rule, services and hours, the queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from clearhall.server.api.routes import Access, Endpoint
+from clearhall.server.domain import hall as halls
+from clearhall.server.domain import views
+from clearhall.server.domain.kinds import Category
+from clearhall.server.keys import DB, HALL
+
+
+def ok(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    async with request.app[DB].acquire() as conn:
+        await conn.fetchval("SELECT 1")
+    return ok({"ok": True})
+
+
+async def get_policy(request: web.Request) -> web.Response:
+    return ok({"policy": views.policy(request.app[HALL])})
+
+
+async def get_services(request: web.Request) -> web.Response:
+    hall = request.app[HALL]
+    async with request.app[DB].acquire() as conn:
+        rows = await halls.services(conn, hall)
+        open_now = await halls.open_now(conn, hall)
+    return ok(
+        {
+            "services": [dict(r) for r in rows],
+            "categories": list(Category),
+            "hall": {
+                "name": hall.name,
+                "open_now": open_now,
+                "hours": f"{hall.opens_at:%H:%M}–{hall.closes_at:%H:%M}",
+            },
+        }
+    )
+
+
+async def get_queue(request: web.Request) -> web.Response:
+    async with request.app[DB].acquire() as conn:
+        return ok(await views.queue_state(conn, request.app[HALL]))
+
+
+ROUTES = (
+    Endpoint("GET", "/healthz", healthz, "200 once the database answers", Access.PUBLIC, tag="ops"),
+    Endpoint("GET", "/api/policy", get_policy, "The calling rule in force, in words", Access.PUBLIC),
+    Endpoint("GET", "/api/services", get_services, "Services, categories and opening hours", Access.PUBLIC),
+    Endpoint("GET", "/api/queue", get_queue, "Waiting lines, windows, recent calls, notices", Access.PUBLIC),
+)

@@ -1,0 +1,122 @@
+"""Middleware: every failure in the contract's one shape, and the access log.
+
+Every response that is not 2xx is
+`{"ok": false, "error": {"code": ..., "message": ...}, "status": n}`
+(CONTRACT §3). Use cases raise `DomainError`; this is the one place its code
+becomes an HTTP status and its text the language the request asked for.
+The router's 404/405 and the body-size 413 get the same shape. Anything
+unexpected is logged with its trace and answered as a plain 500 without
+internals; a lost database is a 503 `unavailable` with Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+import asyncpg
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+from clearhall.server.api.routes import Handler
+from clearhall.server.domain import errors, messages
+from clearhall.server.domain.errors import DomainError
+from clearhall.server.domain.text import Text
+from clearhall.server.store.db import DATABASE_DOWN
+
+log = logging.getLogger(__name__)
+
+# Each domain error code's HTTP status, once.
+STATUS: Final = {
+    errors.INVALID_JSON: 400,
+    errors.INVALID_INPUT: 400,
+    errors.UNAUTHORIZED: 401,
+    errors.FORBIDDEN: 403,
+    errors.NOT_FOUND: 404,
+    errors.METHOD_NOT_ALLOWED: 405,
+    errors.CONFLICT: 409,
+    errors.LIMIT_EXCEEDED: 409,
+    errors.CLOSED: 409,
+    errors.TOO_LARGE: 413,
+    errors.RATE_LIMITED: 429,
+    errors.UNAVAILABLE: 503,
+    errors.INTERNAL: 500,
+}
+
+# The router's own refusals, in the same shape.
+HTTP_ERRORS: Final = {
+    404: (errors.NOT_FOUND, messages.NO_SUCH_ADDRESS),
+    405: (errors.METHOD_NOT_ALLOWED, messages.METHOD_NOT_ALLOWED),
+    413: (errors.TOO_LARGE, messages.BODY_TOO_LARGE),
+}
+
+
+def language(request: web.Request) -> str:
+    """ "en" when Accept-Language prefers English over Chinese, else "zh"."""
+    ranked = []
+    for part in request.headers.get("Accept-Language", "").split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, tag.strip().lower()))
+    for _, tag in sorted(ranked):
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh"
+    return "zh"
+
+
+def error_response(
+    request: web.Request, code: str, text: Text, status: int | None = None, **extra: Any
+) -> web.Response:
+    status = status or STATUS.get(code, 400)
+    error: dict[str, Any] = {"code": code, "message": text.pick(language(request)), **extra}
+    return web.json_response({"ok": False, "error": error, "status": status}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        return error_response(request, exc.code, exc.text, **exc.extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, text = HTTP_ERRORS.get(exc.status, ("http_error", Text(exc.reason, exc.reason)))
+        response = error_response(request, code, text, exc.status)
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except asyncpg.DataError as exc:
+        # A value PostgreSQL cannot hold (a NUL byte, a number out of range) that
+        # got past validation: still the request's fault, so a 400, logged to be
+        # caught earlier next time.
+        log.warning("data error in %s %s: %s", request.method, request.path, exc)
+        return error_response(request, errors.INVALID_INPUT, messages.UNSTORABLE_VALUE)
+    except DATABASE_DOWN as exc:
+        # Not the request's fault, and not a bug: say so, and let the client retry.
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+        response = error_response(request, errors.UNAVAILABLE, messages.DATABASE_DOWN)
+        response.headers["Retry-After"] = "2"
+        return response
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return error_response(request, errors.INTERNAL, messages.INTERNAL)
+
+
+class AccessLogger(AbstractAccessLogger):
+    """Method, path and status only: query strings can carry a ticket's key."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s %d %.1fms",
+            request.remote, request.method, request.path, response.status, time * 1000,
+        )  # fmt: skip

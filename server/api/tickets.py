@@ -1,0 +1,96 @@
+"""Tickets over HTTP: take a number (取号) and read one (CONTRACT §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from clearhall.server.api.hall import ok
+from clearhall.server.api.routes import BODY, WHO, Access, Endpoint
+from clearhall.server.api.shapes import ticket_json
+from clearhall.server.api.validate import Body, Field
+from clearhall.server.domain import errors, idempotency, issuing, messages, tickets
+from clearhall.server.domain.issuing import Issued, Order
+from clearhall.server.domain.kinds import Category
+from clearhall.server.keys import DB, HALL, PRINTING, SECRET
+from clearhall.server.printing import jobs
+from clearhall.server.printing.print_jobs import Pending
+
+ISSUE = Body(
+    (
+        Field("service", str, required=True, max_length=2, pattern=r"[A-Z]{1,2}"),
+        Field("category", str, choices=tuple(Category)),
+        Field("id_number", str, max_length=18, description="18-character resident ID (GB 11643)"),
+        Field("phone", str, max_length=11, description="11-digit mobile number"),
+    )
+)
+
+
+async def issue_ticket(request: web.Request) -> web.Response:
+    who, hall, runtime = request[WHO], request.app[HALL], request.app[PRINTING]
+    order = Order(**request[BODY])
+    base_url = hall.public_url or f"{request.scheme}://{request.host}"
+    queued: list[Pending] = []
+
+    async def print_job(conn: asyncpg.Connection, issued: Issued) -> None:
+        # The job commits with the ticket; printing itself waits for the commit.
+        job = await jobs.queue_ticket(conn, hall, who, issued, issued.url, runtime)
+        if job is not None:
+            queued.append(job)
+
+    async def issue(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        issued = await issuing.issue(
+            conn, hall, request.app[SECRET], who.actor, order, base_url, then=print_job
+        )
+        body = ticket_json(issued.ticket, hall, ahead=issued.ahead, wait=issued.estimated_wait_s)
+        return 201, {"ticket": body | {"key": issued.key, "url": issued.url}}
+
+    # A kiosk that lost the answer retries with the same Idempotency-Key and gets
+    # the same ticket back, never a second one.
+    retry_key = request.headers.get("Idempotency-Key")
+    status, answer, replayed = await idempotency.once(
+        request.app[DB], who.credential, "issue", retry_key, issue
+    )
+    if replayed:
+        async with request.app[DB].acquire() as conn:
+            printed = await jobs.ticket_print_status(conn, answer["ticket"]["id"])
+        if printed is not None:
+            answer["ticket"]["print"] = printed.json()
+    elif queued:
+        answer["ticket"]["print"] = (await runtime.print_now(queued[0])).json()
+    return ok(answer, status)
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    hall = request.app[HALL]
+    key = request.query.get("key")
+    async with request.app[DB].acquire() as conn:
+        found = await tickets.fetch(conn, hall.id, request.match_info["id"])
+        if found is None:
+            raise errors.not_found(messages.NO_TICKET)
+        ticket, key_hash = found
+        if key is not None and not tickets.key_matches(key_hash, key):
+            raise errors.unauthorized(messages.WRONG_TICKET_KEY)
+        ahead, wait = await tickets.place_in_line(conn, hall.id, ticket)
+        printed = await jobs.ticket_print_status(conn, ticket.id)
+    viewer = request.get(WHO)
+    caller = viewer is not None and viewer.id == ticket.staff_id
+    body = ticket_json(ticket, hall, ahead=ahead, wait=wait, for_caller=caller)
+    if printed is not None:
+        body["print"] = printed.json()  # the kiosk follows a queued print to its end
+    return ok({"ticket": body})
+
+
+ROUTES = (
+    Endpoint(
+        "POST", "/api/tickets", issue_ticket,
+        "Take a number (取号); retry with the same Idempotency-Key to get the same ticket",
+        Access.ISSUER, body=ISSUE, status=201, tag="tickets", headers=("Idempotency-Key",),
+    ),
+    Endpoint(
+        "GET", "/api/tickets/{id}", get_ticket, "A ticket, for its citizen (?key=) or staff",
+        Access.TICKET, tag="tickets", query=("key",),
+    ),
+)  # fmt: skip

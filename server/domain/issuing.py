@@ -1,0 +1,155 @@
+"""How a ticket is issued (取号, CONTRACT §4): one use case, one transaction.
+
+Numbers are per service per hall-local day, gapless and unique: the counter
+row is bumped in the same statement as the ticket insert, so a rolled-back
+issue leaves no hole. Per-ID limits are checked under a transaction lock on
+the ID's hash, so two kiosks cannot both let the same ID past the limit. The
+ticket's key exists only here and in the answer: it is stored as a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from clearhall.server.domain import action_log, errors, events, messages
+from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.idcard import id_problem, keyed_hash, mask, normalise_id, phone_problem
+from clearhall.server.domain.kinds import GREEN_CHANNEL, UNFINISHED, Category
+from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket, lock_key, place_in_line
+
+
+@dataclass(frozen=True)
+class Order:
+    """What a kiosk or a staff member asked for."""
+
+    service: str
+    category: str = Category.NORMAL
+    id_number: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    ticket: Ticket
+    key: str
+    url: str  # the phone page, with the key: printed as the receipt's QR code
+    ahead: int
+    estimated_wait_s: int | None
+
+
+SERVICE_FOR_ISSUE = """
+SELECT id, code, name, real_name_required FROM services
+WHERE hall_id = $1 AND code = $2 AND active
+"""
+
+OPEN_FOR_ID = """
+SELECT 1 FROM tickets
+WHERE service_id = $1 AND id_hash = $2 AND status = ANY($3::text[])
+"""
+
+TODAY_FOR_ID = """
+SELECT count(*) FROM tickets
+WHERE hall_id = $1 AND id_hash = $2 AND day = (now() AT TIME ZONE $3)::date
+"""
+
+# -- take the next number of this service today (creates the day's counter)
+# -- and insert the ticket with it, in one statement
+ISSUE = f"""
+WITH counter AS (
+    INSERT INTO ticket_counters (hall_id, service_id, day, last)
+    VALUES ($2, $3, (now() AT TIME ZONE $4)::date, 1)
+    ON CONFLICT (service_id, day) DO UPDATE SET last = ticket_counters.last + 1
+    RETURNING day, last
+), t AS (
+    INSERT INTO tickets (id, hall_id, service_id, first_service_id, day, seq, number, category,
+                         priority, status, order_at, key_hash, id_hash, id_masked, phone_hash,
+                         phone_masked, issued_by_device, issued_by_staff)
+    SELECT $1, $2, $3, $3, counter.day, counter.last,
+           $5 || CASE WHEN counter.last < 1000 THEN lpad(counter.last::text, 3, '0')
+                      ELSE counter.last::text END,
+           $6, $7, 'waiting', now(), $8, $9, $10, $11, $12, $13, $14
+    FROM counter
+    RETURNING *
+)
+SELECT {TICKET_COLUMNS} FROM t JOIN services s ON s.id = t.service_id
+"""
+
+
+def phone_url(base_url: str, ticket_id: str, key: str) -> str:
+    return f"{base_url}/t/{ticket_id}?key={key}"
+
+
+async def issue(
+    conn: asyncpg.Connection,
+    hall: Hall,
+    secret: bytes,
+    actor: action_log.Actor,
+    order: Order,
+    base_url: str,
+    *,
+    then: Callable[[asyncpg.Connection, Issued], Awaitable[object]] | None = None,
+) -> Issued:
+    """Issue a ticket in one transaction: limits, number, ticket, log, event.
+
+    `then` runs inside the same transaction once the ticket exists (the print
+    job of a kiosk with a printer), so both commit or neither does.
+    """
+    service, category, id_number, phone = order.service, order.category, order.id_number, order.phone
+    id_hash = id_masked = phone_hash = phone_masked = None
+    if id_number is not None:
+        id_number = normalise_id(id_number)
+        problem = id_problem(id_number)
+        if problem:
+            raise errors.invalid(problem, "id_number")
+        id_hash, id_masked = keyed_hash(secret, "id", id_number), mask(id_number)
+    if phone is not None:
+        problem = phone_problem(phone)
+        if problem:
+            raise errors.invalid(problem, "phone")
+        phone_hash, phone_masked = keyed_hash(secret, "phone", phone.strip()), mask(phone.strip())
+
+    ticket_id = secrets.token_urlsafe(16)
+    key = secrets.token_urlsafe(24)
+    async with conn.transaction():
+        svc = await conn.fetchrow(SERVICE_FOR_ISSUE, hall.id, service)
+        if svc is None:
+            raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")
+        if svc["real_name_required"] and id_hash is None:
+            raise errors.invalid(messages.NEEDS_REAL_NAME(service=svc["name"]), "id_number")
+        if id_hash is not None:
+            # Serialise tickets of the same ID number, then check its limits.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(id_hash))
+            if await conn.fetchval(OPEN_FOR_ID, svc["id"], id_hash, list(UNFINISHED)):
+                raise errors.limit_exceeded(messages.OPEN_TICKET_FOR_ID)
+            taken = await conn.fetchval(TODAY_FOR_ID, hall.id, id_hash, hall.timezone)
+            if taken >= hall.daily_tickets_per_id:
+                raise errors.limit_exceeded(
+                    messages.DAILY_LIMIT_FOR_ID(taken=taken, limit=hall.daily_tickets_per_id)
+                )
+        row = await conn.fetchrow(
+            ISSUE,
+            ticket_id, hall.id, svc["id"], hall.timezone, svc["code"], category,
+            category in GREEN_CHANNEL, hashlib.sha256(key.encode()).digest(), id_hash, id_masked,
+            phone_hash, phone_masked,
+            actor.id if actor.kind == "device" else None,
+            actor.id if actor.kind == "staff" else None,
+        )  # fmt: skip
+        ticket = Ticket.from_row(row)
+        await action_log.record(
+            conn, hall.id, actor, "issue", ticket_id=ticket.id, ticket_number=ticket.number,
+            details={"service": ticket.service, "category": category, "real_name": id_hash is not None},
+        )  # fmt: skip
+        await events.publish(
+            conn, hall.id, events.TICKET_ISSUED,
+            ticket={"number": ticket.number, "service": ticket.service, "category": category},
+        )  # fmt: skip
+        ahead, wait = await place_in_line(conn, hall.id, ticket)
+        issued = Issued(ticket, key, phone_url(base_url, ticket.id, key), ahead, wait)
+        if then is not None:
+            await then(conn, issued)
+    return issued

@@ -1,0 +1,55 @@
+"""The closed sets of words the hall uses: ticket statuses, categories, roles, device kinds.
+
+Each is a `StrEnum`, so a member is also the plain string stored in the
+database and sent in JSON (`TicketStatus.WAITING == "waiting"`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class TicketStatus(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    SUSPENDED = "suspended"
+
+
+# Statuses of a ticket still in the hall: per-ID limits count these.
+UNFINISHED: Final = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.SUSPENDED)
+# At a window now: what the staff member who called it may see more of.
+AT_WINDOW: Final = (TicketStatus.CALLED, TicketStatus.SERVING)
+
+
+class Category(StrEnum):
+    NORMAL = "normal"
+    ELDERLY = "elderly"
+    DISABLED = "disabled"
+    PREGNANT = "pregnant"
+    MILITARY = "military"
+    ENTERPRISE = "enterprise"
+
+
+# 绿色通道: called before normal tickets (CONTRACT §4). The `priority` column
+# of tickets holds "is green channel".
+GREEN_CHANNEL: Final = (Category.ELDERLY, Category.DISABLED, Category.PREGNANT, Category.MILITARY)
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+SUPERVISORS: Final = (Role.SUPERVISOR, Role.ADMIN)
+
+
+class DeviceKind(StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+    RATING = "rating"
+    PRINTER = "printer"

@@ -1,0 +1,115 @@
+"""Every sentence the API says to a person, in Chinese and English: one catalogue.
+
+Grouped by where they come from. Placeholders are `{name}`; fill them by
+calling the text: `messages.NO_WINDOW(number=3)`.
+"""
+
+from __future__ import annotations
+
+from clearhall.server.domain.text import Text
+
+# ---------------------------------------------------------------- requests and bodies
+NOT_JSON = Text("请求内容不是有效的 JSON", "The body is not valid JSON")
+NOT_OBJECT = Text("请求内容应为 JSON 对象", "The body must be a JSON object")
+UNKNOWN_FIELD = Text("未知字段 {field}", "Unknown field '{field}'")
+MISSING_FIELD = Text("缺少字段 {field}", "Field '{field}' is required")
+NULL_FIELD = Text("字段 {field} 不能为 null", "Field '{field}' must not be null")
+NOT_STRING = Text("字段 {field} 应为字符串", "Field '{field}' must be a string")
+NOT_INTEGER = Text("字段 {field} 应为整数", "Field '{field}' must be an integer")
+NOT_OBJECT_FIELD = Text("字段 {field} 应为对象", "Field '{field}' must be an object")
+NOT_STRING_LIST = Text(
+    "字段 {field} 应为不超过 {most} 项的字符串列表",
+    "Field '{field}' must be a list of at most {most} strings",
+)
+CONTROL_CHARACTERS = Text("字段 {field} 含有控制字符", "Field '{field}' holds control characters")
+TOO_LONG = Text("字段 {field} 过长，最多 {most} 字", "Field '{field}' is longer than {most}")
+EMPTY_FIELD = Text("字段 {field} 不能为空", "Field '{field}' must not be empty")
+NOT_A_CHOICE = Text("字段 {field} 的值无效，可选: {choices}", "Field '{field}' must be one of {choices}")
+WRONG_FORMAT = Text("字段 {field} 格式不正确", "Field '{field}' has the wrong format")
+OUT_OF_RANGE = Text("字段 {field} 应在 {low} 到 {high} 之间", "Field '{field}' must be {low}–{high}")
+QUERY_NOT_INTEGER = Text("参数 {name} 应为 {low}–{high} 的整数", "{name} must be an integer {low}–{high}")
+QUERY_WRONG_FORMAT = Text("参数 {name} 格式不正确", "{name} has the wrong format")
+QUERY_NOT_DATE = Text("参数 {name} 应为 YYYY-MM-DD", "{name} must be a date, YYYY-MM-DD")
+NOT_A_DATE = Text("{field} 不是有效日期", "{field} is not a date")
+ENDS_BEFORE_STARTS = Text("结束日期早于开始日期", "ends_on is before starts_on")
+BAD_IDEMPOTENCY_KEY = Text(
+    "Idempotency-Key 应为 1–{most} 个字符", "Idempotency-Key must be 1–{most} characters"
+)
+BODY_TOO_LARGE = Text("请求内容过大（最多 64 KiB）", "The request body is over 64 KiB")
+UNSTORABLE_VALUE = Text("请求中有无法保存的字符或数值", "The request holds a value that cannot be stored")
+NO_SUCH_ADDRESS = Text("没有这个地址", "There is nothing at this address")
+METHOD_NOT_ALLOWED = Text("此地址不支持该请求方法", "This method is not allowed here")
+DATABASE_DOWN = Text("数据库暂时无法连接，请稍后再试", "The database is unavailable; try again")
+INTERNAL = Text("服务器内部错误", "Internal error")
+
+# ---------------------------------------------------------------- who is asking
+NEED_CREDENTIAL = Text("需要登录或有效的设备令牌", "A valid credential is required")
+TOKEN_UNKNOWN = Text("登录已失效或令牌无效", "The token is unknown or has expired")
+WRONG_PASSWORD = Text("用户名或密码不正确", "Wrong username or password")
+STAFF_ONLY = Text("此操作需要工作人员登录", "This needs a staff log-in, not a device")
+SUPERVISOR_ONLY = Text("此操作需要监督员登录", "This needs a supervisor's log-in")
+DEVICE_MAY_NOT = Text("此设备不能执行此操作", "This credential may not do this")
+BAD_ORIGIN = Text("不允许的来源", "This Origin may not connect")
+NEED_TICKET_KEY = Text("需要号票凭证", "The ticket's key is required")
+WRONG_TICKET_KEY = Text("凭证不正确", "The ticket key is wrong")
+
+# ---------------------------------------------------------------- tickets
+NO_TICKET = Text("没有这个号", "There is no such ticket")
+NO_TICKET_TODAY = Text("今天没有 {number} 号", "There is no ticket {number} today")
+UNKNOWN_SERVICE = Text("未知业务 {service}", "Unknown service '{service}'")
+NEEDS_REAL_NAME = Text("{service}需要实名取号，请提供身份证号", "{service} needs an ID number")
+OPEN_TICKET_FOR_ID = Text(
+    "此身份证号在该业务已有未办结的号", "This ID number already holds an unfinished ticket for this service"
+)
+DAILY_LIMIT_FOR_ID = Text(
+    "此身份证号今日已取 {taken} 个号，达到每日 {limit} 个的上限",
+    "This ID number has taken {taken} tickets today, the daily limit of {limit}",
+)
+ID_FORMAT = Text("身份证号应为18位", "An ID number has 17 digits and a digit or X")
+ID_BIRTH_DATE = Text("身份证号中的出生日期无效", "The birth date in the ID number is not a date")
+ID_CHECK_DIGIT = Text("身份证号校验位不正确", "The ID number's check digit is wrong")
+PHONE_FORMAT = Text("手机号应为11位数字", "A phone number has 11 digits starting with 1")
+
+# ---------------------------------------------------------------- windows
+NO_WINDOW = Text("没有 {number} 号窗口", "There is no window {number}")
+STAFF_ACT_ON_WINDOWS = Text("只有工作人员可以操作窗口", "Only staff act on windows")
+NOT_SIGNED_IN_HERE = Text("你没有在 {number} 号窗口签到", "You are not signed in at window {number}")
+MAY_NOT_SIGN_IN_HERE = Text("你不能在 {number} 号窗口签到", "You may not sign in at window {number}")
+WINDOW_STAFFED = Text("{number} 号窗口已有 {name} 签到", "Window {number} is staffed by {name}")
+WINDOW_CLOSED = Text("{number} 号窗口无人签到", "Window {number} is closed")
+WINDOW_PAUSED = Text("{number} 号窗口已暂停服务", "Window {number} is paused")
+WINDOW_BUSY = Text("{number} 号窗口还有未办结的号", "Window {number} still has a current ticket")
+WINDOW_IDLE = Text("{number} 号窗口当前没有号", "Window {number} has no current ticket")
+FINISH_FIRST = Text("请先办结或转移 {number} 号窗口的当前号", "Finish or transfer the current ticket first")
+CANNOT_NOW = Text("当前的号不能执行此操作（{action}）", "The current ticket cannot be given '{action}' now")
+NOT_THIS_WINDOWS_SERVICE = Text("{number} 不属于本窗口的业务", "{number} is not a service of this window")
+NOT_WAITING = Text("{number} 不在等候中", "Ticket {number} is not waiting")
+NOT_SUSPENDED_TODAY = Text("{number} 不是今天挂起的号", "There is no suspended ticket {number} today")
+OPEN_TICKET_IN_TARGET = Text(
+    "此身份证号在 {service} 业务已有未办结的号，不能转入",
+    "This ID number already holds an unfinished ticket for {service}; it cannot be transferred there",
+)
+
+# ---------------------------------------------------------------- ratings and notices
+STAFF_CANNOT_RATE = Text(
+    "只有群众或窗口评价器可以评价", "Only the citizen or the window's rating pad may rate"
+)
+NOT_FINISHED_HERE = Text("这个号不是在本窗口办结的", "This ticket was not finished at this window")
+ONLY_DONE_RATED = Text("只有已办结的号可以评价", "Only a finished ticket can be rated")
+ALREADY_RATED = Text("这个号已经评价过了", "This ticket has already been rated")
+NO_NOTICE = Text("没有这条公告", "There is no such notice")
+
+# ---------------------------------------------------------------- printing
+NO_PRINTER = Text("没有打印机 {name}", "There is no printer '{name}'")
+NO_PRINT_JOB = Text("没有 {job_id} 号打印任务", "There is no print job {job_id}")
+JOB_NOT_CANCELLABLE = Text(
+    "打印任务已{stage}，不能取消", "Print job {job_id} is {status} and can no longer be cancelled"
+)
+NOT_A_JOB_STATUS = Text("status 可选: {choices}", "status must be one of {choices}")
+REPRINT_NOT_YOURS = Text("只有取号的自助机或工作人员可以补打", "Only the issuing kiosk or staff may reprint")
+NOTHING_TO_REPRINT = Text(
+    "这个号没有可补打的小票：不是在带打印机的自助机上取的，或已超过一天",
+    "This ticket was not issued at a kiosk with a printer, or is more than a day old",
+)
+NO_AGENT_PRINTER = Text("此设备没有 agent:// 打印机", "This device has no agent:// printer in the hall file")
+WEBSOCKET_ONLY = Text("此地址只接受 WebSocket 连接", "This address speaks WebSocket only")

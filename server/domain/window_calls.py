@@ -1,0 +1,328 @@
+"""Every window call (CONTRACT §5) but the calling rule itself, which is `calling`.
+
+`act` runs one call inside the caller's transaction: it locks the window,
+checks who may act there, does the call, writes the action log and publishes
+the call's live events (delivered when the transaction commits), and returns
+an `Outcome`: the window and the ticket as they are afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+
+from clearhall.server.domain import action_log, calling, errors, events, messages, views
+from clearhall.server.domain.auth import Principal
+from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.kinds import AT_WINDOW, TicketStatus
+from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
+from clearhall.server.domain.window import Window, authorise, current, lock_window, require_open
+
+
+class Call(StrEnum):
+    """A window call, named as in its address: POST /api/windows/{n}/<call>."""
+
+    SIGN_IN = "sign-in"
+    SIGN_OUT = "sign-out"
+    CALL_NEXT = "call-next"
+    RECALL = "recall"
+    START = "start"
+    FINISH = "finish"
+    NO_SHOW = "no-show"
+    TRANSFER = "transfer"
+    SUSPEND = "suspend"
+    CALL = "call"
+    PAUSE = "pause"
+    RESUME = "resume"
+    REQUEUE = "requeue"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A window call's result: the window and the ticket it acted on, as they are now."""
+
+    window: Window
+    ticket: Ticket | None
+
+
+# ---------------------------------------------------------------- moving the current ticket
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A call that moves the window's current ticket from one status to another."""
+
+    action: str  # as written in the action log
+    sets: str  # SQL SET list; $2.. are the call's own values
+    allowed: tuple[TicketStatus, ...]
+    keeps_current: bool  # the ticket stays at the window afterwards
+
+
+TRANSITIONS = {
+    Call.RECALL: Transition("recall", "called_at = called_at", (TicketStatus.CALLED,), True),
+    Call.START: Transition("start", "status = 'serving', started_at = now()", (TicketStatus.CALLED,), True),
+    Call.FINISH: Transition("finish", "status = 'done', finished_at = now()", AT_WINDOW, False),
+    Call.NO_SHOW: Transition(
+        "no_show", "status = 'no_show', finished_at = now()", (TicketStatus.CALLED,), False
+    ),
+    Call.TRANSFER: Transition(
+        "transfer",
+        "status = 'waiting', service_id = $2, window_id = NULL, staff_id = NULL,"
+        " called_at = NULL, started_at = NULL",
+        AT_WINDOW,
+        False,
+    ),
+    Call.SUSPEND: Transition(
+        "suspend", "status = 'suspended', suspend_reason = $2, missing = $3", AT_WINDOW, False
+    ),
+}
+
+
+async def transition(
+    conn: asyncpg.Connection,
+    hall: Hall,
+    w: Window,
+    p: Principal,
+    call: Call,
+    *values: object,
+    reason: str | None = None,
+    details: dict[str, object] | None = None,
+) -> Ticket:
+    move = TRANSITIONS[call]
+    if w.current_ticket_id is None:
+        raise errors.conflict(messages.WINDOW_IDLE(number=w.number))
+    row = await conn.fetchrow(
+        f"""
+        WITH moved AS (
+            UPDATE tickets t SET {move.sets}
+            WHERE t.id = $1 AND t.status = ANY(${len(values) + 2}::text[])
+            RETURNING t.*
+        )
+        SELECT {TICKET_COLUMNS} FROM moved t JOIN services s ON s.id = t.service_id
+        """,
+        w.current_ticket_id, *values, list(move.allowed),
+    )  # fmt: skip
+    if row is None:
+        raise errors.conflict(messages.CANNOT_NOW(action=call.value))
+    ticket = Ticket.from_row(row)
+    if not move.keeps_current:
+        await conn.execute("UPDATE windows SET current_ticket_id = NULL WHERE id = $1", w.id)
+    await action_log.record(
+        conn, hall.id, p.actor, move.action, window=w.number, ticket_id=ticket.id,
+        ticket_number=ticket.number, reason=reason, details=details,
+    )  # fmt: skip
+    return ticket
+
+
+async def transfer(
+    conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, service: str, reason: str | None
+) -> Ticket:
+    target = await conn.fetchrow(
+        "SELECT id, code FROM services WHERE hall_id = $1 AND code = $2 AND active", hall.id, service
+    )
+    if target is None:
+        raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")
+    try:
+        details = {"to_service": target["code"]}
+        return await transition(conn, hall, w, p, Call.TRANSFER, target["id"], reason=reason, details=details)
+    except asyncpg.UniqueViolationError as exc:
+        # One unfinished ticket per ID number and service (CONTRACT §4), held by
+        # the unique index: the same person already queues there.
+        if exc.constraint_name == ONE_OPEN_PER_ID:
+            raise errors.limit_exceeded(messages.OPEN_TICKET_IN_TARGET(service=target["code"])) from None
+        raise
+
+
+async def suspend(
+    conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, reason: str, missing: list[str]
+) -> Ticket:
+    # 一次性告知: a second suspension naming new missing items breaks "tell once".
+    before = await conn.fetchval(
+        "SELECT missing FROM tickets WHERE id = $1 AND suspend_reason IS NOT NULL",
+        w.current_ticket_id,
+    )
+    new_items = sorted(set(missing) - set(before or []))
+    details: dict[str, object] = {"missing": missing}
+    if before is not None and new_items:
+        details["tell_once_broken"] = new_items
+    return await transition(conn, hall, w, p, Call.SUSPEND, reason, missing, reason=reason, details=details)
+
+
+ONE_OPEN_PER_ID = "tickets_one_open_per_id"  # schema.sql
+
+REQUEUE = f"""
+WITH back AS (
+    UPDATE tickets t SET status = 'waiting', window_id = NULL, staff_id = NULL,
+           called_at = NULL, started_at = NULL
+    WHERE t.hall_id = $1 AND t.number = $2 AND t.day = (now() AT TIME ZONE $3)::date
+      AND t.status = 'suspended'
+    RETURNING t.*
+)
+SELECT {TICKET_COLUMNS} FROM back t JOIN services s ON s.id = t.service_id
+"""
+
+
+async def requeue(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, number: str) -> Ticket:
+    """A suspended ticket's citizen is back: waiting again, in its old place."""
+    row = await conn.fetchrow(REQUEUE, hall.id, number, hall.timezone)
+    if row is None:
+        raise errors.conflict(messages.NOT_SUSPENDED_TODAY(number=number))
+    ticket = Ticket.from_row(row)
+    await action_log.record(
+        conn, hall.id, p.actor, "requeue", window=w.number, ticket_id=ticket.id,
+        ticket_number=ticket.number,
+    )  # fmt: skip
+    return ticket
+
+
+# ---------------------------------------------------------------- attendance and pauses
+
+
+async def sign_in(conn: asyncpg.Connection, hall: Hall, number: int, p: Principal) -> Window:
+    """考勤: sign in here; signing in elsewhere first signs the person out there."""
+    if p.kind != "staff":
+        raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
+    rows = await conn.fetch(
+        "SELECT id, number FROM windows WHERE hall_id = $1 AND (number = $2 OR staff_id = $3)"
+        " AND active ORDER BY id FOR UPDATE",
+        hall.id, number, p.id,
+    )  # fmt: skip
+    if not any(r["number"] == number for r in rows):
+        raise errors.not_found(messages.NO_WINDOW(number=number))
+    w = await lock_window(conn, hall.id, number)
+    if not p.is_supervisor:
+        allowed = await conn.fetchval(
+            "SELECT 1 FROM staff_windows WHERE staff_id = $1 AND window_id = $2", p.id, w.id
+        )
+        if not allowed:
+            raise errors.forbidden(messages.MAY_NOT_SIGN_IN_HERE(number=number))
+    if w.staff_id == p.id:
+        return w
+    if w.staff_id is not None:
+        raise errors.conflict(messages.WINDOW_STAFFED(number=number, name=w.staff_name))
+    for other in rows:
+        if other["number"] != number:
+            await sign_out(conn, hall, await lock_window(conn, hall.id, other["number"]), p)
+    await conn.execute(
+        "UPDATE windows SET staff_id = $1, paused = false, pause_reason = NULL WHERE id = $2",
+        p.id, w.id,
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO attendance (hall_id, window_id, staff_id) VALUES ($1, $2, $3)", hall.id, w.id, p.id
+    )
+    await action_log.record(conn, hall.id, p.actor, "sign_in", window=number)
+    return await lock_window(conn, hall.id, number)
+
+
+async def sign_out(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal) -> Window:
+    authorise(p, w)
+    if w.staff_id is None:
+        return w
+    if w.current_ticket_id is not None:
+        raise errors.conflict(messages.FINISH_FIRST(number=w.number))
+    await conn.execute(
+        "UPDATE windows SET staff_id = NULL, paused = false, pause_reason = NULL WHERE id = $1", w.id
+    )
+    await conn.execute(
+        "UPDATE attendance SET signed_out_at = now()"
+        " WHERE window_id = $1 AND staff_id = $2 AND signed_out_at IS NULL",
+        w.id, w.staff_id,
+    )  # fmt: skip
+    await action_log.record(conn, hall.id, p.actor, "sign_out", window=w.number)
+    return await lock_window(conn, hall.id, w.number)
+
+
+async def pause(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, reason: str) -> Window:
+    require_open(w)
+    await conn.execute("UPDATE windows SET paused = true, pause_reason = $1 WHERE id = $2", reason, w.id)
+    await action_log.record(conn, hall.id, p.actor, "pause", window=w.number, reason=reason)
+    return await lock_window(conn, hall.id, w.number)
+
+
+async def resume(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal) -> Window:
+    if w.staff_id is None:
+        raise errors.conflict(messages.WINDOW_CLOSED(number=w.number))
+    await conn.execute("UPDATE windows SET paused = false, pause_reason = NULL WHERE id = $1", w.id)
+    await action_log.record(conn, hall.id, p.actor, "resume", window=w.number)
+    return await lock_window(conn, hall.id, w.number)
+
+
+# ---------------------------------------------------------------- one call, start to end
+
+
+async def act(
+    conn: asyncpg.Connection, hall: Hall, p: Principal, number: int, call: Call, data: dict[str, Any]
+) -> Outcome:
+    """Run one window call inside the caller's transaction, and publish its events."""
+    outcome = await _run(conn, hall, p, number, call, data)
+    await publish(conn, hall, call, outcome)
+    return outcome
+
+
+async def _run(
+    conn: asyncpg.Connection, hall: Hall, p: Principal, number: int, call: Call, data: dict[str, Any]
+) -> Outcome:
+    if call is Call.SIGN_IN:
+        w = await sign_in(conn, hall, number, p)
+        return Outcome(w, await current(conn, w))
+    w = await lock_window(conn, hall.id, number)
+    authorise(p, w)
+    if call is Call.SIGN_OUT:
+        return Outcome(await sign_out(conn, hall, w, p), None)
+    if call is Call.PAUSE:
+        w = await pause(conn, hall, w, p, data["reason"])
+        return Outcome(w, await current(conn, w))
+    if call is Call.RESUME:
+        w = await resume(conn, hall, w, p)
+        return Outcome(w, await current(conn, w))
+    if call is Call.REQUEUE:
+        return Outcome(w, await requeue(conn, hall, w, p, data["number"]))
+    ticket: Ticket | None
+    if call is Call.CALL_NEXT:
+        ticket = await calling.call_next(conn, hall, w, p)
+    elif call is Call.CALL:
+        ticket = await calling.call_number(conn, hall, w, p, data["number"], data["reason"])
+    elif call is Call.TRANSFER:
+        ticket = await transfer(conn, hall, w, p, data["service"], data.get("reason"))
+    elif call is Call.SUSPEND:
+        ticket = await suspend(conn, hall, w, p, data["reason"], data.get("missing", []))
+    else:
+        ticket = await transition(conn, hall, w, p, call)
+    if ticket is None:
+        return Outcome(w, None)
+    return Outcome(w.with_current(ticket if call in KEEP_AT_WINDOW else None), ticket)
+
+
+CALLS_THAT_ANNOUNCE = (Call.CALL_NEXT, Call.CALL, Call.RECALL)
+KEEP_AT_WINDOW = (*CALLS_THAT_ANNOUNCE, Call.START)  # the ticket is the window's current one after
+
+
+async def publish(conn: asyncpg.Connection, hall: Hall, call: Call, outcome: Outcome) -> None:
+    """A window call's live events, sent when its transaction commits.
+
+    `queue.changed` is not among them: every process's hub sends it, with the
+    whole state, after any burst of events.
+    """
+    t, n = outcome.ticket, outcome.window.number
+    batch: list[tuple[events.Event, dict[str, Any]]] = []
+    if call in CALLS_THAT_ANNOUNCE and t is not None:
+        batch.append(
+            (
+                events.TICKET_CALLED,
+                {"ticket": views.public_ticket(t), "window": n, "recall": call is Call.RECALL},
+            )
+        )
+    elif call is Call.FINISH and t is not None:
+        batch.append((events.TICKET_FINISHED, {"ticket": views.public_ticket(t), "window": n}))
+        # The rating pad asks by itself: staff never choose whether a ticket is rated.
+        ticket = {"id": t.id, "number": t.number, "service": t.service}
+        batch.append(
+            (events.RATING_REQUESTED, {"ticket": ticket, "window": n, "staff": {"name": t.staff_name}})
+        )
+    elif call is Call.NO_SHOW and t is not None:
+        batch.append((events.TICKET_NO_SHOW, {"ticket": views.public_ticket(t), "window": n}))
+    batch.append((events.WINDOW_CHANGED, {"window": n, "state": views.window_view(outcome.window)}))
+    await events.publish_many(conn, hall.id, batch)

@@ -1,0 +1,100 @@
+"""`GET /ws`: who a socket belongs to, and serving it from the hub (CONTRACT §6).
+
+A display, kiosk, rating pad, printer or staff token (in `?token=`, since
+browsers cannot set headers on a WebSocket, or as a bearer header), or a
+citizen's `?ticket=ID&key=KEY`. Without a valid credential: 401, no upgrade.
+The first message is the snapshot; then the events the catalogue sends this
+kind of client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from clearhall.server.api.routes import bearer
+from clearhall.server.domain import auth, errors, events, messages, tickets
+from clearhall.server.domain.auth import Principal
+from clearhall.server.keys import DB, DB_URL, HALL, HUB
+from clearhall.server.live.hub import HEARTBEAT_S, Client, Hub
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """Browsers send Origin: it must be this server (or the hall's public URL)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: print agents, tools
+    hall = request.app[HALL]
+    allowed = {f"{request.scheme}://{request.host}"}
+    if hall.public_url:
+        allowed.add(hall.public_url)
+    return origin.rstrip("/") in allowed
+
+
+async def who(request: web.Request) -> Client | None:
+    """The socket's client, from a device or staff token, or a citizen's ticket and key."""
+    hall = request.app[HALL]
+    ticket_id, key = request.query.get("ticket"), request.query.get("key")
+    async with request.app[DB].acquire() as conn:
+        if ticket_id and key:
+            found = await tickets.fetch(conn, hall.id, ticket_id)
+            if found and tickets.key_matches(found[1], key):
+                return _client(events.CITIZEN)
+            return None
+        token = request.query.get("token") or bearer(request)
+        if not token or len(token) > 200:
+            return None
+        p: Principal | None = await auth.principal_for_token(conn, hall.id, token)
+        if p is None:
+            return None
+        window = None
+        if p.window_id is not None:
+            window = await conn.fetchval("SELECT number FROM windows WHERE id = $1", p.window_id)
+    kind = p.device_kind or (events.SUPERVISOR if p.is_supervisor else events.STAFF)
+    return _client(kind, window)
+
+
+def _client(kind: str, window: int | None = None) -> Client:
+    return Client(
+        ws=web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=4096), kind=kind, window=window
+    )
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    if not origin_allowed(request):
+        raise errors.forbidden(messages.BAD_ORIGIN)
+    client = await who(request)
+    if client is None:
+        raise errors.unauthorized()
+    hub = request.app[HUB]
+    await client.ws.prepare(request)
+    text = await hub.snapshot()
+    await client.ws.send_str(text)
+    hub.clients.add(client)
+    writer = asyncio.create_task(hub.writer(client))
+    try:
+        async for _message in client.ws:
+            pass  # clients only listen; pings and pongs are handled by aiohttp
+    finally:
+        hub.clients.discard(client)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+            await writer
+    return client.ws
+
+
+async def close_sockets(app: web.Application) -> None:
+    """on_shutdown: sockets are closed before the server waits for its handlers to end."""
+    if HUB in app:
+        await app[HUB].close_sockets()
+
+
+async def hub_context(app: web.Application) -> AsyncIterator[None]:
+    hub = Hub(app[DB], app[HALL], app[DB_URL])
+    app[HUB] = hub
+    hub.start()
+    yield
+    await hub.stop()

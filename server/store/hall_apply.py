@@ -1,0 +1,159 @@
+"""Applying a hall file to the database (CONTRACT §2), in one transaction.
+
+Idempotent: rows are matched by service code, window number, username and
+device name, so loading the same file twice changes nothing, and a changed
+file updates in place. Passwords are stored as argon2id, tokens as SHA-256.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from clearhall.server.store.credentials import hasher, token_hash
+from clearhall.server.store.hallfile import HallConf, PrinterConf
+
+
+def _password_hash(password: str, existing: str | None) -> str:
+    """Keep the stored hash when it still matches, so a reload writes nothing new."""
+    if existing:
+        try:
+            if hasher.verify(existing, password) and not hasher.check_needs_rehash(existing):
+                return existing
+        except (VerificationError, InvalidHashError):
+            pass
+    return hasher.hash(password)
+
+
+async def apply(conn: asyncpg.Connection, conf: HallConf) -> int:
+    """Write the hall file into the database in one transaction; returns the hall id."""
+    async with conn.transaction():
+        hall_id: int = await conn.fetchval(
+            """
+            INSERT INTO halls (code, name, timezone, public_url, max_consecutive_priority,
+                               daily_tickets_per_id, opens_at, closes_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time)
+            ON CONFLICT (code) DO UPDATE SET
+                name = EXCLUDED.name, timezone = EXCLUDED.timezone,
+                public_url = EXCLUDED.public_url,
+                max_consecutive_priority = EXCLUDED.max_consecutive_priority,
+                daily_tickets_per_id = EXCLUDED.daily_tickets_per_id,
+                opens_at = EXCLUDED.opens_at, closes_at = EXCLUDED.closes_at
+            RETURNING id
+            """,
+            conf.code, conf.name, conf.timezone, conf.public_url, conf.max_consecutive_priority,
+            conf.daily_tickets_per_id, conf.opens_at, conf.closes_at,
+        )  # fmt: skip
+        service_ids = {}
+        for position, s in enumerate(conf.services):
+            service_ids[s.code] = await conn.fetchval(
+                """
+                INSERT INTO services (hall_id, code, name, time_limit_minutes, real_name_required,
+                                      position, active)
+                VALUES ($1, $2, $3, $4, $5, $6, true)
+                ON CONFLICT (hall_id, code) DO UPDATE SET
+                    name = EXCLUDED.name, time_limit_minutes = EXCLUDED.time_limit_minutes,
+                    real_name_required = EXCLUDED.real_name_required,
+                    position = EXCLUDED.position, active = true
+                RETURNING id
+                """,
+                hall_id, s.code, s.name, s.time_limit_minutes, s.real_name_required, position,
+            )  # fmt: skip
+        # A service dropped from the file stops taking tickets; its history stays.
+        await conn.execute(
+            "UPDATE services SET active = false WHERE hall_id = $1 AND NOT (code = ANY($2))",
+            hall_id, list(service_ids),
+        )  # fmt: skip
+
+        window_ids = {}
+        for w in conf.windows:
+            window_ids[w.number] = await conn.fetchval(
+                """
+                INSERT INTO windows (hall_id, number, active) VALUES ($1, $2, true)
+                ON CONFLICT (hall_id, number) DO UPDATE SET active = true
+                RETURNING id
+                """,
+                hall_id, w.number,
+            )  # fmt: skip
+            await conn.execute(
+                "DELETE FROM window_services WHERE window_id = $1 AND NOT (service_id = ANY($2))",
+                window_ids[w.number], [service_ids[c] for c in w.services],
+            )  # fmt: skip
+            await conn.executemany(
+                "INSERT INTO window_services VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(window_ids[w.number], service_ids[c]) for c in w.services],
+            )
+        await conn.execute(
+            "UPDATE windows SET active = false WHERE hall_id = $1 AND NOT (number = ANY($2))",
+            hall_id, list(window_ids),
+        )  # fmt: skip
+
+        for p in conf.staff:
+            existing = await conn.fetchval(
+                "SELECT password_hash FROM staff WHERE hall_id = $1 AND username = $2", hall_id, p.username
+            )
+            staff_id = await conn.fetchval(
+                """
+                INSERT INTO staff (hall_id, username, name, password_hash, role, party_member, active)
+                VALUES ($1, $2, $3, $4, $5, $6, true)
+                ON CONFLICT (hall_id, username) DO UPDATE SET
+                    name = EXCLUDED.name, password_hash = EXCLUDED.password_hash,
+                    role = EXCLUDED.role, party_member = EXCLUDED.party_member, active = true
+                RETURNING id
+                """,
+                hall_id, p.username, p.name, _password_hash(p.password, existing), p.role,
+                p.party_member,
+            )  # fmt: skip
+            allowed = [window_ids[n] for n in p.windows]
+            await conn.execute(
+                "DELETE FROM staff_windows WHERE staff_id = $1 AND NOT (window_id = ANY($2))",
+                staff_id, allowed,
+            )  # fmt: skip
+            await conn.executemany(
+                "INSERT INTO staff_windows VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(staff_id, w) for w in allowed],
+            )
+        await conn.execute(
+            "UPDATE staff SET active = false WHERE hall_id = $1 AND NOT (username = ANY($2))",
+            hall_id, [p.username for p in conf.staff],
+        )  # fmt: skip
+
+        for d in conf.devices:
+            await conn.execute(
+                """
+                INSERT INTO devices (hall_id, name, kind, token_hash, window_id, active)
+                VALUES ($1, $2, $3, $4, $5, true)
+                ON CONFLICT (hall_id, name) DO UPDATE SET
+                    kind = EXCLUDED.kind, token_hash = EXCLUDED.token_hash,
+                    window_id = EXCLUDED.window_id, active = true
+                """,
+                hall_id, d.name, d.kind, token_hash(d.token),
+                window_ids[d.window] if d.window is not None else None,
+            )  # fmt: skip
+        await conn.execute(
+            "UPDATE devices SET active = false WHERE hall_id = $1 AND NOT (name = ANY($2))",
+            hall_id, [d.name for d in conf.devices],
+        )  # fmt: skip
+        await apply_printers(conn, hall_id, conf.printers)
+    return hall_id
+
+
+UPSERT_PRINTER = """
+INSERT INTO printers (hall_id, name, kiosk_id, address, paper, encoding, mode, active)
+SELECT $1, $2, d.id, $4, $5, $6, $7, true FROM devices d WHERE d.hall_id = $1 AND d.name = $3
+ON CONFLICT (hall_id, name) DO UPDATE SET
+    kiosk_id = EXCLUDED.kiosk_id, address = EXCLUDED.address, paper = EXCLUDED.paper,
+    encoding = EXCLUDED.encoding, mode = EXCLUDED.mode, active = true,
+    -- a printer at a new address has not said anything yet
+    state = CASE WHEN printers.address = EXCLUDED.address THEN printers.state ELSE 'unknown' END
+"""
+
+
+async def apply_printers(conn: asyncpg.Connection, hall_id: int, printers: tuple[PrinterConf, ...]) -> None:
+    """Store the file's printers by hall and name; one dropped from the file stops printing."""
+    for p in printers:
+        await conn.execute(UPSERT_PRINTER, hall_id, p.name, p.kiosk, p.address, p.paper, p.encoding, p.mode)
+    await conn.execute(
+        "UPDATE printers SET active = false WHERE hall_id = $1 AND NOT (name = ANY($2))",
+        hall_id, [p.name for p in printers],
+    )  # fmt: skip
