@@ -14,7 +14,7 @@ from clearhall.server.app import create_app
 from clearhall.server.domain import action_log as audit
 from clearhall.server.domain.hall import load_hall
 from clearhall.server.domain.issuing import Order, issue
-from clearhall.server.domain.kinds import Category
+from clearhall.server.store.kinds import Category
 from clearhall.server.store import db, hall_apply, hallfile
 from tests.conftest import Api, settings_for
 

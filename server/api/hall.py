@@ -9,8 +9,8 @@ from aiohttp import web
 from clearhall.server.api.routes import Access, Endpoint
 from clearhall.server.domain import hall as halls
 from clearhall.server.domain import views
-from clearhall.server.domain.kinds import Category
 from clearhall.server.keys import DB, HALL
+from clearhall.server.store.kinds import Category
 
 
 def ok(data: dict[str, Any], status: int = 200) -> web.Response:

@@ -22,6 +22,7 @@ from clearhall.server.domain import auth, errors, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.window import window_exists
 from clearhall.server.keys import DB, HALL
+from clearhall.server.store.kinds import DeviceKind
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -101,12 +102,12 @@ async def judge(request: web.Request, access: Access) -> Principal | None:
         return None  # the citizen: the key in the body is checked against the ticket
     p = await authenticate(request)
     if access is Access.ISSUER and p.kind == "device":
-        auth.require_device(p, "kiosk")
+        auth.require_device(p, DeviceKind.KIOSK)
     elif access is Access.RATER:
-        if p.kind != "device" or p.device_kind != "rating":
+        if p.kind != "device" or p.device_kind != DeviceKind.RATING:
             raise errors.forbidden(messages.STAFF_CANNOT_RATE)
     elif access is Access.PRINTER_AGENT:
-        auth.require_device(p, "printer", "kiosk")
+        auth.require_device(p, DeviceKind.PRINTER, DeviceKind.KIOSK)
     elif access is Access.SUPERVISOR:
         auth.require_staff(p, *auth.SUPERVISORS)
     elif access is Access.WINDOW:

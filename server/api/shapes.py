@@ -7,10 +7,10 @@ from typing import Any
 import asyncpg
 
 from clearhall.server.domain.hall import Hall
-from clearhall.server.domain.kinds import TicketStatus
 from clearhall.server.domain.notices import Notice
 from clearhall.server.domain.ratings import SCORE_WORDS, Rating
 from clearhall.server.domain.tickets import Ticket, local_iso
+from clearhall.server.store.kinds import TicketStatus
 
 
 def ticket_json(

@@ -13,10 +13,10 @@ from clearhall.server.api.shapes import ticket_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import errors, idempotency, issuing, messages, tickets
 from clearhall.server.domain.issuing import Issued, Order
-from clearhall.server.domain.kinds import Category
 from clearhall.server.keys import DB, HALL, PRINTING, SECRET
 from clearhall.server.printing import jobs
 from clearhall.server.printing.print_jobs import Pending
+from clearhall.server.store.kinds import Category
 
 ISSUE = Body(
     (

@@ -18,10 +18,10 @@ from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, Handler, wi
 from clearhall.server.api.shapes import ticket_json, waiting_json
 from clearhall.server.api.validate import EMPTY, Body, Field
 from clearhall.server.domain import idempotency, views, window_calls
-from clearhall.server.domain.kinds import AT_WINDOW, TicketStatus
 from clearhall.server.domain.window import waiting_list
 from clearhall.server.domain.window_calls import Call
 from clearhall.server.keys import DB, HALL
+from clearhall.server.store.kinds import AT_WINDOW, TicketStatus
 
 WINDOW_PATH = r"/api/windows/{n:\d+}"
 NUMBER = r"[A-Z]{1,2}\d{3,6}"

@@ -19,7 +19,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.action_log import Actor
+from clearhall.server.store import kinds
 from clearhall.server.store.credentials import hasher, token_hash
+from clearhall.server.store.kinds import DeviceKind
 
 # Checks run on two threads of their own: each thread's allocator keeps the
 # 19 MiB argon2 used, so a shared pool of many threads would keep many times
@@ -28,7 +30,7 @@ _hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 # Checked against when the username is unknown, so both cases take as long.
 _DUMMY_HASH = hasher.hash("not a password of anyone")
 
-SUPERVISORS = ("supervisor", "admin")
+SUPERVISORS = kinds.SUPERVISORS
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Principal:
     name: str
     credential: str  # "session:<id>" or "device:<id>": what idempotency keys are scoped to
     role: str | None = None  # staff role
-    device_kind: str | None = None  # kiosk | display | rating | printer
+    device_kind: str | None = None  # a DeviceKind
     window_id: int | None = None  # a device's window
     window: int | None = None  # the window (number) a staff member is signed in at
 
@@ -108,8 +110,8 @@ def require_staff(p: Principal, *roles: str) -> None:
         raise errors.forbidden(messages.SUPERVISOR_ONLY)
 
 
-def require_device(p: Principal, *kinds: str) -> None:
-    if p.kind != "device" or p.device_kind not in kinds:
+def require_device(p: Principal, *allowed: DeviceKind) -> None:
+    if p.kind != "device" or p.device_kind not in allowed:
         raise errors.forbidden(messages.DEVICE_MAY_NOT)
 
 

@@ -21,6 +21,7 @@ from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.domain.window import Window, require_free, require_open
+from clearhall.server.store.kinds import TicketStatus
 
 # -- the first waiting ticket of the window's services in the rule's order,
 # -- skipping rows another window is claiming this instant; each direction
@@ -115,7 +116,7 @@ async def call_number(
         raise errors.not_found(messages.NO_TICKET_TODAY(number=number))
     if found["service_id"] not in w.service_ids:
         raise errors.invalid(messages.NOT_THIS_WINDOWS_SERVICE(number=number), "number")
-    if found["status"] != "waiting":
+    if found["status"] != TicketStatus.WAITING:
         raise errors.conflict(messages.NOT_WAITING(number=number))
     row = await conn.fetchrow(CALL_CHOSEN, found["id"], w.id, w.staff_id)
     ticket = Ticket.from_row(row)

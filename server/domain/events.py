@@ -21,10 +21,12 @@ from typing import Any, Final
 
 import asyncpg
 
+from clearhall.server.store.kinds import DeviceKind
+
 CHANNEL: Final = "clearhall_events"
 
 # Who a socket belongs to, as the hub knows it.
-DISPLAY, KIOSK, RATING, PRINTER = "display", "kiosk", "rating", "printer"
+DISPLAY, KIOSK, RATING, PRINTER = DeviceKind.DISPLAY, DeviceKind.KIOSK, DeviceKind.RATING, DeviceKind.PRINTER
 STAFF, SUPERVISOR, CITIZEN = "staff", "supervisor", "citizen"
 CLIENT_KINDS: Final = (DISPLAY, KIOSK, RATING, PRINTER, STAFF, SUPERVISOR, CITIZEN)
 # Everyone watching the hall; the rating pads only watch their own window.

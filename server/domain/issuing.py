@@ -19,8 +19,8 @@ import asyncpg
 from clearhall.server.domain import action_log, errors, events, messages
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.idcard import id_problem, keyed_hash, mask, normalise_id, phone_problem
-from clearhall.server.domain.kinds import GREEN_CHANNEL, UNFINISHED, Category
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket, lock_key, place_in_line
+from clearhall.server.store.kinds import GREEN_CHANNEL, UNFINISHED, Category
 
 
 @dataclass(frozen=True)

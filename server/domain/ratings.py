@@ -17,7 +17,7 @@ import asyncpg
 from clearhall.server.domain import action_log, errors, events, messages, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
-from clearhall.server.domain.kinds import TicketStatus
+from clearhall.server.store.kinds import TicketStatus
 
 DIMENSIONS: Final = ("attitude", "efficiency", "professionalism", "integrity")
 SCORE_WORDS: Final = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}

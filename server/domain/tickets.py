@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from clearhall.server.store.kinds import TicketStatus
+
 
 @dataclass(frozen=True)
 class Ticket:
@@ -99,7 +101,7 @@ async def service_load(
 
 async def place_in_line(conn: asyncpg.Connection, hall_id: int, t: Ticket) -> tuple[int, int | None]:
     """(ahead, estimated_wait_s) of a ticket; (0, None) once it is no longer waiting."""
-    if t.status != "waiting":
+    if t.status != TicketStatus.WAITING:
         return 0, None
     ahead: int = await conn.fetchval(AHEAD, hall_id, t.service_id, t.priority, t.order_at, t.id)
     load = await service_load(conn, hall_id, t.service_id)

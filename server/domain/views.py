@@ -11,9 +11,9 @@ from typing import Any
 import asyncpg
 
 from clearhall.server.domain.hall import Hall
-from clearhall.server.domain.kinds import GREEN_CHANNEL
 from clearhall.server.domain.tickets import Ticket, estimate, local_iso, service_load
 from clearhall.server.domain.window import Window
+from clearhall.server.store.kinds import GREEN_CHANNEL
 
 WINDOWS_STATE = """
 SELECT w.number, w.paused, w.pause_reason, st.name AS staff_name, st.party_member,

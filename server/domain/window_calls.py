@@ -17,9 +17,9 @@ import asyncpg
 from clearhall.server.domain import action_log, calling, errors, events, messages, views
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
-from clearhall.server.domain.kinds import AT_WINDOW, TicketStatus
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.domain.window import Window, authorise, current, lock_window, require_open
+from clearhall.server.store.kinds import AT_WINDOW, TicketStatus
 
 
 class Call(StrEnum):

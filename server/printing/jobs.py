@@ -37,6 +37,7 @@ from clearhall.server.printing import labels, print_jobs
 from clearhall.server.printing.print_jobs import Job, Outcome, Pending
 from clearhall.server.printing.printers import Printer, printer_of_kiosk
 from clearhall.server.printing.worker import Printing
+from clearhall.server.store.kinds import DeviceKind
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ async def queue_ticket(
     printing: Printing,
 ) -> Pending | None:
     """In the ticket's transaction: the print job of a kiosk that has a printer, else None."""
-    if issuer.kind != "device" or issuer.device_kind != "kiosk":
+    if issuer.kind != "device" or issuer.device_kind != DeviceKind.KIOSK:
         return None
     printer = await printer_of_kiosk(conn, hall.id, issuer.id)
     if printer is None:
@@ -74,7 +75,7 @@ async def queue_reprint(
         raise errors.not_found(messages.NO_TICKET)
     ticket = found[0]
     issuer = ticket.issued_by_device
-    if who.kind == "device" and (who.device_kind != "kiosk" or who.id != issuer):
+    if who.kind == "device" and (who.device_kind != DeviceKind.KIOSK or who.id != issuer):
         raise errors.forbidden(messages.REPRINT_NOT_YOURS)
     url = await print_jobs.original_url(conn, hall.id, ticket.id)
     printer = await printer_of_kiosk(conn, hall.id, issuer) if issuer is not None else None

@@ -18,6 +18,7 @@ from clearhall.printer.status import PrinterState
 from clearhall.server.domain import events, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
+from clearhall.server.store.kinds import DeviceKind
 
 STATES: Final = tuple(s.value for s in PrinterState)
 
@@ -131,9 +132,9 @@ async def direct_printers(conn: asyncpg.Connection, hall_id: int) -> list[Printe
 
 async def agent_printer(conn: asyncpg.Connection, hall_id: int, p: Principal) -> Printer | None:
     """The agent:// printer a device may drive: a kiosk's own, or the printer named like the device."""
-    if p.device_kind == "kiosk":
+    if p.device_kind == DeviceKind.KIOSK:
         printer = await printer_of_kiosk(conn, hall_id, p.id)
-    elif p.device_kind == "printer":
+    elif p.device_kind == DeviceKind.PRINTER:
         printer = await printer_by_name(conn, hall_id, p.name)
     else:
         printer = None

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clearhall.server.store.kinds import DeviceKind, Role
+
 DEMO = Path(__file__).resolve().parent / "demo_hall.toml"
-ROLES = ("staff", "supervisor", "admin")
-DEVICE_KINDS = ("kiosk", "display", "rating", "printer")
+ROLES = tuple(Role)
+DEVICE_KINDS = tuple(DeviceKind)
 PAPERS = ("80mm", "58mm")
 ENCODINGS = ("gb18030", "gbk")
 PRINT_MODES = ("text", "raster")

@@ -1,4 +1,5 @@
-"""The closed sets of words the hall uses: ticket statuses, categories, roles, device kinds.
+"""The closed sets of words the database stores: ticket statuses, categories, roles,
+device kinds (schema.sql's CHECK constraints), for every layer to name them by.
 
 Each is a `StrEnum`, so a member is also the plain string stored in the
 database and sent in JSON (`TicketStatus.WAITING == "waiting"`).
