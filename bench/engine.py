@@ -54,10 +54,10 @@ from clearhall.server.domain import calling, issuing, window_calls
 from clearhall.server.domain.action_log import Actor
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall, load_hall
-from clearhall.server.store.kinds import GREEN_CHANNEL
 from clearhall.server.domain.window import lock_window
 from clearhall.server.store import db, hall_apply, hallfile
 from clearhall.server.store.embedded_pg import EmbeddedPostgres
+from clearhall.server.store.kinds import GREEN_CHANNEL
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = (

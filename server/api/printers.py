@@ -23,7 +23,7 @@ from clearhall.printer.render import TicketPrint
 from clearhall.server.api.hall import ok
 from clearhall.server.api.routes import WHO, Access, Endpoint
 from clearhall.server.api.validate import EMPTY
-from clearhall.server.domain import action_log, errors, messages
+from clearhall.server.domain import errors, messages
 from clearhall.server.domain.tickets import local_iso
 from clearhall.server.keys import DB, HALL, PRINTING
 from clearhall.server.printing import jobs, labels, print_jobs, printers
@@ -111,27 +111,16 @@ def job_id(request: web.Request) -> int:
 
 
 async def cancel_job(request: web.Request) -> web.Response:
-    p, hall = request[WHO], request.app[HALL]
-    number = job_id(request)
-    async with request.app[DB].acquire() as conn, conn.transaction():
-        before = await print_jobs.fetch_job(conn, hall.id, number)
-        job = await jobs.cancel(conn, hall.id, number)
-        if before is not None and before.status != "cancelled":
-            await action_log.record(
-                conn, hall.id, p.actor, "print_cancel", ticket_id=job.ticket_id,
-                ticket_number=job.ticket_number, details={"job": job.id, "was": before.status},
-            )  # fmt: skip
+    hall = request.app[HALL]
+    job = await jobs.cancel(request.app[DB], hall, request[WHO], job_id(request))
     return ok({"job": job.json(hall.timezone)})
 
 
 async def reprint(request: web.Request) -> web.Response:
-    p, hall, runtime = request[WHO], request.app[HALL], request.app[PRINTING]
-    async with request.app[DB].acquire() as conn, conn.transaction():
-        ticket, pending = await jobs.queue_reprint(conn, hall, p, request.match_info["id"], runtime)
-        await action_log.record(
-            conn, hall.id, p.actor, "reprint", ticket_id=ticket.id, ticket_number=ticket.number,
-            details={"printer": pending.printer.name, "job": pending.job_id},
-        )  # fmt: skip
+    runtime = request.app[PRINTING]
+    pending = await jobs.reprint(
+        request.app[DB], request.app[HALL], request[WHO], request.match_info["id"], runtime
+    )
     outcome = await runtime.print_now(pending)
     return ok({"print": outcome.json(), "job": {"id": pending.job_id, "printer": pending.printer.name}}, 201)
 

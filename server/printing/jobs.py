@@ -29,7 +29,7 @@ import logging
 
 import asyncpg
 
-from clearhall.server.domain import errors, messages, tickets
+from clearhall.server.domain import action_log, errors, messages, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.issuing import Issued
@@ -61,15 +61,28 @@ async def queue_ticket(
     )
 
 
-async def queue_reprint(
-    conn: asyncpg.Connection, hall: Hall, who: Principal, ticket_id: str, printing: Printing
-) -> tuple[tickets.Ticket, Pending]:
-    """In the caller's transaction: a 补打 job of a ticket, on its kiosk's printer.
+async def reprint(
+    pool: asyncpg.Pool, hall: Hall, who: Principal, ticket_id: str, printing: Printing
+) -> Pending:
+    """补打: a ticket's job again, marked so, on its kiosk's printer; logged. Try it after.
 
     The issuing kiosk or staff only. The QR needs the phone URL with the key,
     which is stored only as a hash on the ticket: it comes from the ticket's
     first print job, which kept it for this (see docs/printer.md).
     """
+    async with pool.acquire() as conn, conn.transaction():
+        ticket, pending = await queue_reprint(conn, hall, who, ticket_id, printing)
+        await action_log.record(
+            conn, hall.id, who.actor, "reprint", ticket_id=ticket.id, ticket_number=ticket.number,
+            details={"printer": pending.printer.name, "job": pending.job_id},
+        )  # fmt: skip
+    return pending
+
+
+async def queue_reprint(
+    conn: asyncpg.Connection, hall: Hall, who: Principal, ticket_id: str, printing: Printing
+) -> tuple[tickets.Ticket, Pending]:
+    """In the caller's transaction: a 补打 job of a ticket, on its kiosk's printer."""
     found = await tickets.fetch(conn, hall.id, ticket_id)
     if found is None:
         raise errors.not_found(messages.NO_TICKET)
@@ -119,11 +132,24 @@ async def _queue(
     return Pending(printer, job_id, data)
 
 
-async def cancel(conn: asyncpg.Connection, hall_id: int, job_id: int) -> Job:
-    """Cancel a job that is waiting or failed; 404 unknown, 409 when it is printing or printed."""
-    cancelled = await print_jobs.cancel_job(conn, hall_id, job_id)
-    if cancelled is not None:
-        return cancelled
+async def cancel(pool: asyncpg.Pool, hall: Hall, who: Principal, job_id: int) -> Job:
+    """Cancel a job that is waiting or failed, logged; 404 unknown, 409 when it is printing or printed.
+
+    Cancelling a cancelled job again answers it as it is, and logs nothing.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        found = await print_jobs.cancel_job(conn, hall.id, job_id)
+        if found is None:
+            return await _not_cancelled(conn, hall.id, job_id)
+        job, was = found
+        await action_log.record(
+            conn, hall.id, who.actor, "print_cancel", ticket_id=job.ticket_id,
+            ticket_number=job.ticket_number, details={"job": job.id, "was": was},
+        )  # fmt: skip
+    return job
+
+
+async def _not_cancelled(conn: asyncpg.Connection, hall_id: int, job_id: int) -> Job:
     job = await print_jobs.fetch_job(conn, hall_id, job_id)
     if job is None:
         raise errors.not_found(messages.NO_PRINT_JOB(job_id=job_id))

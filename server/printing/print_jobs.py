@@ -186,14 +186,19 @@ WHERE hall_id = $1 AND (data IS NOT NULL OR url IS NOT NULL) AND status <> 'sent
   AND created_at < now() - make_interval(secs => $2)
 """
 
+# -- cancel a waiting or failed job, saying what it was
 CANCEL = f"""
-WITH j AS (
-    UPDATE print_jobs SET status = 'cancelled', next_attempt_at = NULL, claimed_by = NULL,
-        lease_until = NULL
+WITH old AS (
+    SELECT id, status FROM print_jobs
     WHERE id = $1 AND hall_id = $2 AND status IN ('queued', 'failed')
-    RETURNING *
+    FOR UPDATE
+), j AS (
+    UPDATE print_jobs pj SET status = 'cancelled', next_attempt_at = NULL, claimed_by = NULL,
+        lease_until = NULL
+    FROM old WHERE pj.id = old.id
+    RETURNING pj.*
 )
-SELECT {JOB_COLUMNS} FROM j JOIN tickets t ON t.id = j.ticket_id
+SELECT {JOB_COLUMNS}, old.status AS was FROM j JOIN tickets t ON t.id = j.ticket_id JOIN old ON old.id = j.id
 """
 
 SELECT_JOB = f"""
@@ -282,10 +287,10 @@ async def wipe_old_data(conn: asyncpg.Connection, hall_id: int, keep_s: float) -
     await conn.execute(WIPE_OLD_DATA, hall_id, keep_s)
 
 
-async def cancel_job(conn: asyncpg.Connection, hall_id: int, job_id: int) -> Job | None:
-    """Cancel a job that is queued or failed; None when there is no such job waiting."""
+async def cancel_job(conn: asyncpg.Connection, hall_id: int, job_id: int) -> tuple[Job, str] | None:
+    """Cancel a job that is queued or failed: (the job, its status before); None when none waits."""
     row = await conn.fetchrow(CANCEL, job_id, hall_id)
-    return Job.from_row(row) if row else None
+    return (Job.from_row(row), row["was"]) if row else None
 
 
 async def fetch_job(conn: asyncpg.Connection, hall_id: int, job_id: int) -> Job | None:
