@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
 from clearhall.server.api.hall import ok
@@ -16,6 +15,7 @@ from clearhall.server.domain.issuing import Issued, Order
 from clearhall.server.keys import DB, HALL, PRINTING, SECRET
 from clearhall.server.printing import jobs
 from clearhall.server.printing.print_jobs import Pending
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import Category
 
 ISSUE = Body(
@@ -34,13 +34,13 @@ async def issue_ticket(request: web.Request) -> web.Response:
     base_url = hall.public_url or f"{request.scheme}://{request.host}"
     queued: list[Pending] = []
 
-    async def print_job(conn: asyncpg.Connection, issued: Issued) -> None:
+    async def print_job(conn: Connection, issued: Issued) -> None:
         # The job commits with the ticket; printing itself waits for the commit.
         job = await jobs.queue_ticket(conn, hall, who, issued, issued.url, runtime)
         if job is not None:
             queued.append(job)
 
-    async def issue(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+    async def issue(conn: Connection) -> tuple[int, dict[str, Any]]:
         issued = await issuing.issue(
             conn, hall, request.app[SECRET], who.actor, order, base_url, then=print_job
         )

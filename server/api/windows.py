@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
 from clearhall.server.api.hall import ok
@@ -21,6 +20,7 @@ from clearhall.server.domain import idempotency, views, window_calls
 from clearhall.server.domain.window import waiting_list
 from clearhall.server.domain.window_calls import Call
 from clearhall.server.keys import DB, HALL
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import AT_WINDOW, TicketStatus
 
 WINDOW_PATH = r"/api/windows/{n:\d+}"
@@ -75,7 +75,7 @@ def window_call(call: Call) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         who, hall, number = request[WHO], request.app[HALL], window_number(request)
 
-        async def run(conn: asyncpg.Connection) -> tuple[int, dict[str, Any]]:
+        async def run(conn: Connection) -> tuple[int, dict[str, Any]]:
             outcome = await window_calls.act(conn, hall, who, number, call, request[BODY])
             t = outcome.ticket
             shown = ticket_json(t, hall, for_caller=t.status in AT_WINDOW) if t else None

@@ -12,6 +12,8 @@ from typing import Any
 
 import asyncpg
 
+from clearhall.server.store.db import Connection
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -28,7 +30,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 
 
 async def record(
-    conn: asyncpg.Connection,
+    conn: Connection,
     hall_id: int,
     actor: Actor,
     action: str,
@@ -74,7 +76,7 @@ class Filter:
     day: date | None = None
 
 
-async def read(conn: asyncpg.Connection, hall_id: int, tz: str, f: Filter) -> list[asyncpg.Record]:
+async def read(conn: Connection, hall_id: int, tz: str, f: Filter) -> list[asyncpg.Record]:
     """Rows are never changed, so a page once read stays true."""
     return list(
         await conn.fetch(READ_LOG, hall_id, f.before, f.action, f.window, f.ticket, f.day, tz, f.limit)

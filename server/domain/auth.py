@@ -21,6 +21,7 @@ from clearhall.server.domain import errors, messages
 from clearhall.server.domain.action_log import Actor
 from clearhall.server.store import kinds
 from clearhall.server.store.credentials import hasher, token_hash
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import DeviceKind
 
 # Checks run on two threads of their own: each thread's allocator keeps the
@@ -67,7 +68,7 @@ WHERE token_hash = $1 AND hall_id = $2 AND active
 """
 
 
-async def principal_for_token(conn: asyncpg.Connection, hall_id: int, token: str) -> Principal | None:
+async def principal_for_token(conn: Connection, hall_id: int, token: str) -> Principal | None:
     digest = token_hash(token)
     row = await conn.fetchrow(FIND_SESSION, digest, hall_id)
     if row:

@@ -14,13 +14,12 @@ first (`windows.lock_window`), so one window never holds two current tickets.
 
 from __future__ import annotations
 
-import asyncpg
-
 from clearhall.server.domain import action_log, errors, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.domain.window import Window, require_free, require_open
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import TicketStatus
 
 # -- the first waiting ticket of the window's services in the rule's order,
@@ -73,7 +72,7 @@ def prefers_green(hall: Hall, w: Window) -> bool:
     return w.priority_run < hall.max_consecutive_priority
 
 
-async def call_next(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal) -> Ticket | None:
+async def call_next(conn: Connection, hall: Hall, w: Window, p: Principal) -> Ticket | None:
     require_open(w)
     require_free(w)
     row = await conn.fetchrow(
@@ -83,7 +82,7 @@ async def call_next(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principa
     return Ticket.from_row(row) if row else None
 
 
-async def rule_choice(conn: asyncpg.Connection, hall: Hall, w: Window) -> tuple[str, str] | None:
+async def rule_choice(conn: Connection, hall: Hall, w: Window) -> tuple[str, str] | None:
     row = await conn.fetchrow(RULE_CHOICE[prefers_green(hall, w)], hall.id, w.service_ids)
     return (row["id"], row["number"]) if row else None
 
@@ -105,7 +104,7 @@ SELECT {TICKET_COLUMNS} FROM called t JOIN services s ON s.id = t.service_id
 
 
 async def call_number(
-    conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, number: str, reason: str
+    conn: Connection, hall: Hall, w: Window, p: Principal, number: str, reason: str
 ) -> Ticket:
     """指呼: call one waiting ticket out of order, with a reason, logged beside the rule's choice."""
     require_open(w)
@@ -119,6 +118,7 @@ async def call_number(
     if found["status"] != TicketStatus.WAITING:
         raise errors.conflict(messages.NOT_WAITING(number=number))
     row = await conn.fetchrow(CALL_CHOSEN, found["id"], w.id, w.staff_id)
+    assert row is not None  # it is waiting, and locked since FIND_WAITING_BY_NUMBER
     ticket = Ticket.from_row(row)
     await conn.execute("UPDATE windows SET current_ticket_id = $1 WHERE id = $2", ticket.id, w.id)
     await action_log.record(

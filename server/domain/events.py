@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import asyncpg
-
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import DeviceKind
 
 CHANNEL: Final = "clearhall_events"
@@ -126,14 +125,12 @@ def notification(hall_id: int, event: Event, fields: dict[str, Any]) -> str:
     return json.dumps({"hall": hall_id} | event.payload(fields), ensure_ascii=False, separators=(",", ":"))
 
 
-async def publish(conn: asyncpg.Connection, hall_id: int, event: Event, **fields: Any) -> None:
+async def publish(conn: Connection, hall_id: int, event: Event, **fields: Any) -> None:
     """Queue an event; it is delivered when the caller's transaction commits."""
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, notification(hall_id, event, fields))
 
 
-async def publish_many(
-    conn: asyncpg.Connection, hall_id: int, batch: list[tuple[Event, dict[str, Any]]]
-) -> None:
+async def publish_many(conn: Connection, hall_id: int, batch: list[tuple[Event, dict[str, Any]]]) -> None:
     """Several events in one round trip, delivered in this order on commit."""
     payloads = [notification(hall_id, event, fields) for event, fields in batch]
     await conn.execute(

@@ -7,6 +7,8 @@ from datetime import time
 
 import asyncpg
 
+from clearhall.server.store.db import Connection
+
 
 @dataclass(frozen=True)
 class Hall:
@@ -28,12 +30,12 @@ FROM halls WHERE code = $1
 """
 
 
-async def load_hall(conn: asyncpg.Connection, code: str) -> Hall | None:
+async def load_hall(conn: Connection, code: str) -> Hall | None:
     row = await conn.fetchrow(SELECT_HALL, code)
     return Hall(**dict(row)) if row else None
 
 
-async def only_hall_code(conn: asyncpg.Connection) -> str | None:
+async def only_hall_code(conn: Connection) -> str | None:
     """The code of the one hall in the database, when there is exactly one."""
     rows = await conn.fetch("SELECT code FROM halls ORDER BY id LIMIT 2")
     return rows[0]["code"] if len(rows) == 1 else None
@@ -51,9 +53,9 @@ SELECT to_char(now() AT TIME ZONE $1, 'HH24:MI')
 """
 
 
-async def services(conn: asyncpg.Connection, hall: Hall) -> list[asyncpg.Record]:
+async def services(conn: Connection, hall: Hall) -> list[asyncpg.Record]:
     return list(await conn.fetch(SERVICES, hall.id))
 
 
-async def open_now(conn: asyncpg.Connection, hall: Hall) -> bool:
+async def open_now(conn: Connection, hall: Hall) -> bool:
     return bool(await conn.fetchval(OPEN_NOW, hall.timezone, hall.opens_at, hall.closes_at))

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from clearhall.server.domain import errors, messages
+from clearhall.server.store.db import Connection
 
 MAX_KEY_LENGTH = 200
 
@@ -42,7 +43,7 @@ def check_key(key: str) -> str:
     return key
 
 
-async def claim(conn: asyncpg.Connection, principal: str, endpoint: str, key: str) -> tuple[int, Any] | None:
+async def claim(conn: Connection, principal: str, endpoint: str, key: str) -> tuple[int, Any] | None:
     """None when this request is the first with the key; else the stored (status, body)."""
     if await conn.fetchval(CLAIM, principal, endpoint, key) is not None:
         return None
@@ -50,13 +51,11 @@ async def claim(conn: asyncpg.Connection, principal: str, endpoint: str, key: st
     return (row["status"], row["body"]) if row and row["status"] is not None else None
 
 
-async def store(
-    conn: asyncpg.Connection, principal: str, endpoint: str, key: str, status: int, body: Any
-) -> None:
+async def store(conn: Connection, principal: str, endpoint: str, key: str, status: int, body: Any) -> None:
     await conn.execute(STORE, principal, endpoint, key, status, body)
 
 
-async def purge(conn: asyncpg.Connection) -> None:
+async def purge(conn: Connection) -> None:
     await conn.execute("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
 
 
@@ -65,7 +64,7 @@ async def once(
     principal: str,
     endpoint: str,
     key: str | None,
-    run: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]],
+    run: Callable[[Connection], Awaitable[tuple[int, Any]]],
 ) -> tuple[int, Any, bool]:
     """Run `run` in one transaction, or replay its first answer for a retried key.
 

@@ -14,12 +14,11 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import asyncpg
-
 from clearhall.server.domain import action_log, errors, events, messages
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.idcard import id_problem, keyed_hash, mask, normalise_id, phone_problem
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket, lock_key, place_in_line
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import GREEN_CHANNEL, UNFINISHED, Category
 
 
@@ -85,14 +84,14 @@ def phone_url(base_url: str, ticket_id: str, key: str) -> str:
 
 
 async def issue(
-    conn: asyncpg.Connection,
+    conn: Connection,
     hall: Hall,
     secret: bytes,
     actor: action_log.Actor,
     order: Order,
     base_url: str,
     *,
-    then: Callable[[asyncpg.Connection, Issued], Awaitable[object]] | None = None,
+    then: Callable[[Connection, Issued], Awaitable[object]] | None = None,
 ) -> Issued:
     """Issue a ticket in one transaction: limits, number, ticket, log, event.
 
@@ -139,6 +138,7 @@ async def issue(
             actor.id if actor.kind == "device" else None,
             actor.id if actor.kind == "staff" else None,
         )  # fmt: skip
+        assert row is not None  # an INSERT … RETURNING returns its row
         ticket = Ticket.from_row(row)
         await action_log.record(
             conn, hall.id, actor, "issue", ticket_id=ticket.id, ticket_number=ticket.number,

@@ -15,6 +15,7 @@ import asyncpg
 from clearhall.server.domain import action_log, errors, events, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
+from clearhall.server.store.db import Connection
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,12 @@ class Draft:
             raise errors.invalid(messages.ENDS_BEFORE_STARTS, "ends_on")
 
 
-async def all_notices(conn: asyncpg.Connection, hall: Hall) -> list[Notice]:
+async def all_notices(conn: Connection, hall: Hall) -> list[Notice]:
     return [Notice(**dict(r)) for r in await conn.fetch(LIST, hall.id)]
 
 
 async def _changed(
-    conn: asyncpg.Connection, hall: Hall, p: Principal, what: str, row: asyncpg.Record
+    conn: Connection, hall: Hall, p: Principal, what: str, row: asyncpg.Record | None
 ) -> Notice:
     if row is None:
         raise errors.not_found(messages.NO_NOTICE)

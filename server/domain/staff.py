@@ -9,6 +9,7 @@ import asyncpg
 from clearhall.server.domain import action_log, auth
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
+from clearhall.server.store.db import Connection
 
 STAFF_WINDOWS = """
 SELECT w.number FROM staff_windows sw JOIN windows w ON w.id = sw.window_id
@@ -45,10 +46,11 @@ async def log_in(
     return token, row, windows
 
 
-async def me(conn: asyncpg.Connection, p: Principal) -> tuple[asyncpg.Record, list[int]]:
+async def me(conn: Connection, p: Principal) -> tuple[asyncpg.Record, list[int]]:
     row = await conn.fetchrow(ME, p.id)
+    assert row is not None  # the principal was just found by this id
     return row, [w["number"] for w in await conn.fetch(STAFF_WINDOWS, p.id)]
 
 
-async def todays_counts(conn: asyncpg.Connection, hall: Hall, p: Principal) -> dict[str, int]:
-    return dict(await conn.fetchrow(MY_COUNTS, hall.id, p.id, hall.timezone))
+async def todays_counts(conn: Connection, hall: Hall, p: Principal) -> dict[str, int]:
+    return dict(await conn.fetchrow(MY_COUNTS, hall.id, p.id, hall.timezone) or {})

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import TicketStatus
 
 
@@ -93,13 +94,11 @@ def estimate(ahead: int, mean_handling_s: float | None, open_windows: int) -> in
     return round(ahead * float(mean_handling_s) / open_windows)
 
 
-async def service_load(
-    conn: asyncpg.Connection, hall_id: int, service_id: int | None = None
-) -> list[asyncpg.Record]:
+async def service_load(conn: Connection, hall_id: int, service_id: int | None = None) -> list[asyncpg.Record]:
     return list(await conn.fetch(SERVICE_LOAD, hall_id, service_id))
 
 
-async def place_in_line(conn: asyncpg.Connection, hall_id: int, t: Ticket) -> tuple[int, int | None]:
+async def place_in_line(conn: Connection, hall_id: int, t: Ticket) -> tuple[int, int | None]:
     """(ahead, estimated_wait_s) of a ticket; (0, None) once it is no longer waiting."""
     if t.status != TicketStatus.WAITING:
         return 0, None
@@ -121,7 +120,7 @@ WHERE t.id = $1 AND t.hall_id = $2
 """
 
 
-async def fetch(conn: asyncpg.Connection, hall_id: int, ticket_id: str) -> tuple[Ticket, bytes] | None:
+async def fetch(conn: Connection, hall_id: int, ticket_id: str) -> tuple[Ticket, bytes] | None:
     """A ticket and its key's hash; None for an unknown id (ids are 22 characters)."""
     if len(ticket_id) > 64:
         return None

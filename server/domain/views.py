@@ -13,6 +13,7 @@ import asyncpg
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import Ticket, estimate, local_iso, service_load
 from clearhall.server.domain.window import Window
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import GREEN_CHANNEL
 
 WINDOWS_STATE = """
@@ -73,7 +74,7 @@ def window_view(w: Window) -> dict[str, Any]:
     )  # fmt: skip
 
 
-async def queue_state(conn: asyncpg.Connection, hall: Hall) -> dict[str, Any]:
+async def queue_state(conn: Connection, hall: Hall) -> dict[str, Any]:
     """What the hall screen shows: GET /api/queue, the socket's snapshot, queue.changed."""
     load = await service_load(conn, hall.id)
     windows = await conn.fetch(WINDOWS_STATE, hall.id)

@@ -13,6 +13,7 @@ import asyncpg
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
+from clearhall.server.store.db import Connection
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ FOR UPDATE OF w
 """
 
 
-async def lock_window(conn: asyncpg.Connection, hall_id: int, number: int) -> Window:
+async def lock_window(conn: Connection, hall_id: int, number: int) -> Window:
     row = await conn.fetchrow(LOCK_WINDOW, hall_id, number)
     if row is None:
         raise errors.not_found(messages.NO_WINDOW(number=number))
@@ -74,7 +75,7 @@ def require_open(w: Window) -> None:
         raise errors.conflict(messages.WINDOW_PAUSED(number=w.number))
 
 
-async def current(conn: asyncpg.Connection, w: Window) -> Ticket | None:
+async def current(conn: Connection, w: Window) -> Ticket | None:
     if w.current_ticket_id is None:
         return None
     row = await conn.fetchrow(
@@ -84,7 +85,7 @@ async def current(conn: asyncpg.Connection, w: Window) -> Ticket | None:
     return Ticket.from_row(row) if row else None
 
 
-async def window_exists(conn: asyncpg.Connection, hall_id: int, number: int) -> bool:
+async def window_exists(conn: Connection, hall_id: int, number: int) -> bool:
     return bool(
         await conn.fetchval(
             "SELECT 1 FROM windows WHERE hall_id = $1 AND number = $2 AND active", hall_id, number
@@ -110,8 +111,6 @@ LIMIT 200
 """
 
 
-async def waiting_list(
-    conn: asyncpg.Connection, hall_id: int, number: int, status: str
-) -> list[asyncpg.Record]:
+async def waiting_list(conn: Connection, hall_id: int, number: int, status: str) -> list[asyncpg.Record]:
     """Tickets of this window's services in `status`, in the rule's order (numbers and categories only)."""
     return list(await conn.fetch(WAITING_AT_WINDOW, hall_id, number, [status]))

@@ -19,6 +19,7 @@ from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.domain.window import Window, authorise, current, lock_window, require_open
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import AT_WINDOW, TicketStatus
 
 
@@ -82,7 +83,7 @@ TRANSITIONS = {
 
 
 async def transition(
-    conn: asyncpg.Connection,
+    conn: Connection,
     hall: Hall,
     w: Window,
     p: Principal,
@@ -118,7 +119,7 @@ async def transition(
 
 
 async def transfer(
-    conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, service: str, reason: str | None
+    conn: Connection, hall: Hall, w: Window, p: Principal, service: str, reason: str | None
 ) -> Ticket:
     target = await conn.fetchrow(
         "SELECT id, code FROM services WHERE hall_id = $1 AND code = $2 AND active", hall.id, service
@@ -137,7 +138,7 @@ async def transfer(
 
 
 async def suspend(
-    conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, reason: str, missing: list[str]
+    conn: Connection, hall: Hall, w: Window, p: Principal, reason: str, missing: list[str]
 ) -> Ticket:
     # 一次性告知: a second suspension naming new missing items breaks "tell once".
     before = await conn.fetchval(
@@ -165,7 +166,7 @@ SELECT {TICKET_COLUMNS} FROM back t JOIN services s ON s.id = t.service_id
 """
 
 
-async def requeue(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, number: str) -> Ticket:
+async def requeue(conn: Connection, hall: Hall, w: Window, p: Principal, number: str) -> Ticket:
     """A suspended ticket's citizen is back: waiting again, in its old place."""
     row = await conn.fetchrow(REQUEUE, hall.id, number, hall.timezone)
     if row is None:
@@ -181,7 +182,7 @@ async def requeue(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal,
 # ---------------------------------------------------------------- attendance and pauses
 
 
-async def sign_in(conn: asyncpg.Connection, hall: Hall, number: int, p: Principal) -> Window:
+async def sign_in(conn: Connection, hall: Hall, number: int, p: Principal) -> Window:
     """考勤: sign in here; signing in elsewhere first signs the person out there."""
     if p.kind != "staff":
         raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
@@ -217,7 +218,7 @@ async def sign_in(conn: asyncpg.Connection, hall: Hall, number: int, p: Principa
     return await lock_window(conn, hall.id, number)
 
 
-async def sign_out(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal) -> Window:
+async def sign_out(conn: Connection, hall: Hall, w: Window, p: Principal) -> Window:
     authorise(p, w)
     if w.staff_id is None:
         return w
@@ -235,14 +236,14 @@ async def sign_out(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal
     return await lock_window(conn, hall.id, w.number)
 
 
-async def pause(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal, reason: str) -> Window:
+async def pause(conn: Connection, hall: Hall, w: Window, p: Principal, reason: str) -> Window:
     require_open(w)
     await conn.execute("UPDATE windows SET paused = true, pause_reason = $1 WHERE id = $2", reason, w.id)
     await action_log.record(conn, hall.id, p.actor, "pause", window=w.number, reason=reason)
     return await lock_window(conn, hall.id, w.number)
 
 
-async def resume(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal) -> Window:
+async def resume(conn: Connection, hall: Hall, w: Window, p: Principal) -> Window:
     if w.staff_id is None:
         raise errors.conflict(messages.WINDOW_CLOSED(number=w.number))
     await conn.execute("UPDATE windows SET paused = false, pause_reason = NULL WHERE id = $1", w.id)
@@ -254,7 +255,7 @@ async def resume(conn: asyncpg.Connection, hall: Hall, w: Window, p: Principal) 
 
 
 async def act(
-    conn: asyncpg.Connection, hall: Hall, p: Principal, number: int, call: Call, data: dict[str, Any]
+    conn: Connection, hall: Hall, p: Principal, number: int, call: Call, data: dict[str, Any]
 ) -> Outcome:
     """Run one window call inside the caller's transaction, and publish its events."""
     outcome = await _run(conn, hall, p, number, call, data)
@@ -263,7 +264,7 @@ async def act(
 
 
 async def _run(
-    conn: asyncpg.Connection, hall: Hall, p: Principal, number: int, call: Call, data: dict[str, Any]
+    conn: Connection, hall: Hall, p: Principal, number: int, call: Call, data: dict[str, Any]
 ) -> Outcome:
     if call is Call.SIGN_IN:
         w = await sign_in(conn, hall, number, p)
@@ -300,7 +301,7 @@ CALLS_THAT_ANNOUNCE = (Call.CALL_NEXT, Call.CALL, Call.RECALL)
 KEEP_AT_WINDOW = (*CALLS_THAT_ANNOUNCE, Call.START)  # the ticket is the window's current one after
 
 
-async def publish(conn: asyncpg.Connection, hall: Hall, call: Call, outcome: Outcome) -> None:
+async def publish(conn: Connection, hall: Hall, call: Call, outcome: Outcome) -> None:
     """A window call's live events, sent when its transaction commits.
 
     `queue.changed` is not among them: every process's hub sends it, with the

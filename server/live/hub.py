@@ -31,7 +31,7 @@ from clearhall.server.domain import events
 from clearhall.server.domain.events import CHANNEL, SCREENS
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.views import queue_state
-from clearhall.server.store.db import DATABASE_DOWN
+from clearhall.server.store.db import DATABASE_DOWN, Connection
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Hub:
     def __init__(self, pool: asyncpg.Pool, hall: Hall, url: str) -> None:
         self.pool, self.hall, self.url = pool, hall, url
         self.clients: set[Client] = set()
-        self.listener: asyncpg.Connection | None = None
+        self.listener: Connection | None = None
         self.ping_token = ""
         self.pong = asyncio.Event()
         self.lost = asyncio.Event()  # set by asyncpg when the listener's connection ends
@@ -119,9 +119,9 @@ class Hub:
 
     # ------------------------------------------------------------ listening
 
-    def on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+    def on_notify(self, conn: Connection, pid: int, channel: str, payload: object) -> None:
         try:
-            message = json.loads(payload)
+            message = json.loads(str(payload))
         except ValueError:
             return
         if message.get("type") == "ping":
@@ -207,11 +207,11 @@ class Hub:
         await self.close_sockets()
 
 
-def keep_alive(conn: asyncpg.Connection) -> None:
+def keep_alive(conn: Connection) -> None:
     """TCP keepalive on our side of the listener's connection too (the server side
     is set by tcp_keepalives_* above): a dead peer is noticed even between
     self-checks. asyncpg has no option for it, so the socket is reached directly."""
-    sock = conn._transport.get_extra_info("socket")
+    sock = conn._transport.get_extra_info("socket")  # type: ignore[union-attr]
     if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
         return  # a Unix socket has no keepalive
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)

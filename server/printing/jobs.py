@@ -37,13 +37,14 @@ from clearhall.server.printing import labels, print_jobs
 from clearhall.server.printing.print_jobs import Job, Outcome, Pending
 from clearhall.server.printing.printers import Printer, printer_of_kiosk
 from clearhall.server.printing.worker import Printing
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import DeviceKind
 
 log = logging.getLogger(__name__)
 
 
 async def queue_ticket(
-    conn: asyncpg.Connection,
+    conn: Connection,
     hall: Hall,
     issuer: Principal,
     issued: Issued,
@@ -80,7 +81,7 @@ async def reprint(
 
 
 async def queue_reprint(
-    conn: asyncpg.Connection, hall: Hall, who: Principal, ticket_id: str, printing: Printing
+    conn: Connection, hall: Hall, who: Principal, ticket_id: str, printing: Printing
 ) -> tuple[tickets.Ticket, Pending]:
     """In the caller's transaction: a 补打 job of a ticket, on its kiosk's printer."""
     found = await tickets.fetch(conn, hall.id, ticket_id)
@@ -100,7 +101,7 @@ async def queue_reprint(
 
 
 async def _queue(
-    conn: asyncpg.Connection,
+    conn: Connection,
     hall: Hall,
     printer: Printer,
     ticket: tickets.Ticket,
@@ -149,7 +150,7 @@ async def cancel(pool: asyncpg.Pool, hall: Hall, who: Principal, job_id: int) ->
     return job
 
 
-async def _not_cancelled(conn: asyncpg.Connection, hall_id: int, job_id: int) -> Job:
+async def _not_cancelled(conn: Connection, hall_id: int, job_id: int) -> Job:
     job = await print_jobs.fetch_job(conn, hall_id, job_id)
     if job is None:
         raise errors.not_found(messages.NO_PRINT_JOB(job_id=job_id))
@@ -159,7 +160,7 @@ async def _not_cancelled(conn: asyncpg.Connection, hall_id: int, job_id: int) ->
     raise errors.conflict(messages.JOB_NOT_CANCELLABLE(stage=stage, job_id=job_id, status=job.status))
 
 
-async def ticket_print_status(conn: asyncpg.Connection, ticket_id: str) -> Outcome | None:
+async def ticket_print_status(conn: Connection, ticket_id: str) -> Outcome | None:
     """What became of a ticket's latest print job, for the kiosk that waits on it."""
     job = await print_jobs.latest_job_of_ticket(conn, ticket_id)
     if job is None:

@@ -21,6 +21,7 @@ import asyncpg
 from clearhall.server.domain import tickets
 from clearhall.server.printing.conf import PrintConf
 from clearhall.server.printing.printers import Printer
+from clearhall.server.store.db import Connection
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,7 @@ WHERE j.ticket_id = $1 ORDER BY j.id DESC LIMIT 1
 
 
 async def insert_job(
-    conn: asyncpg.Connection,
+    conn: Connection,
     hall_id: int,
     printer_id: int,
     ticket_id: str,
@@ -239,13 +240,13 @@ async def insert_job(
     return job_id
 
 
-async def original_url(conn: asyncpg.Connection, hall_id: int, ticket_id: str) -> str | None:
+async def original_url(conn: Connection, hall_id: int, ticket_id: str) -> str | None:
     url: str | None = await conn.fetchval(ORIGINAL_URL, ticket_id, hall_id)
     return url
 
 
 async def claim_direct(
-    conn: asyncpg.Connection, hall_id: int, claimer: str, lease_s: float, limit: int
+    conn: Connection, hall_id: int, claimer: str, lease_s: float, limit: int
 ) -> list[tuple[Job, bytes]]:
     """Due jobs of printers the server reaches itself, with their bytes, now `claimer`'s."""
     rows = await conn.fetch(CLAIM_DIRECT, hall_id, claimer, lease_s, limit)
@@ -253,14 +254,14 @@ async def claim_direct(
 
 
 async def claim_for_agent(
-    conn: asyncpg.Connection, printer_id: int, claimer: str, lease_s: float
+    conn: Connection, printer_id: int, claimer: str, lease_s: float
 ) -> tuple[Job, bytes] | None:
     row = await conn.fetchrow(CLAIM_FOR_AGENT, printer_id, claimer, lease_s)
     return (Job.from_row(row), row["data"]) if row else None
 
 
 async def finish_attempt(
-    conn: asyncpg.Connection, conf: PrintConf, job_id: int, *, printed: bool, error: str | None
+    conn: Connection, conf: PrintConf, job_id: int, *, printed: bool, error: str | None
 ) -> Job | None:
     """Store an attempt's result; None when the job was no longer being sent (cancelled)."""
     attempts = await conn.fetchval(ATTEMPTS, job_id) or 1
@@ -271,40 +272,40 @@ async def finish_attempt(
     return Job.from_row(row) if row else None
 
 
-async def unclaim(conn: asyncpg.Connection, job_id: int) -> None:
+async def unclaim(conn: Connection, job_id: int) -> None:
     await conn.execute(UNCLAIM, job_id)
 
 
-async def release_claims(conn: asyncpg.Connection, claimer: str) -> None:
+async def release_claims(conn: Connection, claimer: str) -> None:
     await conn.execute(RELEASE_CLAIMS, claimer)
 
 
-async def give_up_old(conn: asyncpg.Connection, hall_id: int, max_age_s: float, reason: str) -> None:
+async def give_up_old(conn: Connection, hall_id: int, max_age_s: float, reason: str) -> None:
     await conn.execute(GIVE_UP_OLD, hall_id, max_age_s, reason)
 
 
-async def wipe_old_data(conn: asyncpg.Connection, hall_id: int, keep_s: float) -> None:
+async def wipe_old_data(conn: Connection, hall_id: int, keep_s: float) -> None:
     await conn.execute(WIPE_OLD_DATA, hall_id, keep_s)
 
 
-async def cancel_job(conn: asyncpg.Connection, hall_id: int, job_id: int) -> tuple[Job, str] | None:
+async def cancel_job(conn: Connection, hall_id: int, job_id: int) -> tuple[Job, str] | None:
     """Cancel a job that is queued or failed: (the job, its status before); None when none waits."""
     row = await conn.fetchrow(CANCEL, job_id, hall_id)
     return (Job.from_row(row), row["was"]) if row else None
 
 
-async def fetch_job(conn: asyncpg.Connection, hall_id: int, job_id: int) -> Job | None:
+async def fetch_job(conn: Connection, hall_id: int, job_id: int) -> Job | None:
     row = await conn.fetchrow(SELECT_JOB, job_id, hall_id)
     return Job.from_row(row) if row else None
 
 
 async def recent_jobs(
-    conn: asyncpg.Connection, hall_id: int, status: str | None, limit: int = 100
+    conn: Connection, hall_id: int, status: str | None, limit: int = 100
 ) -> list[asyncpg.Record]:
     """The latest jobs with their printer's name (`printer`), never their bytes."""
     return list(await conn.fetch(RECENT_JOBS, hall_id, status, limit))
 
 
-async def latest_job_of_ticket(conn: asyncpg.Connection, ticket_id: str) -> Job | None:
+async def latest_job_of_ticket(conn: Connection, ticket_id: str) -> Job | None:
     row = await conn.fetchrow(LATEST_JOB_OF_TICKET, ticket_id)
     return Job.from_row(row) if row else None

@@ -18,6 +18,7 @@ from clearhall.printer.status import PrinterState
 from clearhall.server.domain import events, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import DeviceKind
 
 STATES: Final = tuple(s.value for s in PrinterState)
@@ -110,27 +111,29 @@ SELECT {PRINTER_COLUMNS}, p.old_state FROM p JOIN devices d ON d.id = p.kiosk_id
 """
 
 
-async def printer_of_kiosk(conn: asyncpg.Connection, hall_id: int, device_id: int) -> Printer | None:
+async def printer_of_kiosk(conn: Connection, hall_id: int, device_id: int) -> Printer | None:
     row = await conn.fetchrow(PRINTER_OF_KIOSK, hall_id, device_id)
     return Printer.from_row(row) if row else None
 
 
-async def printer_by_name(conn: asyncpg.Connection, hall_id: int, name: str) -> Printer | None:
+async def printer_by_name(conn: Connection, hall_id: int, name: str) -> Printer | None:
     row = await conn.fetchrow(PRINTER_BY_NAME, hall_id, name)
     return Printer.from_row(row) if row else None
 
 
-async def printer_by_id(conn: asyncpg.Connection, printer_id: int) -> Printer:
+async def printer_by_id(conn: Connection, printer_id: int) -> Printer:
     """A printer a job refers to (rows are deactivated, never deleted)."""
-    return Printer.from_row(await conn.fetchrow(PRINTER_BY_ID, printer_id))
+    row = await conn.fetchrow(PRINTER_BY_ID, printer_id)
+    assert row is not None
+    return Printer.from_row(row)
 
 
-async def direct_printers(conn: asyncpg.Connection, hall_id: int) -> list[Printer]:
+async def direct_printers(conn: Connection, hall_id: int) -> list[Printer]:
     """The active printers the server reaches itself (not through an agent)."""
     return [Printer.from_row(r) for r in await conn.fetch(DIRECT_PRINTERS, hall_id)]
 
 
-async def agent_printer(conn: asyncpg.Connection, hall_id: int, p: Principal) -> Printer | None:
+async def agent_printer(conn: Connection, hall_id: int, p: Principal) -> Printer | None:
     """The agent:// printer a device may drive: a kiosk's own, or the printer named like the device."""
     if p.device_kind == DeviceKind.KIOSK:
         printer = await printer_of_kiosk(conn, hall_id, p.id)
@@ -141,18 +144,18 @@ async def agent_printer(conn: asyncpg.Connection, hall_id: int, p: Principal) ->
     return printer if printer is not None and printer.via_agent else None
 
 
-async def printers_with_counts(conn: asyncpg.Connection, hall_id: int) -> list[asyncpg.Record]:
+async def printers_with_counts(conn: Connection, hall_id: int) -> list[asyncpg.Record]:
     return list(await conn.fetch(PRINTERS_WITH_COUNTS, hall_id))
 
 
-async def state_of(conn: asyncpg.Connection, printer_id: int) -> str | None:
+async def state_of(conn: Connection, printer_id: int) -> str | None:
     """The state last stored for a printer."""
     state: str | None = await conn.fetchval(STATE_OF, printer_id)
     return state
 
 
 async def set_state(
-    conn: asyncpg.Connection, hall: Hall, printer_id: int, state: str, error: str | None = None
+    conn: Connection, hall: Hall, printer_id: int, state: str, error: str | None = None
 ) -> Printer | None:
     """Store a printer's state; publishes printer.changed when it changed."""
     async with conn.transaction():

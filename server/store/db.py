@@ -11,11 +11,17 @@ import json
 import re
 import secrets
 from pathlib import Path
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 SCHEMA = Path(__file__).resolve().parent / "schema.sql"  # a link to the root schema.sql, shipped in the wheel
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# What a query runs on: a connection of its own (the LISTEN connection, tests)
+# or one lent by the pool. Use cases take this.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+
 SCHEMA_LOCK = 0x636C6561  # "clea": any fixed number, shared by all processes
 
 # The database went away (restarting, unreachable, out of connections): not the
@@ -33,11 +39,11 @@ DATABASE_DOWN = (
 )
 
 
-async def init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def keep_session(conn: asyncpg.Connection) -> None:
+async def keep_session(conn: Connection) -> None:
     """The pool's reset on release, which does nothing: clearhall keeps no session
     state on pooled connections (no LISTEN, no session locks held, no cursors),
     so asyncpg's default reset would be a wasted round trip per request."""
@@ -63,7 +69,7 @@ def migrations() -> list[tuple[int, str, Path]]:
     return found
 
 
-async def apply_schema(conn: asyncpg.Connection) -> list[int]:
+async def apply_schema(conn: Connection) -> list[int]:
     """Apply schema.sql, then the migrations not yet applied. Returns those applied."""
     applied = []
     await conn.execute("SELECT pg_advisory_lock($1)", SCHEMA_LOCK)
@@ -84,7 +90,7 @@ async def apply_schema(conn: asyncpg.Connection) -> list[int]:
     return applied
 
 
-async def installation_secret(conn: asyncpg.Connection) -> bytes:
+async def installation_secret(conn: Connection) -> bytes:
     """The per-installation secret, made once on first start."""
     await conn.execute(
         "INSERT INTO installation (secret) VALUES ($1) ON CONFLICT DO NOTHING",

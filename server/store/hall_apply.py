@@ -7,10 +7,10 @@ file updates in place. Passwords are stored as argon2id, tokens as SHA-256.
 
 from __future__ import annotations
 
-import asyncpg
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from clearhall.server.store.credentials import hasher, token_hash
+from clearhall.server.store.db import Connection
 from clearhall.server.store.hallfile import HallConf, PrinterConf
 
 
@@ -25,7 +25,7 @@ def _password_hash(password: str, existing: str | None) -> str:
     return hasher.hash(password)
 
 
-async def apply(conn: asyncpg.Connection, conf: HallConf) -> int:
+async def apply(conn: Connection, conf: HallConf) -> int:
     """Write the hall file into the database in one transaction; returns the hall id."""
     async with conn.transaction():
         hall_id: int = await conn.fetchval(
@@ -149,7 +149,7 @@ ON CONFLICT (hall_id, name) DO UPDATE SET
 """
 
 
-async def apply_printers(conn: asyncpg.Connection, hall_id: int, printers: tuple[PrinterConf, ...]) -> None:
+async def apply_printers(conn: Connection, hall_id: int, printers: tuple[PrinterConf, ...]) -> None:
     """Store the file's printers by hall and name; one dropped from the file stops printing."""
     for p in printers:
         await conn.execute(UPSERT_PRINTER, hall_id, p.name, p.kiosk, p.address, p.paper, p.encoding, p.mode)
