@@ -47,12 +47,8 @@
   loadPolicy();
   setInterval(loadPolicy, 10 * 60 * 1000);
 
-  var refresh = CH.debounce(function () {
-    CH.api("GET", "/api/queue", null, token).then(function (res) {
-      if (res.ok && res.data) { merge(res.data); rememberCalls(); renderAll(); }
-    });
-  }, 400);
-
+  // The socket's snapshot and every queue.changed are the whole state: taken as
+  // they are. Other events only do what they mean by themselves.
   live = new CH.Live("token=" + encodeURIComponent(token), {
     poll: pollQueue,
     pollMs: 3000,
@@ -62,7 +58,7 @@
       else CH.hideBlocker();
       if (s === "online") { loadPolicy(); loadHall(); }
     },
-    onsnapshot: function (msg) {
+    onstate: function (msg) {
       merge(msg);
       rememberCalls();
       if (!latest && state.recent_calls.length) {
@@ -76,10 +72,10 @@
 
   /* Without the socket, calls are found by reading /api/queue: a recent call
    * not seen before is announced like a ticket.called event. */
-  var seenCalls = null; // "number@window@at" of recent calls already shown
+  var seenCalls = null; // "number@window@at" of every call already shown (a day's worth at most)
   function callKey(r) { return r.number + "@" + r.window + "@" + r.at; }
   function rememberCalls() {
-    seenCalls = {};
+    seenCalls = seenCalls || {};
     state.recent_calls.forEach(function (r) { seenCalls[callKey(r)] = true; });
   }
   function pollQueue() {
@@ -128,13 +124,13 @@
       renderRecent();
       renderWindows();
     }
-    if (msg.event === "notice.changed" && Array.isArray(msg.notices)) {
-      state.notices = msg.notices; renderNotices();
+    var changed = CH.changedWindow(msg);
+    if (changed) {
+      state.windows = state.windows.filter(function (w) { return w.number !== changed.number; }).concat([changed]);
+      renderWindows();
     }
-    // an event that carries the queue's state (queue.changed) is taken as it is;
-    // after any other change counts, windows and notices are re-read from /api/queue
-    if (Array.isArray(msg.services) && Array.isArray(msg.windows)) { merge(msg); rememberCalls(); renderAll(); }
-    else if (msg.event !== "rating.requested") refresh();
+    // counts, notices (notice.changed) and the rest arrive with the queue.changed
+    // that follows every burst of events
   }
 
   /* ---------- rendering ---------- */

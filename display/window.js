@@ -23,10 +23,8 @@
   if (n === null) { CH.showBlockerKeys("bad_window", "bad_window_detail"); return; }
   if (!token) { CH.showBlockerKeys("no_token_title", "no_token_detail"); return; }
 
-  var refresh = CH.debounce(function () {
-    CH.api("GET", "/api/queue", null, token).then(function (res) { if (res.ok) take(res.data); });
-  }, 300);
-
+  // The snapshot and every queue.changed carry every window: this one is taken
+  // from them. Events for this window act at once.
   new CH.Live("token=" + encodeURIComponent(token), {
     poll: function () {
       return CH.api("GET", "/api/queue", null, token).then(function (res) {
@@ -34,7 +32,7 @@
         var before = me && me.current ? me.current.number : null;
         take(res.data);
         var after = me && me.current ? me.current.number : null;
-        // a finish seen by polling: the current number went away
+        // without events, a finish shows as the current number going away
         if (before && !after) showPrompt();
         if (after && after !== before) hidePrompt();
         return true;
@@ -46,23 +44,29 @@
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
       else CH.hideBlocker();
     },
-    onsnapshot: take,
+    onstate: take,
     onevent: function (msg) {
-      if (msg.window === n && msg.event === "ticket.called") {
+      if (msg.window !== n) return;
+      if (msg.event === "ticket.called" && msg.ticket) {
         hidePrompt();
         if (me) me.current = { number: msg.ticket.number };
         render();
       }
-      if (msg.window === n && msg.event === "ticket.finished") showPrompt();
-      if (msg.window === n && msg.event === "rating.requested") showPrompt();
-      refresh();
+      if (msg.event === "ticket.finished" || msg.event === "rating.requested") showPrompt();
+      var changed = CH.changedWindow(msg);
+      if (changed) takeWindow(changed);
     }
   });
 
   function take(data) {
     if (!data || !Array.isArray(data.windows)) return;
-    me = null;
-    data.windows.forEach(function (w) { if (w.number === n) me = w; });
+    takeWindow(data.windows.filter(function (w) { return w.number === n; })[0] || null);
+  }
+
+  // The rating prompt follows events (and polling), not the pushed state: a
+  // queue.changed read just before a finish may still show the finished number.
+  function takeWindow(w) {
+    me = w;
     render();
   }
 

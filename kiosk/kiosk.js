@@ -43,11 +43,8 @@
   loadServices();
   setInterval(loadServices, 60000);
 
-  var refreshQueue = CH.debounce(function () {
-    CH.api("GET", "/api/queue", null, token).then(function (res) { if (res.ok) takeQueue(res.data); });
-  }, 500);
-
-  refreshQueue();
+  // The waiting counts on the tiles come with the socket's snapshot and every
+  // queue.changed; /api/queue is read only while the socket is down.
   new CH.Live("token=" + encodeURIComponent(token), {
     poll: function () {
       return CH.api("GET", "/api/queue", null, token).then(function (res) { if (res.ok) takeQueue(res.data); return res.ok; });
@@ -58,8 +55,7 @@
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
       else CH.hideBlocker();
     },
-    onsnapshot: takeQueue,
-    onevent: function () { refreshQueue(); }
+    onstate: takeQueue
   });
 
   /* ---------- data ---------- */

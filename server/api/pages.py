@@ -1,7 +1,19 @@
 """The pages of CONTRACT §9 and their static files, served from the package.
 
 Screens and kiosks are browsers pointed at fixed addresses; each address is one
-HTML file, and its scripts and styles come from /static/<folder>/.
+HTML file. A page loads its scripts and styles only as /static/<folder>/<file>,
+and each <folder> below names exactly one directory:
+
+    /static/shared/   server/pages/shared/   words, page helpers, base styles: every page
+    /static/vendor/   server/pages/vendor/   third-party code, each beside its licence
+    /static/kiosk/    kiosk/                 the kiosk
+    /static/display/  display/               hall screen, window screen, rating pad, voice
+    /static/pages/    server/pages/          staff console, supervisor dashboard, phone page
+
+A file has one address: the folder that holds it most closely serves it, so
+server/pages/shared/common.js is /static/shared/common.js and never
+/static/pages/shared/common.js. Only page file types are served; the same
+folders hold Python, which is not.
 """
 
 from __future__ import annotations
@@ -9,23 +21,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp import web
+
 from clearhall.server.api.routes import Handler
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding server/, kiosk/, display/
+PAGES_DIR = ROOT / "server" / "pages"
 FOLDERS = {
+    "shared": PAGES_DIR / "shared",
+    "vendor": PAGES_DIR / "vendor",
     "kiosk": ROOT / "kiosk",
     "display": ROOT / "display",
-    "pages": ROOT / "server" / "pages",
+    "pages": PAGES_DIR,
 }
 PAGES = {
     "/kiosk": FOLDERS["kiosk"] / "index.html",
     "/display": FOLDERS["display"] / "hall.html",
     r"/display/window/{n:\d+}": FOLDERS["display"] / "window.html",
-    r"/rate/{n:\d+}": FOLDERS["pages"] / "rate.html",
+    r"/rate/{n:\d+}": FOLDERS["display"] / "rate.html",
     "/console": FOLDERS["pages"] / "console.html",
     "/supervisor": FOLDERS["pages"] / "supervisor.html",
     "/t/{id}": FOLDERS["pages"] / "phone.html",
 }
+
+# What a page may load; the same folders hold Python, which is not served.
+STATIC_TYPES = {".html", ".js", ".css", ".png", ".svg", ".wav", ".woff2", ".ico", ".json"}
 
 
 def page(path: Path) -> Handler:
@@ -37,16 +56,19 @@ def page(path: Path) -> Handler:
     return serve
 
 
-# What a page may load; the same folders hold Python, which is not served.
-STATIC_TYPES = {".html", ".js", ".css", ".png", ".svg", ".wav", ".woff2", ".ico", ".json"}
+def folder_of(path: Path) -> str | None:
+    """The name of the innermost served folder holding `path`, or None."""
+    holding = [name for name, folder in FOLDERS.items() if path.is_relative_to(folder)]
+    return max(holding, key=lambda name: len(FOLDERS[name].parts), default=None)
 
 
 async def static(request: web.Request) -> web.StreamResponse:
-    folder = FOLDERS.get(request.match_info["folder"])
+    name = request.match_info["folder"]
+    folder = FOLDERS.get(name)
     if folder is None:
         raise web.HTTPNotFound()
     path = (folder / request.match_info["file"]).resolve()
-    if path.suffix not in STATIC_TYPES or not path.is_relative_to(folder) or not path.is_file():
+    if path.suffix not in STATIC_TYPES or folder_of(path) != name or not path.is_file():
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 

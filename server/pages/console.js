@@ -12,6 +12,7 @@
   var store = window.sessionStorage;
   var session = load();          // {token, staff, window}
   var current = null;            // the window's current ticket: {number, status, service, category, ...}
+  var known = null;              // see remember()
   var windowStatus = "open";
   var services = [];
   var live = null;
@@ -155,13 +156,18 @@
         CH.$("#offline").hidden = s !== "offline";
         if (s === "unauthorized") expired();
       },
-      onsnapshot: takeQueue,
+      // the window's state comes with the snapshot and every queue.changed; the
+      // waiting list and today's counts are this window's own, read after each
+      onstate: function (state) { takeQueue(state); refreshLater(); },
       onevent: function (msg) {
-        if (msg.event === "ticket.called" && msg.window === session.window && !msg.recall) {
-          current = Object.assign({ status: "called" }, msg.ticket);
+        if (!session || msg.window !== session.window) return;
+        // (the answer to this console's own call may have come first, with more)
+        if (msg.event === "ticket.called" && !msg.recall && msg.ticket && !(current && current.number === msg.ticket.number)) {
+          current = asKnown(Object.assign({ status: "called" }, msg.ticket));
           renderCurrent();
         }
-        refreshLater();
+        var changed = CH.changedWindow(msg);
+        if (changed) { takeWindow(changed); renderAll(); }
       }
     });
   }
@@ -169,20 +175,29 @@
   var refreshLater = CH.debounce(function () {
     refreshWaiting();
     refreshStats();
-    CH.api("GET", "/api/queue", null, session && session.token).then(function (res) { if (res.ok) takeQueue(res.data); });
   }, 300);
 
   function takeQueue(data) {
     if (!session || !data || !Array.isArray(data.windows)) return;
-    data.windows.forEach(function (w) {
-      if (w.number !== session.window) return;
-      windowStatus = w.status || "open";
-      if (w.current) {
-        if (!current || current.number !== w.current.number) current = Object.assign({}, w.current);
-        else if (w.current.status) current.status = w.current.status;
-      } else current = null;
-    });
+    data.windows.forEach(function (w) { if (w.number === session.window) takeWindow(w); });
     renderAll();
+  }
+
+  /* This window as /api/queue shows it. Its current ticket there is a number
+   * only: what this console already knows of that ticket is kept. */
+  function takeWindow(w) {
+    windowStatus = w.status || "open";
+    if (w.current) {
+      if (!current || current.number !== w.current.number) current = asKnown(w.current);
+      else if (w.current.status) current.status = w.current.status;
+    } else current = null;
+  }
+
+  /* The fullest copy of a ticket this console got from its own calls (with the
+   * masked ID and phone), so a later, leaner mention of it loses nothing. */
+  function remember(t) { if (t && t.number) known = t; return t; }
+  function asKnown(t) {
+    return known && known.number === t.number ? Object.assign({}, known, t) : Object.assign({}, t);
   }
 
   function refreshWaiting() {
@@ -317,10 +332,10 @@
       if (!res.ok) { flash(CH.errorText(res), true); return res; }
       var t = res.data && res.data.ticket;
       if (action === "call-next" || action === "call") {
-        if (t) { current = t; flash(CH.t("done_msg", { what: CH.t(label) + " " + t.number })); }
+        if (t) { current = remember(t); flash(CH.t("done_msg", { what: CH.t(label) + " " + t.number })); }
         else { current = null; flash(CH.t("nobody"), true); }
       } else if (action === "start") {
-        current = t || Object.assign({}, current, { status: "serving" });
+        current = remember(t || Object.assign({}, current, { status: "serving" }));
         flash(CH.t("done_msg", { what: CH.t(label) }));
       } else if (["finish", "no-show", "transfer", "suspend"].indexOf(action) >= 0) {
         current = null;

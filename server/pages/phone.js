@@ -34,16 +34,20 @@
   CH.api("GET", "/api/services", null, null).then(function (res) {
     if (res.ok && res.data && res.data.services) { serviceNames = {}; res.data.services.forEach(function (x) { serviceNames[x.code] = x.name; }); render(); }
   });
+  // The queue's state says nothing of this ticket's place in line, so the page
+  // reads its ticket again whenever the queue changes (the snapshot, and the
+  // queue.changed after each burst of events), and at once when it is called.
   var reload = CH.debounce(load, 300);
   new CH.Live(auth, {
     poll: function () { return load().then(function (ok) { return ok; }); },
     onstatus: function (s) {
       CH.$("#offline").hidden = s !== "offline";
-      if (s === "online") reload();
       if (s === "unauthorized") CH.showBlockerKeys("no_key_title", "bad_key_detail");
     },
-    onsnapshot: function () { reload(); },
-    onevent: function () { reload(); }
+    onstate: function () { reload(); },
+    onevent: function (msg) {
+      if (msg.event === "ticket.called" && ticket && msg.ticket && msg.ticket.number === ticket.number) load();
+    }
   });
   // a slow re-read as well, for networks that drop WebSockets quietly
   setInterval(load, 30000);

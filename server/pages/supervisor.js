@@ -4,7 +4,8 @@
  * the action log, with out-of-order calls (指呼) picked out.
  *
  * Live data: one WebSocket (/ws?token=…) gives the queue snapshot, then events;
- * queue.changed carries the whole queue. Printers, jobs, notices and the log are
+ * queue.changed carries the whole queue and is taken as it is (/api/queue is
+ * read only while the socket is down). Printers, jobs, notices and the log are
  * read over HTTP when an event says they may have changed, and every 30 s. */
 (function () {
   "use strict";
@@ -159,7 +160,10 @@
         el.textContent = CH.t("live_" + s);
         if (s === "unauthorized") expired();
       },
-      onsnapshot: function (msg) { takeQueue(msg); refreshPrintingLater(); refreshAuditLater(); },
+      onstate: function (state) {
+        takeQueue(state);
+        if (state.type === "snapshot") { refreshPrintingLater(); refreshAuditLater(); }
+      },
       onevent: onEvent
     });
     timer = setInterval(function () { refreshPrinting(); refreshAudit(); }, 30000);
@@ -167,7 +171,12 @@
 
   function onEvent(msg) {
     var ev = msg.event;
-    if (Array.isArray(msg.services) && Array.isArray(msg.windows)) takeQueue(msg);
+    var changed = CH.changedWindow(msg);
+    if (changed) {
+      queue.windows = queue.windows.map(function (w) { return w.number === changed.number ? changed : w; });
+      renderWindows();
+      renderSummary();
+    }
     if (ev === "printer.changed") {
       if (msg.printer && printers) {
         printers.forEach(function (p) {

@@ -6,7 +6,9 @@
 It drives the hall only through the public API (CONTRACT.md) with the demo
 hall's published log-ins and device tokens: issues tickets, signs staff in,
 calls a few, then opens each page in Debian's headless Chromium. Run it on a
-fresh demo database; it adds tickets every time.
+fresh demo database; it adds tickets every time. Outside the demo hall's hours
+(08:30–17:30, Asia/Shanghai) the kiosk shows its closed screen: serve the demo
+hall file with opens_at "00:00" and closes_at "23:59" (`--config`) instead.
 """
 
 from __future__ import annotations

@@ -4,14 +4,15 @@
 The server is shared by the tests of this module; each test works at its own
 windows of the demo hall so they do not disturb each other:
 window 1 (lina, service A) for the hall screen, 3 (zhangmin, B) for the window
-screen and rating pad, 5 (chenjing, C) for the phone page, 9 (zhoujie, F) for
-the console.
+screen and rating pad, 5 (chenjing, C) for the phone page, 8 (huangli, E) for
+the screens living on the pushed queue, 9 (zhoujie, F) for the console.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import socket
@@ -21,8 +22,9 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ PASSWORDS = {
     "zhangmin": "demo-zhangmin-2026",
     "chenjing": "demo-chenjing-2026",
     "zhoujie": "demo-zhoujie-2026",
+    "huangli": "demo-huangli-2026",
 }
 WAIT_MS = 10_000  # the socket delivers at once; polling (while /ws is down) within 5 s
 
@@ -57,6 +60,7 @@ class Hall:
     def __init__(self, base: str) -> None:
         self.base = base
         self.tokens: dict[str, str] = {}
+        self.restart: Callable[[], None] = lambda: None  # set by serving()
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         return http.call(self.base + path, method, body, token)
@@ -139,9 +143,37 @@ def demo_hall_file(printer: str | None = None) -> str:
     return demo
 
 
+def start_server(command: list[str], base: str, log: Path) -> subprocess.Popen[bytes]:
+    """Start `clearhall serve` and wait until it answers /healthz."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_server(proc)
+            pytest.fail("clearhall serve did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def serving(pg_url: str, name: str, hall_text: str) -> Iterator[Hall]:
-    """A real `clearhall serve` on a database of its own, loaded from `hall_text`."""
+    """A real `clearhall serve` on a database of its own, loaded from `hall_text`.
+    `restart()` stops it and starts it again on the same port and database."""
     from tests.conftest import with_database
 
     _database(pg_url, name, create=True)
@@ -151,32 +183,21 @@ def serving(pg_url: str, name: str, hall_text: str) -> Iterator[Hall]:
         hall_file = Path(data_dir) / "hall.toml"
         hall_file.write_text(hall_text, encoding="utf-8")
         log = Path(data_dir) / "server.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "clearhall.server", "serve", "--config", str(hall_file), "--port", str(port),
-                 "--data-dir", data_dir, "--database-url", with_database(pg_url, name)],
-                cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        command = [sys.executable, "-m", "clearhall.server", "serve", "--config", str(hall_file),
+                   "--port", str(port), "--data-dir", data_dir, "--database-url", with_database(pg_url, name)]  # fmt: skip
+        proc = start_server(command, base, log)
+        running = Hall(base)
+
+        def restart() -> None:
+            nonlocal proc
+            stop_server(proc)
+            proc = start_server(command, base, log)
+
+        running.restart = restart
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("clearhall serve did not start:\n" + log.read_text(errors="replace"))
-                time.sleep(0.2)
-            yield Hall(base)
+            yield running
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_server(proc)
     _database(pg_url, name, create=False)
 
 
@@ -405,6 +426,142 @@ def test_window_screen_and_rating_pad_follow_a_finish(browser: Any, hall: Hall) 
         ctx.close()
 
 
+# -- the pushed queue ----------------------------------------------------------------------
+# With the socket up, the snapshot and each queue.changed are a screen's state: no page
+# reads /api/queue again after an event. Window 8 (huangli, service E) is this section's.
+
+
+def queue_reads(ctx: Any) -> list[str]:
+    """Every GET of /api/queue that the pages of `ctx` make from now on."""
+    reads: list[str] = []
+
+    def seen(request: Any) -> None:
+        if urllib.parse.urlsplit(request.url).path == "/api/queue":
+            reads.append(request.url)
+
+    ctx.on("request", seen)
+    return reads
+
+
+def socket_messages(p: Any) -> list[list[dict[str, Any]]]:
+    """The messages of each WebSocket that page `p` opens from now on, a list per socket."""
+    sockets: list[list[dict[str, Any]]] = []
+
+    def opened(ws: Any) -> None:
+        got: list[dict[str, Any]] = []
+        sockets.append(got)
+        ws.on("framereceived", lambda payload: got.append(json.loads(payload)))
+
+    p.on("websocket", opened)
+    return sockets
+
+
+def wait_until(p: Any, done: Callable[[], bool], timeout_ms: int = WAIT_MS) -> None:
+    """Wait (letting the browser's events in) until `done()` holds."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        p.wait_for_timeout(50)
+
+
+def has_snapshot(sockets: list[list[dict[str, Any]]]) -> bool:
+    """The page's latest socket has started with a snapshot."""
+    return bool(sockets and sockets[-1] and sockets[-1][0]["type"] == "snapshot")
+
+
+# the number of people waiting for service `code` on the hall screen
+HALL_WAITING = """code => { const row = [...document.querySelectorAll('#services tr')]
+  .find(tr => tr.querySelector('.code') && tr.querySelector('.code').textContent === code);
+  return row ? Number(row.querySelector('.count').textContent) : null; }"""
+
+
+def test_screens_take_the_pushed_queue_and_never_read_it_again(browser: Any, hall: Hall) -> None:
+    hall.window("huangli", 8, "sign-in")
+    hall.window("huangli", 8, "finish")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    reads = queue_reads(ctx)
+    try:
+        screen, window, kiosk = ctx.new_page(), ctx.new_page(), ctx.new_page()
+        live = [socket_messages(p) for p in (screen, window, kiosk)]
+        screen.goto(f"{hall.base}/display#device={HALL}")
+        window.goto(f"{hall.base}/display/window/8#device={HALL}")
+        kiosk.goto(f"{hall.base}/kiosk#device={KIOSK}")
+        screen.evaluate("() => { window.clearhallVoice.enabled = false; }")
+        wait_until(screen, lambda: all(has_snapshot(s) for s in live))
+        window.wait_for_function("() => document.querySelector('#staffName').textContent === '黄丽'")
+        waiting = screen.evaluate(HALL_WAITING, "E")
+        assert isinstance(waiting, int)
+
+        # a new ticket: the counts come with queue.changed
+        mine = hall.issue("E")
+        screen.wait_for_function(f"n => ({HALL_WAITING})('E') === n", arg=waiting + 1, timeout=WAIT_MS)
+        kiosk.wait_for_function(
+            "n => document.querySelector(\"[data-service='E']\").textContent.includes(n)",
+            arg=f"等候 {waiting + 1} 人", timeout=WAIT_MS,
+        )  # fmt: skip
+
+        # a call: announced and shown from ticket.called
+        hall.call_until("huangli", 8, mine["number"])
+        screen.wait_for_function(
+            "n => document.querySelector('#nowNumber').textContent === n", arg=mine["number"], timeout=WAIT_MS
+        )
+        screen.wait_for_function("n => window.clearhallVoice.played.includes(n + '@8')", arg=mine["number"])
+        window.wait_for_function(
+            "n => document.querySelector('#number').textContent === n", arg=mine["number"], timeout=WAIT_MS
+        )
+        screen.wait_for_function("n => document.querySelector(\".win-card[data-window='8']\").textContent.includes(n)",
+                                 arg=mine["number"], timeout=WAIT_MS)  # fmt: skip
+
+        # a finish: the window screen asks for a rating, the hall screen shows the window free
+        hall.window("huangli", 8, "finish")
+        window.wait_for_selector("#ratePrompt", state="visible", timeout=WAIT_MS)
+        screen.wait_for_function("n => !document.querySelector(\".win-card[data-window='8']\").textContent.includes(n)",
+                                 arg=mine["number"], timeout=WAIT_MS)  # fmt: skip
+        wait_until(screen, lambda: all(any(m.get("event") == "queue.changed" for m in s[-1]) for s in live))
+    finally:
+        ctx.close()
+    assert reads == [], "with the socket up, no page reads /api/queue"
+    for sockets in live:
+        changes = [m for m in sockets[-1] if m.get("event") == "queue.changed" and "services" in m]
+        assert changes and all({"windows", "recent_calls", "notices"} <= m.keys() for m in changes)
+
+
+def test_screens_recover_after_a_server_restart(browser: Any, pg_url: str) -> None:
+    with serving(pg_url, f"clearhall_pages_restart_{os.getpid()}", demo_hall_file()) as hall:
+        hall.window("lina", 1, "sign-in")
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        reads = queue_reads(ctx)
+        try:
+            screen, window = ctx.new_page(), ctx.new_page()
+            live = [socket_messages(p) for p in (screen, window)]
+            screen.goto(f"{hall.base}/display#device={HALL}")
+            window.goto(f"{hall.base}/display/window/1#device={HALL}")
+            screen.evaluate("() => { window.clearhallVoice.enabled = false; }")
+            wait_until(screen, lambda: all(has_snapshot(s) for s in live))
+
+            hall.restart()
+            # each page reconnects by itself (1 s, 2 s, 4 s … apart) and starts again from a snapshot
+            wait_until(screen, lambda: all(len(s) >= 2 and has_snapshot(s) for s in live), timeout_ms=45_000)
+            reads.clear()  # while the socket was down the screens read /api/queue, as they should
+
+            mine = hall.issue("A")
+            hall.call_until("lina", 1, mine["number"])
+            screen.wait_for_function(
+                "n => document.querySelector('#nowNumber').textContent === n",
+                arg=mine["number"],
+                timeout=WAIT_MS,
+            )
+            window.wait_for_function(
+                "n => document.querySelector('#number').textContent === n",
+                arg=mine["number"],
+                timeout=WAIT_MS,
+            )
+            assert any(m.get("event") == "ticket.called" for m in live[0][-1])
+        finally:
+            ctx.close()
+        assert reads == [], "after reconnecting, the pages live on the socket again"
+
+
 # -- phone page -------------------------------------------------------------------------
 
 
@@ -446,6 +603,7 @@ def test_console_works_a_window_from_the_keyboard(page: Any, hall: Hall) -> None
     page.set_viewport_size({"width": 1366, "height": 768})
     first = hall.issue("F")
     hall.issue("F", "military")
+    reads = queue_reads(page.context)
     page.goto(hall.base + "/console")
     page.fill("#username", "zhoujie")
     page.fill("#password", "wrong")
@@ -493,6 +651,7 @@ def test_console_works_a_window_from_the_keyboard(page: Any, hall: Hall) -> None
     page.fill("#fMissing", "营业执照副本\n授权委托书")
     page.click("#dlgOk")
     page.wait_for_function("() => document.querySelector('#curNumber').classList.contains('none')")
+    assert reads == [], "the window's state comes from the socket"
 
 
 # -- supervisor dashboard -------------------------------------------------------------------
@@ -527,6 +686,7 @@ def test_supervisor_sees_windows_printers_and_out_of_order_calls(page: Any, hall
                              {"number": second["number"], "reason": "预约企业专场"}, xuming)  # fmt: skip
     assert status == 200, body
 
+    reads = queue_reads(page.context)
     supervisor_login(page, hall.base)
     page.wait_for_selector("#dashView", state="visible")
     page.wait_for_function("() => document.querySelectorAll('#windows tr[data-window]').length === 12",
@@ -565,6 +725,7 @@ def test_supervisor_sees_windows_printers_and_out_of_order_calls(page: Any, hall
     page.keyboard.press("l")
     assert "Windows" in text(page, "#pWindows h2")
     page.keyboard.press("l")
+    assert reads == [], "services and windows come from the socket"
 
 
 def test_supervisor_dashboard_refuses_staff(page: Any, hall: Hall) -> None:

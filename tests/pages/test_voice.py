@@ -8,6 +8,7 @@ import wave
 from typing import Any
 
 import pytest
+
 from clearhall.display.voice import ALL_CLIPS, clip_path, clip_sequence, number_clips, sentence
 
 from .conftest import REPO

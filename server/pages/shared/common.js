@@ -1,7 +1,7 @@
 /* Shared by every clearhall page: language, device tokens, the HTTP API and the
  * live WebSocket. Plain ES5-ish JavaScript, no build step, no outside requests.
  *
- * The words a page shows all live in /static/pages/strings.js; pages call
+ * The words a page shows all live in /static/shared/strings.js; pages call
  * CH.t("key") and mark static text with data-t="key".
  */
 (function (root) {
@@ -198,12 +198,35 @@
 
   /* ---------- live socket ---------- */
 
-  /* new CH.Live({query: "token=..."}, handlers) keeps one WebSocket open to
-   * /ws, reconnecting with exponential backoff (1 s doubling to 30 s, with
-   * jitter). Each (re)connect starts with a fresh snapshot, so nothing is missed.
-   * handlers: onsnapshot(msg), onevent(msg), onstatus("connecting"|"online"|"offline"|"unauthorized").
+  /* new CH.Live("token=...", handlers) keeps one WebSocket open to /ws,
+   * reconnecting with exponential backoff (1 s doubling to 30 s, with jitter).
+   * Each (re)connect starts with a fresh snapshot, so nothing is missed.
+   * handlers:
+   *   onstate(state)  the whole queue, GET /api/queue's fields: the snapshot,
+   *                   and every queue.changed (the server sends one after each
+   *                   burst of events). A page takes it as its state as it is;
+   *                   it never re-reads /api/queue while the socket is up.
+   *   onevent(msg)    every event, queue.changed included, for what an event
+   *                   means by itself (announce a call, open the rating pad).
+   *   onstatus(s)     "connecting" | "online" | "offline" | "polling" | "unauthorized".
    * When a socket closes before it ever opened, a plain GET of the same /ws
    * address tells a refused credential (401) from a network failure. */
+  /* True for a message that carries the whole queue: the snapshot, or a
+   * queue.changed event (both have GET /api/queue's fields). */
+  CH.isQueueState = function (msg) {
+    if (!msg || !(msg.type === "snapshot" || (msg.type === "event" && msg.event === "queue.changed"))) return false;
+    return Array.isArray(msg.services) && Array.isArray(msg.windows);
+  };
+
+  /* A window.changed event's window, as /api/queue shows it ({number, status,
+   * staff, current, ...}), or null. */
+  CH.changedWindow = function (msg) {
+    var w = msg && msg.event === "window.changed" ? msg.state : null;
+    if (!w || typeof w !== "object") return null;
+    if (w.number === undefined) w.number = msg.window;
+    return typeof w.number === "number" ? w : null;
+  };
+
   CH.Live = function (query, handlers) {
     this.query = query;
     this.h = handlers || {};
@@ -269,9 +292,8 @@
     ws.onmessage = function (ev) {
       var msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      if (msg.type === "snapshot") { if (self.h.onsnapshot) self.h.onsnapshot(msg); }
-      else if (msg.type === "event") { if (self.h.onevent) self.h.onevent(msg); }
-      else if (self.h.onother) self.h.onother(msg);
+      if (CH.isQueueState(msg) && self.h.onstate) self.h.onstate(msg);
+      if (msg.type === "event" && self.h.onevent) self.h.onevent(msg);
     };
     ws.onclose = function () {
       if (self.ws !== ws) return;
