@@ -1,10 +1,49 @@
-"""Small helpers the tests share; fixtures are in conftest.py."""
+"""Helpers the tests share, in one module; fixtures and the `Api` client are in
+conftest.py. Test modules import from here and never from each other. What is
+here: ID numbers with a correct check character, free loopback ports, a blocking
+JSON call for a `clearhall serve` process driven from outside an event loop,
+reading /ws events, waiting for a condition, and a test server with printers
+and fast print timings. A helper used by one module stays in that module.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
+import aiohttp
+import asyncpg
+from aiohttp import ClientSession, WSMsgType
+from aiohttp.test_utils import TestServer
+
+from clearhall.server.api.middleware import AccessLogger
+from clearhall.server.app import create_app
 from clearhall.server.domain.idcard import check_digit
+from clearhall.server.printing.conf import PRINT_CONF, PrintConf
+from clearhall.server.store import hall_apply, hallfile
+from tests.conftest import HALL_FILE, KIOSK, Api, settings_for
+
+# Print timings short enough for a test to see retries, leases and state polls.
+FAST = PrintConf(
+    worker_step_s=0.7,
+    poll_s=0.1,
+    state_poll_s=0.3,
+    probe_timeout_s=0.5,
+    retry_base_s=0.2,
+    retry_max_s=0.5,
+    max_attempts=100,
+    lease_s=5.0,
+    agent_result_s=5.0,
+)
 
 
 def valid_id(n: int) -> str:
@@ -12,3 +51,86 @@ def valid_id(n: int) -> str:
     born = date(1950, 1, 1) + timedelta(days=n % 10_000)
     first17 = f"430681{born:%Y%m%d}{n // 10_000 % 1000:03d}"
     return first17 + check_digit(first17)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    """(status, decoded JSON body or None), blocking; error statuses are answers, not exceptions."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Accept", "application/json")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    return status, (json.loads(text) if text else None)
+
+
+async def next_event(ws: aiohttp.ClientWebSocketResponse, name: str, within: float = 3.0) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        message = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
+        assert message.type == WSMsgType.TEXT, message
+        data = json.loads(message.data)
+        if data.get("event") == name or data.get("type") == name:
+            return data
+
+
+async def connect(api: Api, query: str, **kw: Any) -> aiohttp.ClientWebSocketResponse:
+    return await api.session.ws_connect(api.base + "/ws?" + query, **kw)
+
+
+async def eventually(check: Any, within: float = 10.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def issue_timed(api: Api, **fields: Any) -> tuple[dict[str, Any], float]:
+    start = time.monotonic()
+    reply = await api.post("/api/tickets", {"service": "A", **fields}, token=KIOSK)
+    elapsed = time.monotonic() - start
+    assert reply.status == 201, reply.body
+    return reply.body["ticket"], elapsed
+
+
+def printer_conf(address: str, **changes: Any) -> hallfile.PrinterConf:
+    return replace(hallfile.PrinterConf(name="printer-1", kiosk="kiosk-1", address=address), **changes)
+
+
+async def apply_printers(db_url: str, *printers: hallfile.PrinterConf) -> None:
+    conn = await asyncpg.connect(db_url)
+    try:
+        await hall_apply.apply(conn, replace(hallfile.load(HALL_FILE), printers=printers))
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def printing_server(
+    db_url: str, *printers: hallfile.PrinterConf, conf: PrintConf = FAST
+) -> AsyncIterator[tuple[TestServer, Api]]:
+    await apply_printers(db_url, *printers)
+    app = create_app(settings_for(db_url))
+    app[PRINT_CONF] = conf
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(access_log_class=AccessLogger)
+    try:
+        async with ClientSession() as session:
+            yield server, Api(str(server.make_url("")).rstrip("/"), session)
+    finally:
+        await server.close()

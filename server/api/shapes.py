@@ -23,7 +23,7 @@ def ticket_json(
         "service": t.service,
         "service_name": t.service_name,
         "category": t.category,
-        "green_channel": t.priority,
+        "green_channel": t.green_channel,
         "status": t.status,
         "issued_at": local_iso(t.issued_at, hall.timezone),
         "ahead": ahead,
@@ -47,7 +47,7 @@ def waiting_json(r: asyncpg.Record, hall: Hall) -> dict[str, Any]:
         "number": r["number"],
         "service": r["service"],
         "category": r["category"],
-        "green_channel": r["priority"],
+        "green_channel": r["green_channel"],
         "issued_at": local_iso(r["issued_at"], hall.timezone),
     }
 

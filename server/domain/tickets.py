@@ -26,7 +26,7 @@ class Ticket:
     service: str
     service_name: str
     category: str
-    priority: bool
+    green_channel: bool  # the tickets.priority column
     status: str
     issued_at: datetime
     order_at: datetime
@@ -49,7 +49,7 @@ class Ticket:
 
 # Every query that returns tickets selects these, from tickets t.
 TICKET_COLUMNS = """
-    t.id, t.number, s.code AS service, s.name AS service_name, t.category, t.priority,
+    t.id, t.number, s.code AS service, s.name AS service_name, t.category, t.priority AS green_channel,
     t.status, t.issued_at, t.order_at, t.service_id,
     (SELECT w.number FROM windows w WHERE w.id = t.window_id) AS window, t.staff_id,
     (SELECT st.name FROM staff st WHERE st.id = t.staff_id) AS staff_name, t.issued_by_device,
@@ -102,7 +102,7 @@ async def place_in_line(conn: Connection, hall_id: int, t: Ticket) -> tuple[int,
     """(ahead, estimated_wait_s) of a ticket; (0, None) once it is no longer waiting."""
     if t.status != TicketStatus.WAITING:
         return 0, None
-    ahead: int = await conn.fetchval(AHEAD, hall_id, t.service_id, t.priority, t.order_at, t.id)
+    ahead: int = await conn.fetchval(AHEAD, hall_id, t.service_id, t.green_channel, t.order_at, t.id)
     load = await service_load(conn, hall_id, t.service_id)
     if not load:
         return ahead, None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,15 +22,6 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 REPO = Path(__file__).resolve().parents[2]
-
-
-def valid_id(n: int) -> str:
-    """A resident ID number with a correct GB 11643 check character (born 1950–1977)."""
-    born = date(1950, 1, 1) + timedelta(days=n % 10_000)
-    first17 = f"430681{born:%Y%m%d}{n % 1000:03d}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
-    return first17 + "10X98765432"[total % 11]
 
 
 # Module scope, not session: sync Playwright keeps its own event loop marked as

@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests import http
-
-from .conftest import CHROMIUM, CHROMIUM_ARGS, REPO, valid_id
+from tests.helpers import http_call, valid_id
+from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, REPO
 
 OUT = REPO / "docs" / "screenshots"
 
@@ -45,7 +44,7 @@ class Api:
         self.base = base.rstrip("/")
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-        return http.call(self.base + path, method, body, token)[1]
+        return http_call(self.base + path, method, body, token)[1]
 
     def login(self, username: str, password: str) -> str:
         return str(self.call("POST", "/api/login", {"username": username, "password": password})["token"])

@@ -31,9 +31,8 @@ from typing import Any
 
 import pytest
 
-from tests import http
-
-from .conftest import REPO, valid_id
+from tests.helpers import http_call, valid_id
+from tests.pages.conftest import REPO
 
 KIOSK = "demo-kiosk-1-token"
 HALL = "demo-hall-screen-token"
@@ -63,7 +62,7 @@ class Hall:
         self.restart: Callable[[], None] = lambda: None  # set by serving()
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-        return http.call(self.base + path, method, body, token)
+        return http_call(self.base + path, method, body, token)
 
     def login(self, user: str) -> str:
         if user not in self.tokens:

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from fake_printer import FakePrinter, Mode
 
 from clearhall.printer.render import render
 from clearhall.printer.samples import sample_ticket
@@ -40,6 +39,7 @@ from clearhall.printer.transport import (
     probe,
     send,
 )
+from tests.printer.fake_printer import FakePrinter, Mode
 
 TIMEOUT = 0.5
 SLACK = 0.3  # scheduling noise on a busy test machine

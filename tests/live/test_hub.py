@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import cast
 
 import aiohttp
 import asyncpg
@@ -21,21 +21,7 @@ from aiohttp.test_utils import TestServer
 from clearhall.server.keys import HUB
 from clearhall.server.live.hub import Client, Hub
 from tests.conftest import DISPLAY, KIOSK, RATING, Api
-from tests.test_restart import free_port
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, name: str, within: float = 3.0) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
-        message = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
-        assert message.type == WSMsgType.TEXT, message
-        data = json.loads(message.data)
-        if data.get("event") == name or data.get("type") == name:
-            return data
-
-
-async def connect(api: Api, query: str, **kw: Any) -> aiohttp.ClientWebSocketResponse:
-    return await api.session.ws_connect(api.base + "/ws?" + query, **kw)
+from tests.helpers import connect, free_port, next_event
 
 
 async def test_snapshot_first_then_events(api: Api) -> None:
@@ -196,6 +182,6 @@ def test_keepalive_is_set_on_a_tcp_listener_socket() -> None:
         socket.create_connection(server.getsockname()) as client,
     ):
         conn = SimpleNamespace(_transport=SimpleNamespace(get_extra_info=lambda name: client))
-        keep_alive(conn)
+        keep_alive(cast(asyncpg.Connection, conn))  # a stand-in: only its transport is read
         assert client.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
         assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30

@@ -10,9 +10,9 @@ from typing import Any
 
 from clearhall.server.domain import events
 from tests.conftest import DISPLAY, Api
-from tests.test_hub import connect, next_event
+from tests.helpers import connect, next_event
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "events.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 QUEUE_FIELDS = {"services", "windows", "recent_calls", "notices"}
 
 

@@ -4,6 +4,7 @@ out-of-order calls with reasons, Idempotency-Key, and the action log."""
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import asyncpg
 import pytest
@@ -212,7 +213,7 @@ async def test_out_of_order_call_needs_a_reason_and_logs_the_rules_choice(
     assert blank.status == 400
     r = await api.window("s1", 1, "call", {"number": "A002", "reason": "预约号"})
     assert r.status == 200 and r.body["ticket"]["number"] == "A002"
-    row = await conn.fetchrow("SELECT * FROM action_log WHERE action = 'call'")
+    row = cast(asyncpg.Record, await conn.fetchrow("SELECT * FROM action_log WHERE action = 'call'"))
     assert row["reason"] == "预约号" and row["ticket_number"] == "A002"
     assert row["rule_ticket_number"] == "A001" and row["actor_name"] == "李娜"
     assert row["window_number"] == 1

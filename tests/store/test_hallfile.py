@@ -67,7 +67,7 @@ async def test_loading_twice_changes_nothing(conn: asyncpg.Connection) -> None:
 
 
 async def test_a_changed_file_updates_rows_in_place(conn: asyncpg.Connection) -> None:
-    ids = dict(await conn.fetch("SELECT code, id FROM services"))
+    ids = {r["code"]: r["id"] for r in await conn.fetch("SELECT code, id FROM services")}
     changed = (
         GOOD.replace('name = "企业开办"', 'name = "企业开办（一件事）"')
         .replace('[[services]]\ncode = "C"\nname = "社保医保"\n', "")

@@ -6,90 +6,28 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from clearhall.printer.decode import QrCode, decode, lines
 from clearhall.printer.status import STATUS_REQUESTS, PrinterState, status_replies
-from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.domain.events import CHANNEL
-from clearhall.server.printing.conf import PRINT_CONF, PrintConf
-from clearhall.server.store import hall_apply, hallfile
-from tests.conftest import DISPLAY, HALL_FILE, KIOSK, Api, settings_for
+from clearhall.server.printing.conf import PRINT_CONF
+from tests.conftest import DISPLAY, KIOSK, settings_for
+from tests.helpers import FAST, eventually, issue_timed, printer_conf, printing_server
 from tests.printer.fake_printer import FakePrinter, Mode
 
-FAST = PrintConf(
-    worker_step_s=0.7,
-    poll_s=0.1,
-    state_poll_s=0.3,
-    probe_timeout_s=0.5,
-    retry_base_s=0.2,
-    retry_max_s=0.5,
-    max_attempts=100,
-    lease_s=5.0,
-    agent_result_s=5.0,
-)
 INIT = b"\x1b@"
-
-
-def printer_conf(address: str, **changes: Any) -> hallfile.PrinterConf:
-    return replace(hallfile.PrinterConf(name="printer-1", kiosk="kiosk-1", address=address), **changes)
-
-
-async def apply_printers(db_url: str, *printers: hallfile.PrinterConf) -> None:
-    conn = await asyncpg.connect(db_url)
-    try:
-        await hall_apply.apply(conn, replace(hallfile.load(HALL_FILE), printers=printers))
-    finally:
-        await conn.close()
-
-
-@asynccontextmanager
-async def printing_server(
-    db_url: str, *printers: hallfile.PrinterConf, conf: PrintConf = FAST
-) -> AsyncIterator[tuple[TestServer, Api]]:
-    await apply_printers(db_url, *printers)
-    app = create_app(settings_for(db_url))
-    app[PRINT_CONF] = conf
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(access_log_class=AccessLogger)
-    try:
-        async with ClientSession() as session:
-            yield server, Api(str(server.make_url("")).rstrip("/"), session)
-    finally:
-        await server.close()
 
 
 def tickets_printed(fake: FakePrinter) -> list[bytes]:
     """Whole print jobs the fake received (status probes are connections too)."""
     return [job for job in fake.jobs if job.startswith(INIT)]
-
-
-async def eventually(check: Any, within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
-async def issue_timed(api: Api, **fields: Any) -> tuple[dict[str, Any], float]:
-    start = time.monotonic()
-    reply = await api.post("/api/tickets", {"service": "A", **fields}, token=KIOSK)
-    elapsed = time.monotonic() - start
-    assert reply.status == 201, reply.body
-    return reply.body["ticket"], elapsed
 
 
 def assert_ticket_bytes(job: bytes, ticket: dict[str, Any], *, reprint: bool = False) -> None:
@@ -261,7 +199,7 @@ async def test_printer_state_changes_show_and_are_notified(db_url: str, pg_url: 
         listener = await asyncpg.connect(db_url)
         heard: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-        def on_notify(_c: Any, _pid: int, _channel: str, payload: str) -> None:
+        def on_notify(_c: Any, _pid: int, _channel: str, payload: Any) -> None:
             heard.put_nowait(json.loads(payload))
 
         await listener.add_listener(CHANNEL, on_notify)

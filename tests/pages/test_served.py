@@ -33,8 +33,8 @@ async def test_pages_and_static_files(api: Api) -> None:
         r = await api.get(address)
         assert r.status == 200 and "<html" in r.body.lower(), address
     assert (await api.get("/static/shared/common.js")).status == 200
-    async with api.session.get(api.base + "/static/display/voice/clips/chime.wav") as r:
-        assert r.status == 200 and (await r.read())[:4] == b"RIFF"
+    async with api.session.get(api.base + "/static/display/voice/clips/chime.wav") as clip:
+        assert clip.status == 200 and (await clip.read())[:4] == b"RIFF"
 
 
 async def test_everything_a_page_loads_is_served(api: Api) -> None:

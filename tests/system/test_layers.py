@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {"server": "clearhall.server", "printer": "clearhall.printer"}
 # What each layer of the server may import, besides itself and the printer library.
 MAY_IMPORT = {

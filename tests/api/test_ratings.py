@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
@@ -25,7 +25,10 @@ async def test_citizen_rates_once_with_the_key(api: Api, conn: asyncpg.Connectio
     assert r.status == 201 and r.body["rating"]["score"] == 5 and r.body["rating"]["words"] == "非常满意"
     again = await api.post("/api/ratings", body)
     assert again.status == 409 and again.body["error"]["code"] == "conflict"
-    row = await conn.fetchrow("SELECT r.*, st.username FROM ratings r JOIN staff st ON st.id = r.staff_id")
+    row = cast(
+        asyncpg.Record,
+        await conn.fetchrow("SELECT r.*, st.username FROM ratings r JOIN staff st ON st.id = r.staff_id"),
+    )
     assert row["username"] == "s1" and row["source"] == "citizen"
     assert row["window_id"] == await conn.fetchval("SELECT id FROM windows WHERE number = 1")
     assert row["service_id"] == await conn.fetchval("SELECT id FROM services WHERE code = 'A'")
@@ -66,6 +69,6 @@ async def test_a_bad_rating_opens_a_follow_up(api: Api, conn: asyncpg.Connection
     t = await finished(api)
     r = await api.post("/api/ratings", {"ticket": t["id"], "key": t["key"], "score": 2, "comment": "等太久"})
     assert r.status == 201 and r.body["rating"]["follow_up"] is True
-    case = await conn.fetchrow("SELECT * FROM follow_ups")
+    case = cast(asyncpg.Record, await conn.fetchrow("SELECT * FROM follow_ups"))
     assert case["status"] == "open" and case["due_at"] > case["created_at"]
     assert await conn.fetchval("SELECT count(*) FROM action_log WHERE action = 'rate'") == 1

@@ -6,26 +6,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tests import http
+from tests.helpers import free_port, http_call
 
 KIOSK = "demo-kiosk-1-token"  # from server/store/demo_hall.toml
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def call(port: int, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    return http.call(f"http://127.0.0.1:{port}{path}", method, body, token)
+    return http_call(f"http://127.0.0.1:{port}{path}", method, body, token)
 
 
 class Server:

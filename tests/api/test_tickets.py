@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -11,15 +12,10 @@ import pytest
 
 from clearhall.server.domain import action_log as audit
 from clearhall.server.domain.hall import load_hall
-from clearhall.server.domain.idcard import check_digit
 from clearhall.server.domain.issuing import Order, issue
 from clearhall.server.store import db
 from tests.conftest import DISPLAY, KIOSK, Api
-
-
-def valid_id(seed: int) -> str:
-    first17 = f"43068119{80 + seed % 20:02d}0{1 + seed % 9}{10 + seed % 18:02d}{seed % 1000:03d}"
-    return first17 + check_digit(first17)
+from tests.helpers import valid_id
 
 
 async def test_numbers_are_per_service_daily_and_padded(api: Api) -> None:
@@ -100,7 +96,7 @@ async def test_key_and_url_only_in_the_issue_reply(api: Api, conn: asyncpg.Conne
         assert reply.status == 200, reply.body
         assert t["key"] not in str(reply.body) and "/t/" not in str(reply.body)
         assert "key" not in str(reply.body.get("ticket", {}))
-    stored = await conn.fetchrow("SELECT * FROM tickets WHERE id = $1", t["id"])
+    stored = cast(asyncpg.Record, await conn.fetchrow("SELECT * FROM tickets WHERE id = $1", t["id"]))
     assert t["key"] not in str(dict(stored))
 
 
@@ -137,7 +133,7 @@ async def test_bad_ticket_input_is_400_naming_the_field(api: Api, body: dict[str
 async def test_id_number_is_never_returned_and_stored_only_hashed(api: Api, conn: asyncpg.Connection) -> None:
     id_number = valid_id(7)
     t = await api.issue("B", id_number=id_number, phone="13812345678")
-    row = await conn.fetchrow("SELECT * FROM tickets WHERE id = $1", t["id"])
+    row = cast(asyncpg.Record, await conn.fetchrow("SELECT * FROM tickets WHERE id = $1", t["id"]))
     assert id_number not in str(dict(row)) and "13812345678" not in str(dict(row))
     assert row["id_masked"] == id_number[:4] + "*" * 10 + id_number[-4:]
     assert len(row["id_hash"]) == 32

@@ -21,8 +21,8 @@ from clearhall.printer.status import STATUS_PRINTER, status_request
 from clearhall.server.keys import PRINTING
 from clearhall.server.printing import worker
 from tests.conftest import DISPLAY, KIOSK, Api
+from tests.helpers import eventually, issue_timed, printer_conf, printing_server
 from tests.printer.fake_printer import FakePrinter, Mode
-from tests.test_printing import eventually, issue_timed, printer_conf, printing_server
 
 
 @contextlib.asynccontextmanager

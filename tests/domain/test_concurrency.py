@@ -14,8 +14,8 @@ from clearhall.server.app import create_app
 from clearhall.server.domain import action_log as audit
 from clearhall.server.domain.hall import load_hall
 from clearhall.server.domain.issuing import Order, issue
-from clearhall.server.store.kinds import Category
 from clearhall.server.store import db, hall_apply, hallfile
+from clearhall.server.store.kinds import Category
 from tests.conftest import Api, settings_for
 
 WINDOWS = 40

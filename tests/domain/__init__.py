@@ -1,0 +1,1 @@
+"""Tests of server/domain: the calling rule, ID numbers, call-next's plan, exactly-once calls."""

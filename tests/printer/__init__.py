@@ -1,0 +1,1 @@
+"""Tests of the printer library (printer/): rendering, decoding, status and transports."""

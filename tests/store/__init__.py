@@ -1,0 +1,1 @@
+"""Tests of server/store: the hall file and numbered migrations."""
