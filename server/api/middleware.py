@@ -47,6 +47,7 @@ STATUS: Final = {
 
 # The router's own refusals, in the same shape.
 HTTP_ERRORS: Final = {
+    400: (errors.INVALID_INPUT, messages.BAD_REQUEST),
     404: (errors.NOT_FOUND, messages.NO_SUCH_ADDRESS),
     405: (errors.METHOD_NOT_ALLOWED, messages.METHOD_NOT_ALLOWED),
     413: (errors.TOO_LARGE, messages.BODY_TOO_LARGE),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
@@ -142,10 +142,6 @@ def guard(endpoint: Endpoint) -> Handler:
         return await endpoint.handler(request)
 
     return handle
-
-
-def body(request: web.Request) -> dict[str, Any]:
-    return request[BODY]
 
 
 class Registry:

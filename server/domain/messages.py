@@ -37,6 +37,7 @@ BAD_IDEMPOTENCY_KEY = Text(
 )
 BODY_TOO_LARGE = Text("请求内容过大（最多 64 KiB）", "The request body is over 64 KiB")
 UNSTORABLE_VALUE = Text("请求中有无法保存的字符或数值", "The request holds a value that cannot be stored")
+BAD_REQUEST = Text("请求格式不正确", "The request is malformed")
 NO_SUCH_ADDRESS = Text("没有这个地址", "There is nothing at this address")
 METHOD_NOT_ALLOWED = Text("此地址不支持该请求方法", "This method is not allowed here")
 DATABASE_DOWN = Text("数据库暂时无法连接，请稍后再试", "The database is unavailable; try again")

@@ -70,6 +70,19 @@ JUNK_BODIES: list[tuple[bytes | str, int, str]] = [
 ]
 
 
+async def test_declared_access_is_what_is_enforced(api: Api) -> None:
+    """A hall screen's token may do only what is public: every other endpoint, as the
+    route table declares it (x-access), answers 403 before it looks at the body."""
+    checked = 0
+    for method, path, op in await operations(api):
+        if op["x-access"] == "public":
+            continue
+        reply = await api.request(method, path, data="{not json", token=DISPLAY)
+        assert_error(reply, 403, "forbidden")
+        checked += 1
+    assert checked >= 30
+
+
 async def test_junk_bodies_get_clear_errors_on_every_endpoint(api: Api) -> None:
     boss = await api.login("boss")
     for method, path, op in await operations(api):
