@@ -29,251 +29,66 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import math
 import os
 import platform
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
+# Run as `python bench/engine.py`, only bench/ itself is on the path; its modules import as bench.*.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import (
+    DATABASE,
+    BenchError,
+    CpuMeter,
+    Phase,
+    Samples,
+    create_database,
+    drop_database,
+    memory_of,
+    postmaster_pid,
+    report,
+    server_process,
+    server_version,
+    stats,
+    tree_version,
+    with_database,
+)
+from bench.workload import (
+    KIOSKS,
+    SERVICES,
+    WAITING,
+    WAITING_NOW,
+    WINDOWS,
+    hall_toml,
+    kiosk_token,
+    password,
+    prepare,
+    random_category,
+    sign_in_all,
+    top_up,
+)
 from clearhall.server.domain import calling, issuing, window_calls
 from clearhall.server.domain.action_log import Actor
 from clearhall.server.domain.auth import Principal
-from clearhall.server.domain.hall import Hall, load_hall
+from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.window import lock_window
-from clearhall.server.store import db, hall_apply, hallfile
+from clearhall.server.store import db
 from clearhall.server.store.embedded_pg import EmbeddedPostgres
-from clearhall.server.store.kinds import GREEN_CHANNEL
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVICES = (
-    ("A", "企业开办"), ("B", "不动产登记"), ("C", "社保医保"), ("D", "公积金"),
-    ("E", "户籍证件"), ("F", "税务"), ("G", "综合受理"), ("H", "工程建设审批"),
-)  # fmt: skip
-WINDOWS = 50
-KIOSKS = 16
-WAITING = 20_000
 SQL_POOL = 4
 OPEN_LOOP_RATE = 500  # call-next/s over all windows
 KIOSK_RATE = 50  # issue/s over all kiosks in the open loop
-GREEN_SHARE = 0.20
-HALL_CODE = "bench"
-DATABASE = "clearhall_bench"
-
-TARGET_RSS_MB = 150.0
-TARGET_HTTP_SHARE = 0.40  # HTTP call-next/s ÷ SQL call-next/s
-TARGET_OPEN_P99_MS = 15.0
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-# ---------------------------------------------------------------- the hall
-
-
-def password(n: int) -> str:
-    return f"bench-password-{n}"
-
-
-def kiosk_token(i: int) -> str:
-    return f"bench-kiosk-token-{i:02d}"
-
-
-def hall_toml(seed: int = 20_250_601) -> str:
-    """50 windows of 1–3 services each (every service served), one staff per window, 16 kiosks."""
-    rng = random.Random(seed)
-    codes = [code for code, _ in SERVICES]
-    parts = [f'[hall]\ncode = "{HALL_CODE}"\nname = "压测大厅"\n']
-    parts += [f'[[services]]\ncode = "{code}"\nname = "{name}"\n' for code, name in SERVICES]
-    for n in range(1, WINDOWS + 1):
-        first = codes[(n - 1) % len(codes)]
-        served = [first, *rng.sample([c for c in codes if c != first], rng.randint(0, 2))]
-        parts.append(f"[[windows]]\nnumber = {n}\nservices = {json.dumps(served)}\n")
-    for n in range(1, WINDOWS + 1):
-        parts.append(
-            f'[[staff]]\nusername = "w{n}"\nname = "窗口{n}"\npassword = "{password(n)}"\nwindows = [{n}]\n'
-        )
-    for i in range(1, KIOSKS + 1):
-        parts.append(f'[[devices]]\nname = "kiosk-{i:02d}"\nkind = "kiosk"\ntoken = "{kiosk_token(i)}"\n')
-    return "\n".join(parts)
-
-
-def random_category(rng: random.Random) -> str:
-    """~20% green channel (spread over its four kinds), ~10% enterprise, the rest normal."""
-    r = rng.random()
-    if r < GREEN_SHARE:
-        return GREEN_CHANNEL[int(r / GREEN_SHARE * len(GREEN_CHANNEL))]
-    return "enterprise" if r < GREEN_SHARE + 0.10 else "normal"
-
-
-# -- take the numbers of many tickets at once, per service today in one counter
-# -- bump each (as that many issues would, one by one), and insert them waiting,
-# -- services interleaved in line as a morning's kiosks would interleave them
-TOP_UP = """
-WITH wanted AS (
-    SELECT service_id, count(*)::int AS n FROM unnest($2::int[]) AS u(service_id) GROUP BY service_id
-), counter AS (
-    INSERT INTO ticket_counters (hall_id, service_id, day, last)
-    SELECT $1, service_id, (now() AT TIME ZONE $3)::date, n FROM wanted
-    ON CONFLICT (service_id, day) DO UPDATE SET last = ticket_counters.last + EXCLUDED.last
-    RETURNING service_id, day, last
-), queued AS (
-    SELECT q.service_id, q.category, q.i,
-           row_number() OVER (PARTITION BY q.service_id ORDER BY q.i) AS k
-    FROM unnest($2::int[], $4::text[]) WITH ORDINALITY AS q(service_id, category, i)
-)
-INSERT INTO tickets (id, hall_id, service_id, first_service_id, day, seq, number, category,
-                     priority, status, order_at, key_hash)
-SELECT gen_random_uuid()::text, $1, q.service_id, q.service_id, c.day, x.seq,
-       s.code || CASE WHEN x.seq < 1000 THEN lpad(x.seq::text, 3, '0') ELSE x.seq::text END,
-       q.category, q.category = ANY($5::text[]), 'waiting', now() + q.i * interval '1 microsecond',
-       sha256(convert_to(gen_random_uuid()::text, 'UTF8'))
-FROM queued q
-JOIN counter c USING (service_id)
-JOIN wanted w USING (service_id)
-JOIN services s ON s.id = q.service_id,
-LATERAL (SELECT (c.last - w.n + q.k)::int AS seq) x
-"""
-
-WAITING_NOW = "SELECT count(*) FROM tickets WHERE hall_id = $1 AND status = 'waiting'"
-
-
-async def top_up(conn: asyncpg.Connection, hall: Hall, rng: random.Random) -> tuple[int, int]:
-    """Bring the waiting set back to WAITING, then vacuum. Returns (waiting before, added)."""
-    before: int = await conn.fetchval(WAITING_NOW, hall.id)
-    services = [r["id"] for r in await conn.fetch("SELECT id FROM services WHERE hall_id = $1", hall.id)]
-    added = max(0, WAITING - before)
-    chosen = [rng.choice(services) for _ in range(added)]
-    categories = [random_category(rng) for _ in range(added)]
-    if added:
-        await conn.execute(TOP_UP, hall.id, chosen, hall.timezone, categories, list(GREEN_CHANNEL))
-    # Every phase starts from the same state, not with the last phase's dead rows.
-    await conn.execute("VACUUM (ANALYZE) tickets, windows, ticket_counters, sessions")
-    return before, added
-
-
-# ---------------------------------------------------------------- measuring
-
-
-@dataclass
-class Samples:
-    """Latencies (s) of one kind of op, with when each ended."""
-
-    ended: list[float] = field(default_factory=list)
-    latency: list[float] = field(default_factory=list)
-    empty: int = 0  # call-nexts that found nobody waiting
-
-    def add(self, end: float, latency: float) -> None:
-        self.ended.append(end)
-        self.latency.append(latency)
-
-
-@dataclass(frozen=True)
-class OpStats:
-    count: int
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-
-
-def percentile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return math.nan
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-def stats(samples: Samples, start: float, seconds: float) -> OpStats:
-    """Rate counts the ops that ended within the phase; latencies are over all of them."""
-    done = sum(1 for end in samples.ended if end <= start + seconds)
-    ordered = sorted(samples.latency)
-    return OpStats(
-        done,
-        done / seconds,
-        percentile(ordered, 0.50) * 1000,
-        percentile(ordered, 0.99) * 1000,
-        (ordered[-1] if ordered else math.nan) * 1000,
-    )
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_of(pid: int) -> float | None:
-    """User + system CPU seconds of one process, from /proc (None once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def children_of(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue
-        if ppid == parent:
-            found.append(int(entry.name))
-    return found
-
-
-@dataclass
-class CpuMeter:
-    """CPU used by the bench itself, the server process, and PostgreSQL (when embedded)."""
-
-    server_pid: int
-    postmaster_pid: int | None
-
-    def snapshot(self) -> dict[str, Any]:
-        pg: dict[int, float] = {}
-        if self.postmaster_pid is not None:
-            for pid in [self.postmaster_pid, *children_of(self.postmaster_pid)]:
-                used = cpu_of(pid)
-                if used is not None:
-                    pg[pid] = used
-        return {"bench": time.process_time(), "server": cpu_of(self.server_pid) or 0.0, "pg": pg}
-
-    @staticmethod
-    def used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float | None]:
-        pg: float | None = None
-        if after["pg"]:
-            pg = sum(v - before["pg"].get(pid, 0.0) for pid, v in after["pg"].items())
-        return {
-            "bench": after["bench"] - before["bench"],
-            "server": after["server"] - before["server"],
-            "postgres": pg,
-        }
-
-
-@dataclass
-class Phase:
-    name: str
-    seconds: float
-    waiting_at_start: int
-    ops: dict[str, OpStats]
-    offered: dict[str, float]
-    cpu: dict[str, float | None]
-    empty_calls: int
 
 
 # ---------------------------------------------------------------- phase 1: SQL
@@ -451,97 +266,7 @@ async def phase_http_open_loop(client: Client, seconds: float) -> tuple[dict[str
     return {"call-next": calls, "finish": finishes, "issue": issues}, start
 
 
-# ---------------------------------------------------------------- the server process
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def memory_of(pid: int) -> dict[str, float]:
-    """VmHWM (peak RSS) and VmRSS of a process, in MB."""
-    found = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmHWM", "VmRSS"):
-            found[key] = int(value.split()[0]) / 1024
-    return found
-
-
-def log_tail(path: Path) -> str:
-    return path.read_text(errors="replace")[-2000:]
-
-
-@contextlib.asynccontextmanager
-async def server_process(config: Path, url: str, log_path: Path) -> AsyncIterator[tuple[int, str]]:
-    """`python -m server serve` on a free port; yields (pid, base URL) once /healthz answers."""
-    port = free_port()
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "clearhall.server", "serve", "--config", str(config),
-            "--database-url", url, "--host", "127.0.0.1", "--port", str(port),
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with ClientSession(timeout=ClientTimeout(total=2)) as session:
-            for _ in range(600):
-                if proc.returncode is not None:
-                    raise BenchError(f"the server exited with {proc.returncode}:\n{log_tail(log_path)}")
-                with contextlib.suppress(OSError, asyncio.TimeoutError):
-                    async with session.get(base + "/healthz") as r:
-                        if r.status == 200:
-                            break
-                await asyncio.sleep(0.1)
-            else:
-                raise BenchError("the server did not answer /healthz within 60 s")
-        yield proc.pid, base
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)  # run_app's clean shutdown: closes its pool
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
 # ---------------------------------------------------------------- the run
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL naming another database (keeps ?host= for sockets)."""
-    base, _, query = url.partition("?")
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}" + (f"?{query}" if query else "")
-
-
-async def prepare(url: str, config: Path) -> Hall:
-    conn = await asyncpg.connect(url)
-    try:
-        await db.init_connection(conn)
-        await db.apply_schema(conn)
-        await db.installation_secret(conn)
-        await hall_apply.apply(conn, hallfile.load(config))
-        hall = await load_hall(conn, HALL_CODE)
-        if hall is None:
-            raise BenchError("the generated hall did not load")
-        return hall
-    finally:
-        await conn.close()
-
-
-async def sign_in_all(conn: asyncpg.Connection, hall: Hall) -> dict[int, Principal]:
-    staff: dict[int, Principal] = {}
-    for row in await conn.fetch("SELECT id, username, name FROM staff WHERE hall_id = $1", hall.id):
-        n = int(row["username"][1:])
-        staff[n] = Principal("staff", row["id"], row["name"], f"bench:{row['id']}", role="staff")
-        async with conn.transaction():
-            await window_calls.sign_in(conn, hall, n, staff[n])
-    return staff
 
 
 async def run(url: str, seconds: float, workdir: Path, postmaster_pid: int | None) -> int:
@@ -614,100 +339,6 @@ async def run(url: str, seconds: float, workdir: Path, postmaster_pid: int | Non
     return report(phases, memory, postmaster_pid is not None)
 
 
-def report(phases: list[Phase], memory: dict[str, float], embedded: bool) -> int:
-    by_name = {p.name: p for p in phases}
-    sql, sat, loop = by_name["SQL direct"], by_name["HTTP saturation"], by_name["HTTP open loop"]
-    print()
-    print(f"{'phase':<17}{'op':<11}{'offered/s':>10}{'done/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
-    for p in phases:
-        for op, s in p.ops.items():
-            offered = f"{p.offered[op]:g}" if op in p.offered else "max"
-            if op == "finish" and p.name == "HTTP open loop":
-                offered = "after call"
-            print(
-                f"{p.name:<17}{op:<11}{offered:>10}{s.rate:>9.0f}{s.p50_ms:>9.2f}{s.p99_ms:>9.2f}{s.max_ms:>9.1f}"
-            )
-    print()
-    print("latency: SQL and saturation from send to answer; open loop from the scheduled time.")
-    for p in phases:
-        if p.empty_calls:
-            print(f"note: {p.name}: {p.empty_calls} call-next found nobody waiting (not counted)")
-    print()
-    print(f"{'CPU (cores busy, of 2)':<24}{'bench':>8}{'server':>8}{'postgres':>10}")
-    for p in phases:
-        pg = p.cpu["postgres"]
-        print(
-            f"{p.name:<24}{p.cpu['bench'] or 0:>8.2f}{p.cpu['server'] or 0:>8.2f}"
-            f"{(f'{pg:.2f}' if pg is not None else 'n/a'):>10}"
-        )
-    if not embedded:
-        print("(postgres CPU is only measured for the embedded server)")
-    print()
-    share_call = sat.ops["call-next"].rate / sql.ops["call-next"].rate if sql.ops["call-next"].rate else 0.0
-    share_issue = sat.ops["issue"].rate / sql.ops["issue"].rate if sql.ops["issue"].rate else 0.0
-    print(f"HTTP ÷ SQL throughput: call-next {share_call:.0%}, issue {share_issue:.0%}")
-    print(
-        f"server memory: peak RSS (VmHWM) {memory['VmHWM']:.1f} MB, RSS at end {memory['VmRSS']:.1f} MB;"
-        f" peak after start-up {memory['after start']:.1f} MB,"
-        f" after 50 concurrent log-ins {memory['after log-ins']:.1f} MB"
-    )
-    print()
-    open_p99 = loop.ops["call-next"].p99_ms
-    targets = [
-        ("server peak RSS", f"≤ {TARGET_RSS_MB:g} MB", f"{memory['VmHWM']:.1f} MB",
-         memory["VmHWM"] <= TARGET_RSS_MB),
-        ("HTTP call-next ÷ SQL", f"≥ {TARGET_HTTP_SHARE:.0%}", f"{share_call:.0%}",
-         share_call >= TARGET_HTTP_SHARE),
-        ("open-loop call-next p99", f"≤ {TARGET_OPEN_P99_MS:g} ms", f"{open_p99:.1f} ms",
-         open_p99 <= TARGET_OPEN_P99_MS),
-    ]  # fmt: skip
-    print(f"{'target':<26}{'wanted':>10}{'measured':>12}  verdict")
-    for label, wanted, measured, met in targets:
-        print(f"{label:<26}{wanted:>10}{measured:>12}  {'MET' if met else 'NOT MET'}")
-    return 0 if all(met for *_, met in targets) else 1
-
-
-def postmaster_pid(pg: EmbeddedPostgres) -> int | None:
-    with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
-        return int((pg.pgdata / "postmaster.pid").read_text().split()[0])
-    return None
-
-
-async def create_database(url: str) -> None:
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
-
-
-async def drop_database(url: str) -> None:
-    admin = await asyncpg.connect(url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    finally:
-        await admin.close()
-
-
-def tree_version() -> str:
-    """The commit benchmarked, and whether the working tree differed from it."""
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "server", "schema.sql"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (" + uncommitted changes in server/ or schema.sql" if dirty else "")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
@@ -746,15 +377,6 @@ def main(argv: list[str] | None = None) -> int:
         if pg is not None:
             pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-async def server_version(url: str) -> str:
-    conn = await asyncpg.connect(url)
-    try:
-        version: str = await conn.fetchval("SHOW server_version")
-        return version
-    finally:
-        await conn.close()
 
 
 if __name__ == "__main__":
