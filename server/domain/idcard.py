@@ -1,5 +1,11 @@
 """Resident ID numbers (GB 11643-1999) and phone numbers: checking and hiding.
 
+Both are normalised before anything else looks at them (CONTRACT §4): NFKC
+(a full-width １ is the digit 1), every space removed, `x` upper-cased; what is
+left must be ASCII digits (and a final X), so one person's number in any form
+counts against the same limits. Other scripts' digits (٤, ४) are refused, not
+read as numbers.
+
 An ID number is checked by its check digit and birth date, then kept only as a
 keyed hash (HMAC-SHA256 with the installation secret) and a masked form with
 the first 4 and last 4 characters. It is never returned, logged or stored whole.
@@ -10,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from datetime import date
 
 from clearhall.server.domain import messages
@@ -17,8 +24,10 @@ from clearhall.server.domain.text import Text
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CODES = "10X98765432"
-ID_FORMAT = re.compile(r"[1-9]\d{16}[\dX]")
-PHONE_FORMAT = re.compile(r"1[3-9]\d{9}")
+# ASCII only: Python's \d would also take other scripts' digits.
+ID_FORMAT = re.compile(r"[1-9][0-9]{16}[0-9X]")
+PHONE_FORMAT = re.compile(r"1[3-9][0-9]{9}")
+SPACES = re.compile(r"[\s\-]+")
 
 
 def check_digit(first17: str) -> str:
@@ -28,7 +37,11 @@ def check_digit(first17: str) -> str:
 
 
 def normalise_id(value: str) -> str:
-    return value.strip().upper()
+    return SPACES.sub("", unicodedata.normalize("NFKC", value)).upper()
+
+
+def normalise_phone(value: str) -> str:
+    return SPACES.sub("", unicodedata.normalize("NFKC", value))
 
 
 def id_problem(value: str) -> Text | None:
@@ -46,7 +59,7 @@ def id_problem(value: str) -> Text | None:
 
 
 def phone_problem(value: str) -> Text | None:
-    if not PHONE_FORMAT.fullmatch(value.strip()):
+    if not PHONE_FORMAT.fullmatch(normalise_phone(value)):
         return messages.PHONE_FORMAT
     return None
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from clearhall.server.domain import action_log, errors, events, messages
 from clearhall.server.domain.hall import Hall
-from clearhall.server.domain.idcard import id_problem, keyed_hash, mask, normalise_id, phone_problem
+from clearhall.server.domain.idcard import (
+    id_problem,
+    keyed_hash,
+    mask,
+    normalise_id,
+    normalise_phone,
+    phone_problem,
+)
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket, lock_key, place_in_line
 from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import GREEN_CHANNEL, UNFINISHED, Category
@@ -110,7 +117,8 @@ async def issue(
         problem = phone_problem(phone)
         if problem:
             raise errors.invalid(problem, "phone")
-        phone_hash, phone_masked = keyed_hash(secret, "phone", phone.strip()), mask(phone.strip())
+        phone = normalise_phone(phone)
+        phone_hash, phone_masked = keyed_hash(secret, "phone", phone), mask(phone)
 
     ticket_id = secrets.token_urlsafe(16)
     key = secrets.token_urlsafe(24)

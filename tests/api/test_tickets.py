@@ -231,3 +231,56 @@ async def test_a_retried_issue_returns_the_same_ticket(api: Api, conn: asyncpg.C
     await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
     await idempotency.purge(conn)
     assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+
+
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+async def test_one_id_in_any_form_counts_against_the_same_limits(api: Api) -> None:
+    """NFKC first (CONTRACT §4): a full-width digit is the same digit, spaces and a
+    lower-case x change nothing; other scripts' digits are not digits of an ID."""
+    person = valid_id(4242)
+    forms = [
+        person,
+        person[:5] + person[5].translate(FULL_WIDTH) + person[6:],
+        person.translate(FULL_WIDTH),
+        " ".join([person[:6], person[6:14], person[14:]]).lower(),
+    ]
+    first = await api.post("/api/tickets", {"service": "A", "id_number": forms[0]}, token=KIOSK)
+    assert first.status == 201, first.body
+    for form in forms[1:]:
+        again = await api.post("/api/tickets", {"service": "A", "id_number": form}, token=KIOSK)
+        assert again.status == 409 and again.body["error"]["code"] == "limit_exceeded", (form, again.body)
+    # The daily cap (3 in tests/hall.toml) counts every form as one person.
+    for service, form in (("B", forms[2]), ("C", forms[3])):
+        r = await api.post("/api/tickets", {"service": service, "id_number": form}, token=KIOSK)
+        assert r.status == 201, r.body
+    await api.sign_in("s1", 1)
+    await api.window("s1", 1, "call-next")
+    await api.window("s1", 1, "finish")  # A is no longer open: only the cap can refuse now
+    capped = await api.post(
+        "/api/tickets",
+        {"service": "A", "id_number": forms[1]},
+        token=KIOSK,
+        headers={"Accept-Language": "en"},
+    )
+    assert capped.status == 409 and "daily limit of 3" in capped.body["error"]["message"], capped.body
+    # Arabic-Indic digits pass a \d check but are not an ID number.
+    foreign = await api.post(
+        "/api/tickets", {"service": "A", "id_number": person.translate(ARABIC_INDIC)}, token=KIOSK
+    )
+    assert foreign.status == 400 and foreign.body["error"]["field"] == "id_number", foreign.body
+
+
+async def test_a_phone_number_in_any_form_is_one_number(api: Api, conn: asyncpg.Connection) -> None:
+    for form in ("13812345678", "１３８１２３４５６７８", "138-1234-5678", "138 1234 5678"):
+        r = await api.post("/api/tickets", {"service": "A", "phone": form}, token=KIOSK)
+        assert r.status == 201, (form, r.body)
+    hashes = await conn.fetch(
+        "SELECT DISTINCT phone_hash, phone_masked FROM tickets WHERE phone_hash IS NOT NULL"
+    )
+    assert len(hashes) == 1 and hashes[0]["phone_masked"] == "1381***5678"
+    for bad in ("١٣٨١٢٣٤٥٦٧٨", "1381234567", "23812345678"):
+        r = await api.post("/api/tickets", {"service": "A", "phone": bad}, token=KIOSK)
+        assert r.status == 400 and r.body["error"]["field"] == "phone", (bad, r.body)
