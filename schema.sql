@@ -238,7 +238,11 @@ CREATE TABLE IF NOT EXISTS ratings (
     dimensions  jsonb NOT NULL DEFAULT '{}'::jsonb,
     comment     text,
     source      text NOT NULL CHECK (source IN ('citizen', 'pad')),
-    created_at  timestamptz NOT NULL DEFAULT now()
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- who issued the rated ticket (a kiosk, or a staff member at the counter),
+    -- for the integrity signals; added by migration 0001 on older databases
+    issued_by_device  integer REFERENCES devices(id),
+    issued_by_staff   integer REFERENCES staff(id)
 );
 
 -- 差评整改: a bad rating (1–2) opens a follow-up case that a supervisor works

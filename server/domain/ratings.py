@@ -1,6 +1,9 @@
 """好差评 (CONTRACT §7): one rating per finished ticket, tied to its service,
 window and staff member, given by the citizen (with the ticket's key) or by
-the rating pad of the window where it was finished. Staff can never rate.
+the rating pad of the window where it was finished. Staff can never rate,
+and a ticket a staff member issued at the counter and then served themselves is
+rated only at the pad: its key passed through their hands. Every rating keeps
+which credential issued its ticket, for the integrity signals.
 
 Scores: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意. A 1 or 2 is a bad
 rating (差评) and opens a follow-up case due within FOLLOW_UP_DAYS.
@@ -40,14 +43,16 @@ class Rating:
 
 
 TICKET_FOR_RATING = """
-SELECT t.id, t.number, t.status, t.service_id, t.window_id, t.staff_id, t.key_hash
+SELECT t.id, t.number, t.status, t.service_id, t.window_id, t.staff_id, t.key_hash,
+       t.issued_by_device, t.issued_by_staff
 FROM tickets t WHERE t.id = $1 AND t.hall_id = $2
 FOR UPDATE
 """
 
 INSERT_RATING = """
-INSERT INTO ratings (hall_id, ticket_id, service_id, window_id, staff_id, score, dimensions, comment, source)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO ratings (hall_id, ticket_id, service_id, window_id, staff_id, score, dimensions, comment, source,
+                     issued_by_device, issued_by_staff)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (ticket_id) DO NOTHING
 RETURNING id, ticket_id, score, dimensions, comment, source, created_at
 """
@@ -76,13 +81,15 @@ async def rate(
             raise errors.unauthorized(messages.WRONG_TICKET_KEY)
         if pad is not None and pad.window_id != t["window_id"]:
             raise errors.forbidden(messages.NOT_FINISHED_HERE)
+        if pad is None and t["issued_by_staff"] is not None and t["issued_by_staff"] == t["staff_id"]:
+            raise errors.forbidden(messages.RATE_AT_THE_PAD)
         if t["status"] != TicketStatus.DONE:
             raise errors.conflict(messages.ONLY_DONE_RATED)
         source = "pad" if pad else "citizen"
         row = await conn.fetchrow(
             INSERT_RATING,
             hall.id, t["id"], t["service_id"], t["window_id"], t["staff_id"], score, dimensions,
-            comment, source,
+            comment, source, t["issued_by_device"], t["issued_by_staff"],
         )  # fmt: skip
         if row is None:
             raise errors.conflict(messages.ALREADY_RATED)

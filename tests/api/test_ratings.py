@@ -72,3 +72,30 @@ async def test_a_bad_rating_opens_a_follow_up(api: Api, conn: asyncpg.Connection
     case = cast(asyncpg.Record, await conn.fetchrow("SELECT * FROM follow_ups"))
     assert case["status"] == "open" and case["due_at"] > case["created_at"]
     assert await conn.fetchval("SELECT count(*) FROM action_log WHERE action = 'rate'") == 1
+
+
+async def test_staff_cannot_rate_a_ticket_they_issued_and_served(api: Api, conn: asyncpg.Connection) -> None:
+    """The reviewer's attack (issue 8, finding 2): issue at the counter with one's own
+    token (the answer carries the key), serve it, rate it 5 by key with no log-in."""
+    s1 = await api.login("s1")
+    mine = await api.post("/api/tickets", {"service": "A"}, token=s1)
+    assert mine.status == 201
+    t = mine.body["ticket"]
+    await api.sign_in("s1", 1)
+    await api.window("s1", 1, "call-next")
+    await api.window("s1", 1, "finish")
+    by_key = await api.post("/api/ratings", {"ticket": t["id"], "key": t["key"], "score": 5})
+    assert by_key.status == 403 and by_key.body["error"]["code"] == "forbidden", by_key.body
+    at_pad = await api.post("/api/ratings", {"ticket": t["id"], "score": 5}, token=RATING)
+    assert at_pad.status == 201, at_pad.body  # the citizen at the window still rates it
+    row = cast(asyncpg.Record, await conn.fetchrow("SELECT * FROM ratings WHERE ticket_id = $1", t["id"]))
+    staff_id = await conn.fetchval("SELECT id FROM staff WHERE username = 's1'")
+    assert row["issued_by_staff"] == staff_id and row["issued_by_device"] is None
+
+
+async def test_a_rating_records_the_kiosk_that_issued_its_ticket(api: Api, conn: asyncpg.Connection) -> None:
+    t = await finished(api)
+    assert (await api.post("/api/ratings", {"ticket": t["id"], "key": t["key"], "score": 4})).status == 201
+    row = cast(asyncpg.Record, await conn.fetchrow("SELECT * FROM ratings WHERE ticket_id = $1", t["id"]))
+    kiosk = await conn.fetchval("SELECT id FROM devices WHERE kind = 'kiosk' ORDER BY id LIMIT 1")
+    assert row["issued_by_device"] == kiosk and row["issued_by_staff"] is None
