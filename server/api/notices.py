@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from clearhall.server.api.hall import ok
-from clearhall.server.api.routes import BODY, WHO, Access, Endpoint
+from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, path_number
 from clearhall.server.api.shapes import notice_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import errors, messages, notices
@@ -37,8 +37,8 @@ def draft(data: dict[str, Any]) -> notices.Draft:
 
 
 def notice_id(request: web.Request) -> int:
-    value = int(request.match_info["id"])
-    if value > 2**31 - 1:
+    value = path_number(request, "id", 2**31 - 1)
+    if value is None:
         raise errors.not_found(messages.NO_NOTICE)
     return value
 

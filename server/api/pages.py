@@ -67,7 +67,10 @@ async def static(request: web.Request) -> web.StreamResponse:
     folder = FOLDERS.get(name)
     if folder is None:
         raise web.HTTPNotFound()
-    path = (folder / request.match_info["file"]).resolve()
+    file = request.match_info["file"]
+    if "\x00" in file:  # a path the operating system cannot even look up
+        raise web.HTTPNotFound()
+    path = (folder / file).resolve()
     if path.suffix not in STATIC_TYPES or folder_of(path) != name or not path.is_file():
         raise web.HTTPNotFound()
     return web.FileResponse(path, headers={"Cache-Control": "no-cache"})

@@ -20,7 +20,7 @@ from aiohttp import web
 from clearhall.server.api.validate import Body, load_json, read_body
 from clearhall.server.domain import auth, errors, messages
 from clearhall.server.domain.auth import Principal
-from clearhall.server.domain.window import window_exists
+from clearhall.server.domain.window import may_work_at, window_exists
 from clearhall.server.keys import DB, HALL
 from clearhall.server.store.kinds import DeviceKind
 
@@ -34,6 +34,7 @@ class Access(StrEnum):
     STAFF = "staff"  # any staff log-in
     SUPERVISOR = "supervisor"
     WINDOW = "window"  # staff signed in at the window {n}, or a supervisor
+    SIGN_IN = "sign_in"  # staff the hall file lets work at the window {n}, or a supervisor
     ISSUER = "issuer"  # a kiosk device or staff
     TICKET = "ticket"  # the citizen's key in ?key=, or staff
     RATER = "rater"  # the ticket's key in the body, or the window's rating pad
@@ -45,6 +46,7 @@ ACCESS_TEXT: Final = {
     Access.STAFF: "A staff log-in token.",
     Access.SUPERVISOR: "A supervisor's or admin's log-in token.",
     Access.WINDOW: "A staff token of the person signed in at this window, or a supervisor's.",
+    Access.SIGN_IN: "A staff token of someone the hall file lets work at this window, or a supervisor's.",
     Access.ISSUER: "A kiosk device token, or a staff token.",
     Access.TICKET: "The citizen's ticket key in ?key=, or a staff token.",
     Access.RATER: "The ticket's key in the body (the citizen), or the window's rating pad token.",
@@ -85,10 +87,19 @@ async def authenticate(request: web.Request) -> Principal:
     return await auth.authenticate(request.app[DB], request.app[HALL].id, token)
 
 
+def path_number(request: web.Request, name: str, most: int) -> int | None:
+    """A {name:\\d+} path parameter as a number, or None when it is over `most` (or has
+    more digits than Python converts: a 5,000-digit number is a 404, not a 500)."""
+    text = request.match_info[name]
+    if len(text) > len(str(most)) or int(text) > most:
+        return None
+    return int(text)
+
+
 def window_number(request: web.Request) -> int:
-    number = int(request.match_info["n"])
-    if number > 999_999:
-        raise errors.not_found(messages.NO_WINDOW(number=number))
+    number = path_number(request, "n", 999_999)
+    if number is None:
+        raise errors.not_found(messages.NO_WINDOW(number=request.match_info["n"][:12]))
     return number
 
 
@@ -119,6 +130,16 @@ async def judge(request: web.Request, access: Access) -> Principal | None:
                 if not await window_exists(conn, request.app[HALL].id, number):
                     raise errors.not_found(messages.NO_WINDOW(number=number))
             raise errors.forbidden(messages.NOT_SIGNED_IN_HERE(number=number))
+    elif access is Access.SIGN_IN:
+        if p.kind != "staff":
+            raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
+        number = window_number(request)
+        if not p.is_supervisor:
+            async with request.app[DB].acquire() as conn:
+                if not await window_exists(conn, request.app[HALL].id, number):
+                    raise errors.not_found(messages.NO_WINDOW(number=number))
+                if not await may_work_at(conn, request.app[HALL].id, p.id, number):
+                    raise errors.forbidden(messages.MAY_NOT_SIGN_IN_HERE(number=number))
     elif access in (Access.STAFF, Access.TICKET, Access.ISSUER):
         auth.require_staff(p)
     return p

@@ -22,7 +22,9 @@ ISSUE = Body(
     (
         Field("service", str, required=True, max_length=2, pattern=r"[A-Z]{1,2}"),
         Field("category", str, choices=tuple(Category)),
-        Field("id_number", str, max_length=40, description="18-character resident ID (GB 11643); spaces ignored"),
+        Field(
+            "id_number", str, max_length=40, description="18-character resident ID (GB 11643); spaces ignored"
+        ),
         Field("phone", str, max_length=20, description="11-digit mobile number; spaces and dashes ignored"),
     )
 )

@@ -98,7 +98,7 @@ ROUTES = (
     *(
         Endpoint(
             "POST", f"{WINDOW_PATH}/{call}", window_call(call), SUMMARIES[call],
-            Access.STAFF if call is Call.SIGN_IN else Access.WINDOW,
+            Access.SIGN_IN if call is Call.SIGN_IN else Access.WINDOW,
             body=BODIES.get(call, EMPTY), tag="windows", headers=("Idempotency-Key",),
         )
         for call in Call

@@ -96,7 +96,8 @@ STAFF_CANNOT_RATE = Text(
     "只有群众或窗口评价器可以评价", "Only the citizen or the window's rating pad may rate"
 )
 RATE_AT_THE_PAD = Text(
-    "工作人员代取的号只能在窗口评价器上评价", "A ticket its own staff member issued at the counter is rated only at the pad"
+    "工作人员代取的号只能在窗口评价器上评价",
+    "A ticket its own staff member issued at the counter is rated only at the pad",
 )
 NOT_FINISHED_HERE = Text("这个号不是在本窗口办结的", "This ticket was not finished at this window")
 ONLY_DONE_RATED = Text("只有已办结的号可以评价", "Only a finished ticket can be rated")

@@ -93,6 +93,16 @@ async def window_exists(conn: Connection, hall_id: int, number: int) -> bool:
     )
 
 
+async def may_work_at(conn: Connection, hall_id: int, staff_id: int, number: int) -> bool:
+    """Whether the hall file lists this window among the staff member's."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM staff_windows sw JOIN windows w ON w.id = sw.window_id"
+        " WHERE sw.staff_id = $1 AND w.hall_id = $2 AND w.number = $3 AND w.active",
+        staff_id, hall_id, number,
+    )  # fmt: skip
+    return bool(found)
+
+
 def require_free(w: Window) -> None:
     """A window holds at most one current ticket."""
     if w.current_ticket_id is not None:

@@ -280,3 +280,47 @@ def test_every_catalogue_text_is_in_one_language_each() -> None:
         names = set(re.findall(r"\{(\w+)\}", t.zh + t.en))
         filled = t(**dict.fromkeys(names, "1"))
         assert "{" not in filled.zh + filled.en, name
+
+
+HUGE = "9" * 5000  # Python refuses to turn more than 4,300 digits into an int
+
+
+async def test_huge_numbers_in_paths_and_queries_are_not_500s(api: Api) -> None:
+    """Issue 8, finding 3: every path parameter and every query parameter, as a
+    5,000-digit number, with the most powerful credential: a 4xx in shape."""
+    boss = await api.login("boss")
+    doc = (await api.get("/api/openapi.json")).body
+    tried = 0
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            concrete = re.sub(r"\{\w+\}", HUGE, path)
+            plain = re.sub(r"\{\w+\}", "1", path)
+            queries = [q["name"] for q in op.get("parameters", []) if q["in"] == "query"]
+            for target in [concrete, *(f"{plain}?{q}={HUGE}" for q in queries)]:
+                if target == path:
+                    continue  # no parameter to fill
+                reply = await api.request(method.upper(), target, token=boss)
+                assert reply.status < 500, (method, target[:80], reply.status, reply.body)
+                if reply.status >= 400:
+                    assert reply.body["ok"] is False
+                tried += 1
+    for page in ("/display/window/" + HUGE, "/rate/" + HUGE):
+        assert (await api.get(page)).status < 500
+    assert tried > 15
+
+
+async def test_nul_bytes_in_static_paths_are_404(api: Api) -> None:
+    for path in ("/static/kiosk/a%00b.js", "/static/shared/%00", "/static/display/%00/x.css"):
+        reply = await api.get(path)
+        assert reply.status in (400, 404), (path, reply.status)
+
+
+async def test_sign_in_judges_the_person_before_the_body(api: Api) -> None:
+    """Issue 8, finding 14: s3 may not work at window 1, whatever the body says."""
+    s3 = await api.login("s3")
+    junk = await api.request("POST", "/api/windows/1/sign-in", data="{not json", token=s3)
+    assert_error(junk, 403, "forbidden")
+    assert_error(await api.post("/api/windows/1/sign-in", {"x": 1}, token=s3), 403, "forbidden")
+    assert_error(await api.post("/api/windows/77/sign-in", token=s3), 404, "not_found")
+    allowed = await api.login("s1")
+    assert_error(await api.request("POST", "/api/windows/1/sign-in", data="{not json", token=allowed), 400)
