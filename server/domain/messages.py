@@ -85,7 +85,10 @@ FINISH_FIRST = Text("请先办结或转移 {number} 号窗口的当前号", "Fin
 CANNOT_NOW = Text("当前的号不能执行此操作（{action}）", "The current ticket cannot be given '{action}' now")
 NOT_THIS_WINDOWS_SERVICE = Text("{number} 不属于本窗口的业务", "{number} is not a service of this window")
 NOT_WAITING = Text("{number} 不在等候中", "Ticket {number} is not waiting")
-NOT_SUSPENDED_TODAY = Text("{number} 不是今天挂起的号", "There is no suspended ticket {number} today")
+NOT_SUSPENDED_HERE = Text(
+    "{number} 不是今天在 {window} 号窗口的业务中挂起的号",
+    "There is no suspended ticket {number} of window {window}'s services today",
+)
 OPEN_TICKET_IN_TARGET = Text(
     "此身份证号在 {service} 业务已有未办结的号，不能转入",
     "This ID number already holds an unfinished ticket for {service}; it cannot be transferred there",

@@ -159,7 +159,7 @@ WITH back AS (
     UPDATE tickets t SET status = 'waiting', window_id = NULL, staff_id = NULL,
            called_at = NULL, started_at = NULL
     WHERE t.hall_id = $1 AND t.number = $2 AND t.day = (now() AT TIME ZONE $3)::date
-      AND t.status = 'suspended'
+      AND t.status = 'suspended' AND t.service_id = ANY($4::int[])
     RETURNING t.*
 )
 SELECT {TICKET_COLUMNS} FROM back t JOIN services s ON s.id = t.service_id
@@ -167,10 +167,13 @@ SELECT {TICKET_COLUMNS} FROM back t JOIN services s ON s.id = t.service_id
 
 
 async def requeue(conn: Connection, hall: Hall, w: Window, p: Principal, number: str) -> Ticket:
-    """A suspended ticket's citizen is back: waiting again, in its old place."""
-    row = await conn.fetchrow(REQUEUE, hall.id, number, hall.timezone)
+    """A suspended ticket's citizen is back: waiting again, in its old place.
+
+    Only at a window that serves the ticket's service, like every other call.
+    """
+    row = await conn.fetchrow(REQUEUE, hall.id, number, hall.timezone, w.service_ids)
     if row is None:
-        raise errors.conflict(messages.NOT_SUSPENDED_TODAY(number=number))
+        raise errors.conflict(messages.NOT_SUSPENDED_HERE(number=number, window=w.number))
     ticket = Ticket.from_row(row)
     await action_log.record(
         conn, hall.id, p.actor, "requeue", window=w.number, ticket_id=ticket.id,

@@ -301,3 +301,16 @@ async def test_staff_sees_numbers_and_categories_only(api: Api) -> None:
         {"number": "A001", "service": "A", "category": "elderly", "green_channel": True,
          "issued_at": r.body["tickets"][0]["issued_at"]}
     ]  # fmt: skip
+
+
+async def test_requeue_only_at_a_window_serving_the_tickets_service(api: Api) -> None:
+    """Issue 8, finding 13: window 1 serves A only; a suspended C ticket is not its to requeue."""
+    await api.issue("C")  # C001
+    await api.sign_in("s4", 4)  # window 4 serves C
+    await api.window("s4", 4, "call-next")
+    await api.window("s4", 4, "suspend", {"reason": "缺材料", "missing": ["户口本"]})
+    await api.sign_in("s1", 1)
+    elsewhere = await api.window("s1", 1, "requeue", {"number": "C001"})
+    assert elsewhere.status == 409 and elsewhere.body["error"]["code"] == "conflict", elsewhere.body
+    here = await api.window("s4", 4, "requeue", {"number": "C001"})
+    assert here.status == 200 and here.body["ticket"]["status"] == "waiting", here.body
