@@ -87,7 +87,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DomainError as exc:
-        return error_response(request, exc.code, exc.text, **exc.extra)
+        response = error_response(request, exc.code, exc.text, **exc.extra)
+        if "retry_after" in exc.extra:  # 429: when to try again, in whole seconds
+            response.headers["Retry-After"] = str(max(1, int(exc.extra["retry_after"])))
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
