@@ -3,10 +3,16 @@
  *   N call next · R recall · S start · F finish · X no-show · T transfer ·
  *   G suspend (挂起) · C call a number out of order · P pause / resume · L language
  * Calls that need a reason ask for it first. Each call carries an
- * Idempotency-Key so a retried click never acts twice. */
+ * Idempotency-Key so a retried click never acts twice.
+ *
+ * This file is the console's core: the session, the window chosen, the live
+ * feed, the current ticket, the waiting list and the calls themselves (post).
+ * The buttons, keys and dialogs (console-actions.js) are loaded before it and
+ * share CH.console with it; this file, loaded last, starts the page. */
 (function () {
   "use strict";
   var CH = window.CH;
+  var S = CH.console = CH.console || {};
   CH.page = "console";
 
   var store = window.sessionStorage;
@@ -17,28 +23,21 @@
   var services = [];
   var live = null;
 
-  var ACTIONS = [
-    { id: "call-next", key: "n", label: "btn_call_next", cls: "main" },
-    { id: "recall", key: "r", label: "btn_recall" },
-    { id: "start", key: "s", label: "btn_start", cls: "go" },
-    { id: "finish", key: "f", label: "btn_finish", cls: "go" },
-    { id: "no-show", key: "x", label: "btn_no_show" },
-    { id: "call", key: "c", label: "btn_call" },
-    { id: "transfer", key: "t", label: "btn_transfer" },
-    { id: "suspend", key: "g", label: "btn_suspend" },
-    { id: "pause", key: "p", label: "btn_pause" },
-    { id: "resume", key: "p", label: "btn_resume" }
-  ];
+  S.session = function () { return session; };
+  S.current = function () { return current; };
+  S.windowStatus = function () { return windowStatus; };
+  S.services = function () { return services; };
+  S.post = post;
+  S.flash = flash;
 
   CH.applyStrings();
-  buildButtons();
-  CH.onlang = function () { buildButtons(); renderAll(); };
+  S.buildButtons();
+  CH.onlang = function () { S.buildButtons(); renderAll(); };
   document.querySelectorAll("[data-action='lang']").forEach(function (b) { b.addEventListener("click", CH.toggleLang); });
   CH.$("#loginForm").addEventListener("submit", onLogin);
   CH.$("#logoutBtn").addEventListener("click", logout);
   CH.$("#logoutBtn2").addEventListener("click", logout);
   CH.$("#signOutBtn").addEventListener("click", signOut);
-  document.addEventListener("keydown", onKey);
   route();
 
   /* ---------- session ---------- */
@@ -209,7 +208,7 @@
       if (!res.ok) { ol.appendChild(CH.el("li", { class: "empty", text: CH.errorText(res) })); return; }
       if (!list.length) { ol.appendChild(CH.el("li", { class: "empty", text: CH.t("waiting_none") })); return; }
       list.forEach(function (t) {
-        ol.appendChild(CH.el("li", { "data-number": t.number, title: CH.t("btn_call"), onclick: function () { askCall(t.number); } }, [
+        ol.appendChild(CH.el("li", { "data-number": t.number, title: CH.t("btn_call"), onclick: function () { S.askCall(t.number); } }, [
           CH.el("span", { class: "num", text: t.number }),
           CH.el("span", { class: "since", text: CH.fmtTime(t.issued_at) }),
           CH.el("span", { class: "cat" + (CH.isGreen(t.category) ? " green" : ""), text: CH.categoryName(t.category) })
@@ -229,26 +228,7 @@
     });
   }
 
-  function buildButtons() {
-    var box = CH.clear(CH.$("#buttons"));
-    ACTIONS.forEach(function (a) {
-      box.appendChild(CH.el("button", { type: "button", id: "btn-" + a.id, class: "act " + (a.cls || ""), onclick: function () { run(a.id); } }, [
-        CH.t(a.label), CH.el("span", { class: "key", text: a.key.toUpperCase() })
-      ]));
-    });
-    renderButtons();
-    var legend = CH.clear(CH.$("#legend"));
-    legend.appendChild(CH.el("b", { text: CH.t("shortcuts") + ":" }));
-    ACTIONS.forEach(function (a) {
-      if (a.id === "resume") return;
-      legend.appendChild(CH.el("kbd", { text: a.key.toUpperCase() }));
-      legend.appendChild(document.createTextNode(a.id === "pause" ? CH.t("btn_pause") + " / " + CH.t("btn_resume") : CH.t(a.label)));
-    });
-    legend.appendChild(CH.el("kbd", { text: "L" }));
-    legend.appendChild(document.createTextNode(CH.t("lang_key")));
-  }
-
-  function renderAll() { renderCurrent(); renderButtons(); }
+  function renderAll() { renderCurrent(); S.renderButtons(); }
 
   function renderCurrent() {
     var num = CH.$("#curNumber"), meta = CH.clear(CH.$("#curMeta"));
@@ -256,7 +236,7 @@
     if (!current) {
       num.textContent = CH.t("no_current");
       num.classList.add("none");
-      renderButtons();
+      S.renderButtons();
       return;
     }
     num.classList.remove("none");
@@ -269,62 +249,14 @@
     if (current.service) meta.appendChild(CH.el("div", { text: current.service + (svc ? " · " + svc.name : "") }));
     if (current.id_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_id", { id: current.id_masked }) }));
     if (current.phone_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_phone", { phone: current.phone_masked }) }));
-    renderButtons();
-  }
-
-  function renderButtons() {
-    var has = !!current;
-    var st = current && current.status;
-    var open = windowStatus !== "paused";
-    var enable = {
-      "call-next": !has && open,
-      "call": !has && open,
-      "recall": has && st !== "serving",
-      "start": has && st !== "serving",
-      "finish": has,
-      "no-show": has && st !== "serving",
-      "transfer": has,
-      "suspend": has,
-      "pause": open,
-      "resume": !open
-    };
-    ACTIONS.forEach(function (a) {
-      var b = document.getElementById("btn-" + a.id);
-      if (!b) return;
-      b.disabled = !enable[a.id];
-      b.hidden = (a.id === "pause" && !open) || (a.id === "resume" && open);
-    });
-  }
-
-  function onKey(e) {
-    if (!session || !session.window || CH.$("#workView").hidden) return;
-    if (CH.$("#dlg").open) return;
-    var tag = (e.target && e.target.tagName) || "";
-    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    var k = e.key.toLowerCase();
-    if (k === "l") { CH.toggleLang(); return; }
-    var open = windowStatus !== "paused";
-    var a = ACTIONS.filter(function (x) { return x.key === k && (x.id !== "pause" || open) && (x.id !== "resume" || !open); })[0];
-    if (!a) return;
-    e.preventDefault();
-    var b = document.getElementById("btn-" + a.id);
-    if (b && !b.disabled) run(a.id);
-  }
-
-  function run(id) {
-    if (id === "call") return askCall("");
-    if (id === "pause") return askPause();
-    if (id === "suspend") return askSuspend();
-    if (id === "transfer") return askTransfer();
-    return post(id, {});
+    S.renderButtons();
   }
 
   var busy = false;
   function post(action, body) {
     if (busy) return Promise.resolve(null);
     busy = true;
-    var label = (ACTIONS.filter(function (a) { return a.id === action; })[0] || {}).label;
+    var label = S.actionLabel(action);
     return CH.api("POST", "/api/windows/" + session.window + "/" + action, body, session.token,
       { "Idempotency-Key": CH.idempotencyKey() }).then(function (res) {
       busy = false;
@@ -353,84 +285,5 @@
     var m = CH.$("#actionMsg");
     m.textContent = text;
     m.className = "msg " + (isError ? "error" : "ok");
-  }
-
-  /* ---------- dialogs for calls that need more than a click ---------- */
-
-  function dialog(title, fields, validate, submit) {
-    var dlg = CH.$("#dlg");
-    CH.$("#dlgTitle").textContent = title;
-    var body = CH.clear(CH.$("#dlgBody"));
-    fields.forEach(function (f) { body.appendChild(f); });
-    CH.$("#dlgMsg").textContent = "";
-    CH.$("#dlgForm").onsubmit = function (e) {
-      e.preventDefault();
-      var problem = validate();
-      if (problem) { CH.$("#dlgMsg").textContent = problem; return; }
-      submit().then(function (res) {
-        if (res && res.ok) dlg.close();
-        else if (res) CH.$("#dlgMsg").textContent = CH.errorText(res);
-      });
-    };
-    CH.$("#dlgCancel").onclick = function () { dlg.close(); };
-    dlg.showModal();
-    var first = body.querySelector("input, textarea, select");
-    if (first) first.focus();
-  }
-  function field(labelKey, input) {
-    var wrap = CH.el("div");
-    wrap.appendChild(CH.el("label", { for: input.id, text: CH.t(labelKey) }));
-    wrap.appendChild(input);
-    return wrap;
-  }
-
-  function askCall(number) {
-    if (current) { flash(CH.t("btn_call") + ": " + CH.t("no_current"), true); return; }
-    var num = CH.el("input", { id: "fNumber", value: number, autocomplete: "off" });
-    var reason = CH.el("textarea", { id: "fReason" });
-    dialog(CH.t("call_title"), [field("call_number", num), field("reason", reason)], function () {
-      if (!num.value.trim()) return CH.t("need_number");
-      if (!reason.value.trim()) return CH.t("need_reason");
-      return null;
-    }, function () {
-      return post("call", { number: num.value.trim().toUpperCase(), reason: reason.value.trim() });
-    });
-  }
-
-  function askPause() {
-    var reason = CH.el("textarea", { id: "fReason" });
-    dialog(CH.t("pause_title"), [field("reason", reason)], function () {
-      return reason.value.trim() ? null : CH.t("need_reason");
-    }, function () { return post("pause", { reason: reason.value.trim() }); });
-  }
-
-  function askSuspend() {
-    var reason = CH.el("input", { id: "fReason", autocomplete: "off" });
-    var missing = CH.el("textarea", { id: "fMissing" });
-    dialog(CH.t("suspend_title"), [field("missing", missing), field("reason_optional", reason)], function () {
-      if (!lines(missing.value).length) return CH.t("need_missing");
-      return null;
-    }, function () {
-      var items = lines(missing.value);
-      return post("suspend", { reason: reason.value.trim() || items.join("、"), missing: items });
-    });
-  }
-  function lines(text) {
-    return text.split(/[\n；;、]+/).map(function (s) { return s.trim(); }).filter(Boolean);
-  }
-
-  function askTransfer() {
-    var sel = CH.el("select", { id: "fService" });
-    services.filter(function (s) { return !current || s.code !== current.service; }).forEach(function (s) {
-      sel.appendChild(CH.el("option", { value: s.code, text: s.code + " · " + s.name }));
-    });
-    var reason = CH.el("input", { id: "fReason", autocomplete: "off" });
-    dialog(CH.t("transfer_title"), [field("transfer_service", sel), field("reason_optional", reason)], function () {
-      return sel.value ? null : CH.t("transfer_service");
-    }, function () {
-      var body = { service: sel.value };
-      if (reason.value.trim()) body.reason = reason.value.trim();
-      return post("transfer", body);
-    });
   }
 })();

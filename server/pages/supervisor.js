@@ -6,42 +6,42 @@
  * Live data: one WebSocket (/ws?token=…) gives the queue snapshot, then events;
  * queue.changed carries the whole queue and is taken as it is (/api/queue is
  * read only while the socket is down). Printers, jobs, notices and the log are
- * read over HTTP when an event says they may have changed, and every 30 s. */
+ * read over HTTP when an event says they may have changed, and every 30 s.
+ *
+ * This file is the dashboard's core: the session, the live feed, the services
+ * and windows, the summary and the action log. The printers
+ * (supervisor-printers.js) and the notices (supervisor-notices.js) are loaded
+ * before it and share CH.supervisor with it; this file, loaded last, starts the
+ * page. */
 (function () {
   "use strict";
   var CH = window.CH;
+  var S = CH.supervisor = CH.supervisor || {};
   CH.page = "supervisor";
 
   var SUPERVISOR_ROLES = ["supervisor", "admin"];
-  var BAD_STATES = ["paper_out", "offline", "cover_open"];
-  var WARN_STATES = ["paper_near_end"];
   var STORE_KEY = "clearhall.supervisor";
 
   var store = window.sessionStorage;
   var session = load();            // {token, staff}
   var live = null;
   var timer = null;
-  var queue = { services: [], windows: [], notices: [] };
-  var printers = null;             // null: not read yet
-  var printersError = null;
-  var jobs = [];
-  var notices = [];
+  var queue = { services: [], windows: [], notices: [] };  // changed in place, never replaced: S.queue
   var audit = { entries: null, error: null };
-  var editing = null;              // the notice being edited, or null for a new one
-  var previewUrl = null;
+
+  S.session = function () { return session; };
+  S.api = api;
+  S.expired = expired;
+  S.queue = queue;
+  S.renderSummary = renderSummary;
+  S.hallTime = hallTime;
 
   CH.applyStrings();
   CH.onlang = function () { renderAll(); };
   document.querySelectorAll("[data-action='lang']").forEach(function (b) { b.addEventListener("click", CH.toggleLang); });
   CH.$("#loginForm").addEventListener("submit", onLogin);
   CH.$("#logoutBtn").addEventListener("click", logout);
-  CH.$("#noticeAdd").addEventListener("click", function () { openNotice(null); });
-  CH.$("#noticeForm").addEventListener("submit", saveNotice);
-  CH.$("#noticeCancel").addEventListener("click", function () { CH.$("#noticeDlg").close(); });
-  CH.$("#previewClose").addEventListener("click", function () { CH.$("#previewDlg").close(); });
-  CH.$("#previewDlg").addEventListener("close", dropPreview);
   CH.$("#auditRefresh").addEventListener("click", refreshAudit);
-  CH.$("#printersRefresh").addEventListener("click", refreshPrinting);
   document.addEventListener("keydown", function (e) {
     var tag = (e.target && e.target.tagName) || "";
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -137,8 +137,8 @@
     var st = session.staff || {};
     CH.$("#who").textContent = (st.name || st.username || "") + (st.role ? " · " + CH.t("role_" + st.role) : "");
     renderAll();
-    refreshPrinting();
-    refreshNotices();
+    S.refreshPrinting();
+    S.refreshNotices();
     refreshAudit();
     CH.api("GET", "/api/services", null, session.token).then(function (res) {
       if (res.ok && res.data && res.data.hall && res.data.hall.name) CH.$("#hallName").textContent = res.data.hall.name;
@@ -146,7 +146,7 @@
     stop();
     live = new CH.Live("token=" + encodeURIComponent(session.token), {
       poll: function () {
-        refreshPrinting();
+        S.refreshPrinting();
         refreshAuditLater();
         return CH.api("GET", "/api/queue", null, session && session.token).then(function (res) {
           if (res.ok) takeQueue(res.data);
@@ -166,7 +166,7 @@
       },
       onevent: onEvent
     });
-    timer = setInterval(function () { refreshPrinting(); refreshAudit(); }, 30000);
+    timer = setInterval(function () { S.refreshPrinting(); refreshAudit(); }, 30000);
   }
 
   function onEvent(msg) {
@@ -178,21 +178,16 @@
       renderSummary();
     }
     if (ev === "printer.changed") {
-      if (msg.printer && printers) {
-        printers.forEach(function (p) {
-          if (p.name === msg.printer.name) Object.keys(msg.printer).forEach(function (k) { p[k] = msg.printer[k]; });
-        });
-        renderPrinters();
-      }
+      S.takePrinter(msg.printer);
       refreshPrintingLater();
     } else if (ev === "ticket.issued") {
       refreshPrintingLater();
     }
-    if (ev === "notice.changed") refreshNotices();
+    if (ev === "notice.changed") S.refreshNotices();
     if (ev !== "queue.changed") refreshAuditLater();
   }
 
-  var refreshPrintingLater = CH.debounce(refreshPrinting, 600);
+  var refreshPrintingLater = CH.debounce(S.refreshPrinting, 600);
   var refreshAuditLater = CH.debounce(refreshAudit, 800);
 
   function takeQueue(data) {
@@ -200,16 +195,16 @@
     ["services", "windows", "notices"].forEach(function (k) { if (Array.isArray(data[k])) queue[k] = data[k]; });
     renderServices();
     renderWindows();
-    renderNotices();   // "on screen now" comes from the queue's notices
+    S.renderNotices();   // "on screen now" comes from the queue's notices
     renderSummary();
   }
 
   function renderAll() {
     renderServices();
     renderWindows();
-    renderPrinters();
-    renderJobs();
-    renderNotices();
+    S.renderPrinters();
+    S.renderJobs();
+    S.renderNotices();
     renderAudit();
     renderSummary();
     var liveEl = CH.$("#live");
@@ -265,233 +260,9 @@
     box.appendChild(CH.el("span", { class: "sum" }, [CH.t("sum_waiting") + " ", CH.el("b", { text: String(waiting) })]));
     box.appendChild(CH.el("span", { class: "sum" }, [CH.t("sum_open") + " ", CH.el("b", { text: open + "/" + queue.windows.length })]));
     if (paused) box.appendChild(CH.el("span", { class: "sum" }, [CH.t("sum_paused") + " ", CH.el("b", { text: String(paused) })]));
-    var bad = (printers || []).filter(function (p) { return BAD_STATES.indexOf(p.state) >= 0; }).length;
-    var warn = (printers || []).filter(function (p) { return WARN_STATES.indexOf(p.state) >= 0; }).length;
+    var alerts = S.printerAlerts(), bad = alerts.bad, warn = alerts.warn;
     if (bad) box.appendChild(CH.el("span", { class: "alert bad", id: "printerAlert", text: CH.t("sum_printer_bad", { n: bad }) }));
     else if (warn) box.appendChild(CH.el("span", { class: "alert warn", id: "printerAlert", text: CH.t("sum_printer_warn", { n: warn }) }));
-  }
-
-  /* ---------- printers and print jobs ---------- */
-
-  function refreshPrinting() {
-    if (!session) return Promise.resolve();
-    var a = api("GET", "/api/printers").then(function (res) {
-      if (res.ok && res.data && Array.isArray(res.data.printers)) { printers = res.data.printers; printersError = null; }
-      else if (res.status !== 401) printersError = res.status === 404 ? CH.t("printers_missing") : CH.errorText(res);
-      renderPrinters();
-      renderSummary();
-    });
-    var b = Promise.all([api("GET", "/api/print-jobs?status=failed"), api("GET", "/api/print-jobs?status=queued")]).then(function (rs) {
-      var list = [];
-      rs.forEach(function (r) { if (r.ok && r.data && Array.isArray(r.data.jobs)) list = list.concat(r.data.jobs); });
-      list.sort(function (x, y) { return (y.id || 0) - (x.id || 0); });
-      jobs = list;
-      renderJobs();
-    });
-    return Promise.all([a, b]);
-  }
-
-  function stateClass(state) {
-    if (BAD_STATES.indexOf(state) >= 0) return "bad";
-    if (WARN_STATES.indexOf(state) >= 0) return "warn";
-    if (state === "ready") return "ok";
-    return "unknown";
-  }
-
-  function renderPrinters() {
-    var box = CH.clear(CH.$("#printers"));
-    if (printersError) { box.appendChild(CH.el("div", { class: "msg error", text: printersError })); return; }
-    if (printers === null) { box.appendChild(CH.el("div", { class: "empty", text: CH.t("loading") })); return; }
-    if (!printers.length) { box.appendChild(CH.el("div", { class: "empty", text: CH.t("printers_none") })); return; }
-    printers.forEach(function (p) {
-      var cls = stateClass(p.state);
-      var facts = [p.kiosk ? CH.t("printer_kiosk", { k: p.kiosk }) : null, p.paper, p.mode ? CH.t("mode_" + p.mode) : null]
-        .filter(Boolean).join(" · ");
-      var jobsLine = p.jobs ? CH.t("printer_jobs", { q: p.jobs.queued || 0, f: p.jobs.failed || 0 }) : "";
-      var card = CH.el("div", { class: "printer " + cls, "data-printer": p.name, "data-state": p.state }, [
-        CH.el("div", { class: "p-head" }, [
-          CH.el("b", { class: "p-name", text: p.name }),
-          CH.el("span", { class: "p-state", text: CH.t("pstate_" + p.state) === "pstate_" + p.state ? p.state : CH.t("pstate_" + p.state) })
-        ]),
-        CH.el("div", { class: "p-facts", text: facts }),
-        CH.el("div", { class: "p-addr", text: p.address || "" }),
-        p.agent_connected === false ? CH.el("div", { class: "p-err", text: CH.t("agent_gone") }) : null,
-        p.last_error && cls !== "ok" ? CH.el("div", { class: "p-err", text: p.last_error }) : null,
-        CH.el("div", { class: "p-foot" }, [
-          CH.el("span", { class: "p-since", text: p.changed_at ? CH.t("since", { t: hallTime(p.changed_at) }) : "" }),
-          CH.el("span", { class: "p-jobs", text: jobsLine }),
-          CH.el("button", { type: "button", class: "btn tiny", "data-preview": p.name, text: CH.t("preview"), onclick: function () { showPreview(p.name); } })
-        ])
-      ]);
-      box.appendChild(card);
-    });
-  }
-
-  function renderJobs() {
-    var ul = CH.clear(CH.$("#jobs"));
-    if (!jobs.length) { ul.appendChild(CH.el("li", { class: "empty", text: CH.t("jobs_none") })); return; }
-    jobs.forEach(function (j) {
-      var number = (j.ticket && j.ticket.number) || "";
-      ul.appendChild(CH.el("li", { "data-job": j.id, class: "job " + j.status }, [
-        CH.el("div", { class: "j-main" }, [
-          CH.el("b", { text: number }),
-          j.reprint ? CH.el("span", { class: "tag", text: CH.t("reprint_tag") }) : null,
-          CH.el("span", { class: "j-status " + j.status, text: CH.t("jstatus_" + j.status) }),
-          CH.el("span", { class: "j-meta", text: [j.printer, hallTime(j.created_at), CH.t("attempts", { n: j.attempts || 0 })].filter(Boolean).join(" · ") })
-        ]),
-        j.last_error ? CH.el("div", { class: "j-err", text: j.last_error, title: j.last_error }) : null,
-        CH.el("button", { type: "button", class: "btn tiny", "data-cancel": j.id, text: CH.t("cancel_job"), onclick: function (e) { cancelJob(j, e.currentTarget); } })
-      ]));
-    });
-  }
-
-  function cancelJob(job, btn) {
-    btn.disabled = true;
-    api("POST", "/api/print-jobs/" + job.id + "/cancel", {}).then(function (res) {
-      var m = CH.$("#printMsg");
-      if (!res.ok) { btn.disabled = false; m.className = "msg error"; m.textContent = CH.errorText(res); return; }
-      m.className = "msg ok";
-      m.textContent = CH.t("job_cancelled", { n: (job.ticket && job.ticket.number) || job.id });
-      refreshPrinting();
-    });
-  }
-
-  /* The preview PNG needs the bearer token, which an <img src> cannot send:
-   * fetch it, and show the blob through an object URL. */
-  function showPreview(name) {
-    var dlg = CH.$("#previewDlg");
-    var img = CH.$("#previewImg");
-    CH.$("#previewTitle").textContent = CH.t("preview_title", { name: name });
-    CH.$("#previewMsg").textContent = CH.t("loading");
-    dropPreview();
-    img.hidden = true;
-    if (!dlg.open) dlg.showModal();
-    fetch("/api/printers/" + encodeURIComponent(name) + "/preview.png", {
-      headers: { "Authorization": "Bearer " + session.token }, cache: "no-store"
-    }).then(function (resp) {
-      if (resp.status === 401) { dlg.close(); expired(); return null; }
-      if (!resp.ok) {
-        return resp.json().then(function (d) { throw new Error((d && d.error && d.error.message) || resp.status); },
-          function () { throw new Error(String(resp.status)); });
-      }
-      return resp.blob();
-    }).then(function (blob) {
-      if (!blob) return;
-      previewUrl = URL.createObjectURL(blob);
-      img.src = previewUrl;
-      img.alt = CH.t("preview_title", { name: name });
-      img.hidden = false;
-      CH.$("#previewMsg").textContent = "";
-    }, function (err) {
-      CH.$("#previewMsg").textContent = CH.t("preview_failed", { msg: err && err.message || "" });
-    });
-  }
-  function dropPreview() {
-    if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
-  }
-
-  /* ---------- integrity notices (清廉知识上屏) ---------- */
-
-  function refreshNotices() {
-    return api("GET", "/api/notices").then(function (res) {
-      var m = CH.$("#noticeMsg");
-      if (res.ok && res.data && Array.isArray(res.data.notices)) {
-        notices = res.data.notices;
-        if (m.classList.contains("error")) { m.textContent = ""; m.className = "msg"; }
-      } else if (res.status !== 401) { m.className = "msg error"; m.textContent = CH.errorText(res); }
-      renderNotices();
-    });
-  }
-
-  function onScreenNow(n) {
-    return (queue.notices || []).some(function (q) { return q.id === n.id; });
-  }
-
-  function renderNotices() {
-    var ul = CH.clear(CH.$("#notices"));
-    if (!notices.length) { ul.appendChild(CH.el("li", { class: "empty", text: CH.t("notices_none") })); return; }
-    notices.forEach(function (n) {
-      var when = n.starts_on || n.ends_on ? CH.t("n_dates", { s: n.starts_on || "…", e: n.ends_on || "…" }) : CH.t("n_always");
-      var del = CH.el("button", { type: "button", class: "btn tiny danger", "data-delete": n.id, text: CH.t("delete") });
-      del.addEventListener("click", function () { deleteNotice(n, del); });
-      ul.appendChild(CH.el("li", { "data-notice": n.id, class: "notice" }, [
-        CH.el("div", { class: "n-head" }, [
-          CH.el("b", { class: "n-title", text: n.title }),
-          onScreenNow(n) ? CH.el("span", { class: "tag on", text: CH.t("n_on_screen") }) : CH.el("span", { class: "tag", text: CH.t("n_not_shown") }),
-          CH.el("span", { class: "n-when", text: when + " · " + CH.t("n_pos", { p: n.position || 0 }) }),
-          CH.el("span", { class: "n-actions" }, [
-            CH.el("button", { type: "button", class: "btn tiny", "data-edit": n.id, text: CH.t("edit"), onclick: function () { openNotice(n); } }),
-            del
-          ])
-        ]),
-        CH.el("div", { class: "n-body", text: n.body })
-      ]));
-    });
-  }
-
-  function openNotice(n) {
-    editing = n;
-    CH.$("#noticeDlgTitle").textContent = CH.t(n ? "notice_edit" : "notice_add_title");
-    CH.$("#nTitle").value = n ? n.title : "";
-    CH.$("#nBody").value = n ? n.body : "";
-    CH.$("#nStarts").value = n && n.starts_on ? n.starts_on : "";
-    CH.$("#nEnds").value = n && n.ends_on ? n.ends_on : "";
-    CH.$("#nPosition").value = n ? String(n.position || 0) : "";
-    CH.$("#noticeDlgMsg").textContent = "";
-    markField(null);
-    CH.$("#noticeDlg").showModal();
-    CH.$("#nTitle").focus();
-  }
-
-  var FIELD_INPUTS = { title: "#nTitle", body: "#nBody", starts_on: "#nStarts", ends_on: "#nEnds", position: "#nPosition" };
-  function markField(field) {
-    Object.keys(FIELD_INPUTS).forEach(function (k) { CH.$(FIELD_INPUTS[k]).classList.toggle("invalid", k === field); });
-    if (field && FIELD_INPUTS[field]) CH.$(FIELD_INPUTS[field]).focus();
-  }
-
-  function saveNotice(e) {
-    e.preventDefault();
-    var msg = CH.$("#noticeDlgMsg");
-    var body = { title: CH.$("#nTitle").value.trim(), body: CH.$("#nBody").value.trim() };
-    if (!body.title) { msg.textContent = CH.t("need_title"); markField("title"); return; }
-    if (!body.body) { msg.textContent = CH.t("need_body"); markField("body"); return; }
-    if (CH.$("#nStarts").value) body.starts_on = CH.$("#nStarts").value;
-    if (CH.$("#nEnds").value) body.ends_on = CH.$("#nEnds").value;
-    var pos = CH.$("#nPosition").value.trim();
-    if (pos !== "") body.position = Number(pos);
-    var wasEditing = editing;
-    CH.$("#noticeSave").disabled = true;
-    api(wasEditing ? "PUT" : "POST", wasEditing ? "/api/notices/" + wasEditing.id : "/api/notices", body).then(function (res) {
-      CH.$("#noticeSave").disabled = false;
-      if (!res.ok) {
-        msg.textContent = CH.errorText(res);
-        markField(res.error && res.error.field);
-        return;
-      }
-      CH.$("#noticeDlg").close();
-      var m = CH.$("#noticeMsg");
-      m.className = "msg ok";
-      m.textContent = CH.t(wasEditing ? "notice_saved" : "notice_created", { title: body.title });
-      refreshNotices();
-    });
-  }
-
-  /* Two clicks delete: the first asks, the second (within 5 s) does it. */
-  function deleteNotice(n, btn) {
-    if (!btn.classList.contains("confirm")) {
-      btn.classList.add("confirm");
-      btn.textContent = CH.t("delete_confirm");
-      setTimeout(function () { btn.classList.remove("confirm"); btn.textContent = CH.t("delete"); }, 5000);
-      return;
-    }
-    btn.disabled = true;
-    api("DELETE", "/api/notices/" + n.id).then(function (res) {
-      var m = CH.$("#noticeMsg");
-      if (!res.ok) { btn.disabled = false; m.className = "msg error"; m.textContent = CH.errorText(res); return; }
-      m.className = "msg ok";
-      m.textContent = CH.t("notice_deleted", { title: n.title });
-      refreshNotices();
-    });
   }
 
   /* ---------- the action log ---------- */
@@ -557,5 +328,5 @@
     return seconds && m[2] ? m[1] + m[2] : m[1];
   }
 
-  window.clearhallSupervisor = { refreshAudit: refreshAudit, refreshPrinting: refreshPrinting };
+  window.clearhallSupervisor = { refreshAudit: refreshAudit, refreshPrinting: S.refreshPrinting };
 })();

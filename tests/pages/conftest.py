@@ -1,13 +1,21 @@
 """Fixtures for the page tests: a real headless Chromium (Debian's, never a
-downloaded one) and, for the tests that need it, a real `clearhall serve`."""
+downloaded one) and, for the tests that need it, a real `clearhall serve`.
+
+`hall` is one server per test module, shared by that module's tests (see
+tests/pages/helpers.py for which windows each test works at); `page` is a fresh
+browser context on it that fails the test on a JavaScript error or on anything
+loaded from outside the hall."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.pages.helpers import Hall, demo_hall_file, serving
 
 CHROMIUM = os.environ.get("CLEARHALL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -21,7 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
-REPO = Path(__file__).resolve().parents[2]
 
 
 # Module scope, not session: sync Playwright keeps its own event loop marked as
@@ -39,3 +46,29 @@ def browser() -> Iterator[object]:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def hall(pg_url: str) -> Iterator[Hall]:
+    with serving(pg_url, f"clearhall_pages_{os.getpid()}", demo_hall_file()) as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Any, hall: Hall) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    outside: list[str] = []
+
+    def check(request: Any) -> None:
+        url = request.url
+        if not (url.startswith(hall.base) or url.startswith(("data:", "blob:", "ws://127.0.0.1"))):
+            outside.append(url)
+
+    ctx.on("request", check)
+    p = ctx.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda e: errors.append(str(e)))
+    yield p
+    ctx.close()
+    assert not outside, f"pages must load nothing from outside: {outside}"
+    assert not errors, f"JavaScript errors: {errors}"

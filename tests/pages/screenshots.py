@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import http_call, valid_id
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, REPO
+from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.pages.helpers import REPO
 
 OUT = REPO / "docs" / "screenshots"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clearhall.display.voice import ALL_CLIPS, clip_path, clip_sequence, number_clips, sentence
-from tests.pages.conftest import REPO
+from tests.pages.helpers import REPO
 
 
 def test_a_call_is_the_chime_then_the_sentence_twice() -> None:
