@@ -12,6 +12,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
+from clearhall.server import logs
 from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import StartupError, create_app, data_dir_note
 from clearhall.server.settings import Settings, default_data_dir
@@ -80,7 +81,7 @@ def demo_banner(port: int, host: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     if args.command == "printer-agent":
         printer_agent(args)
         return

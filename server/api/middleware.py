@@ -20,7 +20,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
-from clearhall.server.api.routes import Handler
+from clearhall.server.api.routes import WHO, Handler
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.errors import DomainError
 from clearhall.server.domain.text import Text
@@ -117,10 +117,20 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 class AccessLogger(AbstractAccessLogger):
-    """Method, path and status only: query strings can carry a ticket's key."""
+    """One line per request (CONTRACT §3): address, method, path without its query
+    (query strings carry ticket keys), status, duration, and who asked, by kind
+    only (`staff`, `kiosk`, `display`, …, `key` for a citizen's ticket key, `-`)."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         self.logger.info(
-            "%s %s %s %d %.1fms",
+            "%s %s %s %d %.1fms %s",
             request.remote, request.method, request.path, response.status, time * 1000,
+            credential_kind(request),
         )  # fmt: skip
+
+
+def credential_kind(request: BaseRequest) -> str:
+    who = request.get(WHO)
+    if who is not None:
+        return str(who.device_kind or who.kind)
+    return "key" if "key" in request.query else "-"
