@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from aiohttp import web
 
 from clearhall.server.api import audit, hall, notices, openapi, pages, ratings, staff, tickets, windows
 from clearhall.server.api import printers as print_endpoints
-from clearhall.server.api.middleware import error_middleware
+from clearhall.server.api.middleware import error_middleware, security_headers
 from clearhall.server.api.routes import Registry
 from clearhall.server.domain.hall import load_hall, only_hall_code
 from clearhall.server.housekeeping import housekeeping
@@ -27,7 +28,7 @@ from clearhall.server.printing.conf import PRINT_CONF, PrintConf
 from clearhall.server.printing.worker import Printing
 from clearhall.server.settings import Settings
 from clearhall.server.store import db, hall_apply, hallfile
-from clearhall.server.store.embedded_pg import EmbeddedPostgres
+from clearhall.server.store.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 
 __all__ = ["StartupError", "create_app", "routes"]
 
@@ -46,6 +47,24 @@ class StartupError(RuntimeError):
     """A start-up problem to tell the person starting the server, without a trace."""
 
 
+# How long start-up waits for a database that does not answer, in seconds.
+DATABASE_WAIT_ENV = "CLEARHALL_DATABASE_WAIT"
+DATABASE_WAIT_S = 30.0
+
+
+def database_wait() -> float:
+    text = os.environ.get(DATABASE_WAIT_ENV, "").strip()
+    if not text:
+        return DATABASE_WAIT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise StartupError(f"{DATABASE_WAIT_ENV} must be a number of seconds, not {text!r}")
+    return seconds
+
+
 def hall_conf(settings: Settings) -> hallfile.HallConf | None:
     if settings.config is not None:
         return hallfile.load(settings.config)
@@ -57,14 +76,21 @@ def hall_conf(settings: Settings) -> hallfile.HallConf | None:
 async def database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     conf = hall_conf(settings)  # a bad hall file stops us before the database starts
+    wait_s = database_wait()
     embedded = None
     url = settings.database_url
     if url is None:
         embedded = EmbeddedPostgres(settings.data_dir)
-        url = await asyncio.to_thread(embedded.start)
+        try:
+            url = await asyncio.to_thread(embedded.start)
+        except EmbeddedPostgresError as exc:
+            raise StartupError(f"the embedded PostgreSQL did not start: {exc}") from None
         log.info("embedded PostgreSQL in %s", embedded.pgdata)
     try:
-        pool = await db.create_pool(url, settings.pool_size)
+        try:
+            pool = await db.open_pool(url, settings.pool_size, wait_s)
+        except db.DatabaseUnavailable as exc:
+            raise StartupError(str(exc)) from None
         try:
             async with pool.acquire() as conn:
                 await db.apply_schema(conn)
@@ -117,6 +143,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(housekeeping)
     app.cleanup_ctx.append(print_worker)
+    app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(close_sockets)
     app.on_shutdown.append(close_agents)
     registry = routes()

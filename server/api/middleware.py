@@ -134,3 +134,30 @@ def credential_kind(request: BaseRequest) -> str:
     if who is not None:
         return str(who.device_kind or who.kind)
     return "key" if "key" in request.query else "-"
+
+
+# Pages load only the server's own scripts, styles, images, sounds and socket
+# (CONTRACT §3); nothing inline, nothing from elsewhere, never inside a frame.
+PAGE_POLICY: Final = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",  # the supervisor's receipt preview is a fetched blob
+        "media-src 'self'",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+async def security_headers(request: web.Request, response: StreamResponse) -> None:
+    """on_response_prepare: on every response, pages included, WebSocket upgrades too."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"  # phone URLs carry ticket keys
+    if response.content_type == "text/html":
+        response.headers["Content-Security-Policy"] = PAGE_POLICY

@@ -324,3 +324,15 @@ async def test_sign_in_judges_the_person_before_the_body(api: Api) -> None:
     assert_error(await api.post("/api/windows/77/sign-in", token=s3), 404, "not_found")
     allowed = await api.login("s1")
     assert_error(await api.request("POST", "/api/windows/1/sign-in", data="{not json", token=allowed), 400)
+
+
+async def test_every_response_carries_the_security_headers(api: Api) -> None:
+    """Issue 8, finding 8 (CONTRACT §3): nosniff and no-referrer everywhere, a strict CSP on pages."""
+    for path in ("/healthz", "/api/queue", "/api/nothing", "/static/shared/common.js", "/kiosk", "/t/abc"):
+        reply = await api.get(path)
+        assert reply.headers["X-Content-Type-Options"] == "nosniff", path
+        assert reply.headers["Referrer-Policy"] == "no-referrer", path
+    for page in ("/kiosk", "/display", "/console", "/supervisor", "/t/abc", "/rate/1", "/display/window/1"):
+        policy = (await api.get(page)).headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, page
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, page

@@ -68,7 +68,11 @@ def page(browser: Any, hall: Hall) -> Iterator[Any]:
     p = ctx.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda e: errors.append(str(e)))
+    # The pages run under the server's Content-Security-Policy: anything it blocks is a bug.
+    blocked: list[str] = []
+    p.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     yield p
     ctx.close()
     assert not outside, f"pages must load nothing from outside: {outside}"
     assert not errors, f"JavaScript errors: {errors}"
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
