@@ -32,6 +32,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_data_dir()}")
     serve.add_argument("--database-url", default=None, help="external PostgreSQL (or DATABASE_URL)")
+    serve.add_argument(
+        "--idle-timeout", type=float, default=Settings.idle_timeout_s, metavar="SECONDS",
+        help="cut off a client silent this long: before its headers, between requests, mid-body",
+    )  # fmt: skip
     check = commands.add_parser("check-config", help="validate a hall file and exit")
     check.add_argument("file", type=Path)
     agent = commands.add_parser("printer-agent", help="print a kiosk's tickets on a printer attached here")
@@ -100,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         demo=args.demo,
         host=args.host,
         port=args.port,
+        idle_timeout_s=args.idle_timeout,
     )
     try:
         if settings.config is not None:
@@ -113,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
             host=settings.host,
             port=settings.port,
             access_log_class=AccessLogger,
+            keepalive_timeout=settings.idle_timeout_s,  # also the deadline for a request's headers
             print=lambda text: print(text, flush=True),
             loop=uvloop.new_event_loop(),  # measured: less CPU per request than asyncio's own loop
         )

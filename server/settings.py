@@ -31,3 +31,8 @@ class Settings:
     pool_size: int = 8
     session_hours: int = 12  # a staff log-in lasts one working day
     max_body: int = 64 * 1024
+    # How long a client may stay silent: before its request's headers are in,
+    # between requests on a kept-alive connection, and in the middle of a body.
+    # Slow or silent clients are cut off after it (a screen's socket is kept
+    # alive by its own heartbeat instead).
+    idle_timeout_s: float = 15.0

@@ -39,6 +39,7 @@ STATUS: Final = {
     errors.CONFLICT: 409,
     errors.LIMIT_EXCEEDED: 409,
     errors.CLOSED: 409,
+    errors.REQUEST_TIMEOUT: 408,
     errors.TOO_LARGE: 413,
     errors.RATE_LIMITED: 429,
     errors.UNAVAILABLE: 503,

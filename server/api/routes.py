@@ -17,11 +17,11 @@ from typing import Final
 
 from aiohttp import web
 
-from clearhall.server.api.validate import Body, load_json, read_body
+from clearhall.server.api.validate import Body, load_json, read_body, read_raw
 from clearhall.server.domain import auth, errors, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.window import may_work_at, window_exists
-from clearhall.server.keys import DB, HALL
+from clearhall.server.keys import DB, HALL, SETTINGS
 from clearhall.server.store.kinds import DeviceKind
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -154,12 +154,12 @@ def guard(endpoint: Endpoint) -> Handler:
             request[WHO] = who
         if endpoint.access is Access.RATER and who is None:
             # The citizen's credential is the key inside the body.
-            raw = load_json(await request.read())
+            raw = load_json(await read_raw(request, request.app[SETTINGS].idle_timeout_s))
             if isinstance(raw, dict) and "key" not in raw:
                 raise errors.unauthorized(messages.NEED_TICKET_KEY)
             request[BODY] = endpoint.body.parse(raw) if endpoint.body else {}
         elif endpoint.body is not None:
-            request[BODY] = await read_body(request, endpoint.body)
+            request[BODY] = await read_body(request, endpoint.body, request.app[SETTINGS].idle_timeout_s)
         return await endpoint.handler(request)
 
     return handle

@@ -7,6 +7,7 @@ strings and over-long strings are refused with a 400 that names the field.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -144,9 +145,19 @@ class Body:
 EMPTY = Body(())
 
 
-async def read_body(request: web.Request, body: Body) -> dict[str, Any]:
+async def read_body(request: web.Request, body: Body, within: float) -> dict[str, Any]:
     """Read and validate a JSON body. An empty body is an empty object."""
-    return decode(body, await request.read())  # read() raises 413 past client_max_size
+    return decode(body, await read_raw(request, within))
+
+
+async def read_raw(request: web.Request, within: float) -> bytes:
+    """The whole body, if it arrives within `within` seconds (a half-sent body must
+    not hold the connection); read() raises 413 past client_max_size."""
+    try:
+        async with asyncio.timeout(within):
+            return await request.read()
+    except TimeoutError:
+        raise errors.DomainError(errors.REQUEST_TIMEOUT, messages.BODY_TOO_SLOW) from None
 
 
 def decode(body: Body, data: bytes) -> dict[str, Any]:

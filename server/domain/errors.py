@@ -25,6 +25,7 @@ LIMIT_EXCEEDED: Final = "limit_exceeded"
 TOO_LARGE: Final = "too_large"
 RATE_LIMITED: Final = "rate_limited"
 CLOSED: Final = "closed"
+REQUEST_TIMEOUT: Final = "request_timeout"
 UNAVAILABLE: Final = "unavailable"
 INTERNAL: Final = "internal_error"
 

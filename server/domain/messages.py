@@ -35,6 +35,7 @@ ENDS_BEFORE_STARTS = Text("结束日期早于开始日期", "ends_on is before s
 BAD_IDEMPOTENCY_KEY = Text(
     "Idempotency-Key 应为 1–{most} 个字符", "Idempotency-Key must be 1–{most} characters"
 )
+BODY_TOO_SLOW = Text("请求内容未在规定时间内发完", "The request body did not arrive in time")
 BODY_TOO_LARGE = Text("请求内容过大（最多 64 KiB）", "The request body is over 64 KiB")
 UNSTORABLE_VALUE = Text("请求中有无法保存的字符或数值", "The request holds a value that cannot be stored")
 BAD_REQUEST = Text("请求格式不正确", "The request is malformed")
@@ -121,3 +122,12 @@ NOTHING_TO_REPRINT = Text(
 )
 NO_AGENT_PRINTER = Text("此设备没有 agent:// 打印机", "This device has no agent:// printer in the hall file")
 WEBSOCKET_ONLY = Text("此地址只接受 WebSocket 连接", "This address speaks WebSocket only")
+
+# ---------------------------------------------------------------- rate limits and sessions (issue 8)
+TOO_MANY_LOG_INS = Text(
+    "登录失败次数过多，请 {seconds} 秒后再试", "Too many failed log-ins; try again in {seconds} seconds"
+)
+KIOSK_TOO_FAST = Text(
+    "本机取号过于频繁，请 {seconds} 秒后再试",
+    "This kiosk is issuing tickets too fast; try again in {seconds} seconds",
+)

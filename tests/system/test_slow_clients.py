@@ -1,0 +1,76 @@
+"""Slow and silent clients are cut off (issue 8, finding 11): a real `clearhall serve`
+with `--idle-timeout 1`, and raw sockets that never finish their request."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import ClientSession
+
+from tests.conftest import HALL_FILE
+from tests.helpers import free_port
+
+
+async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+    """What the server sent before it closed the connection; fails if it stays open."""
+    return await asyncio.wait_for(reader.read(), seconds)
+
+
+async def test_silent_and_half_sent_requests_are_cut_off(db_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    with (tmp_path / "serve.log").open("wb") as out:
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clearhall.server", "serve", "--config", str(HALL_FILE),
+            "--database-url", db_url, "--port", str(port), "--idle-timeout", "1", stdout=out, stderr=out,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with ClientSession() as session:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    async with session.get(base + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline and server.returncode is None
+                await asyncio.sleep(0.2)
+            silent = [await asyncio.open_connection("127.0.0.1", port) for _ in range(20)]
+            slow_headers = [await asyncio.open_connection("127.0.0.1", port) for _ in range(5)]
+            for _, writer in slow_headers:
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            half_body = [await asyncio.open_connection("127.0.0.1", port) for _ in range(5)]
+            for _, writer in half_body:
+                writer.write(
+                    b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 100\r\n\r\n{"username": '
+                )
+            started = time.monotonic()
+
+            async def trickle() -> None:  # a header line now and then keeps nothing alive
+                for _ in range(10):
+                    await asyncio.sleep(0.3)
+                    for _, writer in slow_headers:
+                        if not writer.is_closing():
+                            writer.write(b"X-Slow: 1\r\n")
+
+            trickling = asyncio.create_task(trickle())
+            for reader, _ in silent + slow_headers:
+                assert await closed_within(reader, 4.0) == b""
+            for reader, _ in half_body:  # answered 408; the server then lingers a little, as HTTP asks
+                answer = await asyncio.wait_for(reader.read(200), 4.0)
+                assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+            assert time.monotonic() - started < 4.0
+            trickling.cancel()
+            for _, writer in silent + slow_headers + half_body:
+                writer.close()
+            # Meanwhile the server answers everyone else.
+            async with session.get(base + "/healthz") as r:
+                assert r.status == 200
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 20)
