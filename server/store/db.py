@@ -3,15 +3,24 @@
 schema.sql is idempotent and applied on every start; files in migrations/
 named `NNNN_what.sql` run once each, in order, recorded in schema_migrations.
 Two processes starting at once take turns through an advisory lock.
+
+At start the pool waits for a database that does not answer yet (a service
+manager may start us before PostgreSQL) and then gives up with a sentence;
+anything said about a database URL names its host and database, never its
+password.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import TypeAlias
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -21,6 +30,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # What a query runs on: a connection of its own (the LISTEN connection, tests)
 # or one lent by the pool. Use cases take this.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+
+log = logging.getLogger(__name__)
 
 SCHEMA_LOCK = 0x636C6561  # "clea": any fixed number, shared by all processes
 
@@ -58,6 +69,78 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool:
         reset=keep_session,
         command_timeout=30,
     )
+
+
+CONNECT_TIMEOUT_S = 10.0  # one attempt at start; a host that drops packets would take asyncpg's 60 s
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be used at start; the message is a sentence for a person."""
+
+
+async def open_pool(url: str, size: int, wait_s: float) -> asyncpg.Pool:
+    """The pool, once the database answers. A database that does not answer
+    (refused, unreachable, starting up, out of connections) is tried again,
+    one log line per attempt, for `wait_s` seconds; one that answers no (a
+    wrong password, no such database, a malformed URL) is not."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            # a probe first, on a bounded timeout; the pool keeps asyncpg's own
+            probe = await asyncpg.connect(
+                url, timeout=max(1.0, min(CONNECT_TIMEOUT_S, deadline - time.monotonic()))
+            )
+            await probe.close()
+            return await create_pool(url, size)
+        except (asyncpg.ClientConfigurationError, ValueError) as exc:
+            raise DatabaseUnavailable(f"the database URL is not valid: {_reason(exc, url)}") from None
+        except DATABASE_DOWN as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DatabaseUnavailable(
+                    f"cannot reach {describe(url)} (tried for {wait_s:g} s): {_reason(exc, url)}"
+                ) from None
+            pause = min(delay, left)
+            log.warning("cannot reach %s (%s); retrying in %.1f s", describe(url), _reason(exc, url), pause)
+            await asyncio.sleep(pause)
+            delay = min(delay * 2, 5.0)
+        except asyncpg.PostgresError as exc:
+            raise DatabaseUnavailable(
+                f"{describe(url)} refused the connection: {_reason(exc, url)}"
+            ) from None
+
+
+def describe(url: str) -> str:
+    """`database x on db.example:5432` (or `… on the socket in /run/…`): where a URL points."""
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+    except ValueError:
+        return "the database of the URL given"
+    host = parts.netloc.rpartition("@")[2] or ",".join(query.get("host", [])) or "the default socket"
+    if host.startswith("/"):
+        host = f"the socket in {host}"
+    name = unquote(parts.path.lstrip("/")) or ",".join(query.get("dbname", [])) or "(the user's own)"
+    return f"database {name} on {host}"
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """An exception as one line, with whatever password the URL holds blotted out."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    for secret in _passwords(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _passwords(url: str) -> list[str]:
+    found = []
+    match = re.match(r"[^:/?#]+://([^/?#]*)@", url)
+    if match and ":" in match[1]:
+        found.append(match[1].split(":", 1)[1])
+    found += re.findall(r"[?&]password=([^&#]*)", url)
+    found += [unquote(p) for p in found]
+    return [p for p in found if p]
 
 
 def migrations() -> list[tuple[int, str, Path]]:
