@@ -30,7 +30,10 @@ CREATE TABLE IF NOT EXISTS halls (
     max_consecutive_priority  integer NOT NULL DEFAULT 3 CHECK (max_consecutive_priority >= 1),
     daily_tickets_per_id      integer NOT NULL DEFAULT 5 CHECK (daily_tickets_per_id >= 1),
     opens_at                  time NOT NULL DEFAULT '08:30',
-    closes_at                 time NOT NULL DEFAULT '17:30'
+    closes_at                 time NOT NULL DEFAULT '17:30',
+    -- tickets one kiosk may issue per minute (0 = no limit); added by migration
+    -- 0002 on older databases
+    kiosk_tickets_per_minute  integer NOT NULL DEFAULT 30 CHECK (kiosk_tickets_per_minute >= 0)
 );
 
 CREATE TABLE IF NOT EXISTS services (
@@ -322,3 +325,18 @@ CREATE INDEX IF NOT EXISTS print_jobs_due
     ON print_jobs (hall_id, next_attempt_at, id) WHERE status IN ('queued', 'failed', 'sent');
 CREATE INDEX IF NOT EXISTS print_jobs_ticket ON print_jobs (ticket_id);
 CREATE INDEX IF NOT EXISTS print_jobs_printer ON print_jobs (printer_id, status);
+
+-- Rate limits (CONTRACT §3): failed log-ins by username and by address, tickets
+-- per kiosk. One row per limited subject, counted by one UPSERT per attempt
+-- (server/domain/throttle.py), so a limit holds across server processes.
+-- `full_at` is when the subject's allowance is whole again: each attempt
+-- pushes it one spacing later, and an attempt that would push it past the
+-- allowance is refused. A row whose full_at has passed says nothing and may go.
+CREATE TABLE IF NOT EXISTS throttles (
+    hall_id  integer NOT NULL REFERENCES halls(id),
+    scope    text NOT NULL,                          -- 'login_username', 'login_address', 'kiosk_tickets'
+    subject  text NOT NULL,                          -- the username, the address, the device id
+    full_at  timestamptz NOT NULL,
+    PRIMARY KEY (hall_id, scope, subject)
+);
+CREATE INDEX IF NOT EXISTS throttles_full_at ON throttles (full_at);

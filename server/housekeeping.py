@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
-from clearhall.server.domain import idempotency
+from clearhall.server.domain import idempotency, throttle
 from clearhall.server.keys import DB
 from clearhall.server.store.db import DATABASE_DOWN
 
@@ -27,6 +27,7 @@ async def sweep(pool: asyncpg.Pool) -> None:
         try:
             async with pool.acquire() as conn:
                 await idempotency.purge(conn)
+                await throttle.purge(conn)
         except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
             log.warning("housekeeping skipped: %s", exc)
         await asyncio.sleep(EVERY_S)

@@ -25,7 +25,7 @@ async def login(request: web.Request) -> web.Response:
     data = request[BODY]
     lifetime = timedelta(hours=request.app[SETTINGS].session_hours)
     token, row, windows = await staff.log_in(
-        request.app[DB], request.app[HALL], data["username"], data["password"], lifetime
+        request.app[DB], request.app[HALL], data["username"], data["password"], lifetime, request.remote
     )
     return ok({"token": token, "staff": staff_json(row, windows)})
 

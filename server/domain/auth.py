@@ -4,21 +4,30 @@ Staff log in with a password (argon2id) and get a random bearer token that is
 stored only as its SHA-256 and expires after a working day. Devices present
 the token from the hall file, also stored hashed. 401 means no valid
 credential; 403 means a valid one that may not do this.
+
+Log-in attempts are throttled by username and by address (`throttle`), and a
+failed one is logged (username and address, never the password). Log-out
+tells every server process, on the events channel, so each closes the
+sockets of that log-in (`SESSION_ENDED`, handled by the hub, never sent to a
+client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 import asyncpg
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from clearhall.server.domain import errors, messages
+from clearhall.server.domain import errors, messages, throttle
 from clearhall.server.domain.action_log import Actor
+from clearhall.server.domain.events import CHANNEL
 from clearhall.server.store import kinds
 from clearhall.server.store.credentials import hasher, token_hash
 from clearhall.server.store.db import Connection
@@ -32,6 +41,10 @@ _hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 _DUMMY_HASH = hasher.hash("not a password of anyone")
 
 SUPERVISORS = kinds.SUPERVISORS
+# The message on the events channel that ends a log-in's sockets in every process.
+SESSION_ENDED: Final = "session.ended"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,12 @@ class Principal:
     @property
     def is_supervisor(self) -> bool:
         return self.role in SUPERVISORS
+
+    @property
+    def session_id(self) -> int | None:
+        """The staff log-in (sessions.id) behind this principal; None for a device."""
+        kind, _, number = self.credential.partition(":")
+        return int(number) if kind == "session" else None
 
 
 FIND_SESSION = """
@@ -139,20 +158,58 @@ RETURNING id
 
 
 async def log_in(
-    pool: asyncpg.Pool, hall_id: int, username: str, password: str, lifetime: timedelta
+    pool: asyncpg.Pool,
+    hall_id: int,
+    username: str,
+    password: str,
+    lifetime: timedelta,
+    address: str | None,
 ) -> tuple[str, asyncpg.Record]:
+    """A new session for a correct password; 401 for a wrong one, 429 when throttled.
+
+    `address` is the client's, as the HTTP layer saw it.
+    """
+    where = throttle.address_key(address)
     async with pool.acquire() as conn:
+        await throttle.before_log_in(conn, hall_id, username, where)
         row = await conn.fetchrow(FIND_STAFF, hall_id, username)
     if not await verify_password(row["password_hash"] if row else None, password):
+        # %r: a username is the caller's text, and must not forge a log line.
+        log.warning("failed log-in for %r from %s", username, where)
+        async with pool.acquire() as conn:
+            await throttle.log_in_failed(conn, hall_id, where)
         raise errors.unauthorized(messages.WRONG_PASSWORD)
     assert row is not None
     token = secrets.token_urlsafe(32)
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        await throttle.log_in_succeeded(conn, hall_id, username, where)
         await conn.execute(CREATE_SESSION, hall_id, row["id"], token_hash(token), lifetime)
     return token, row
 
 
+# -- end the session and tell every process's hub, in one statement
+END_SESSION = """
+WITH ended AS (
+    UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL RETURNING id, hall_id
+)
+SELECT pg_notify($2, json_build_object('type', $3::text, 'hall', hall_id, 'session', id)::text)
+FROM ended
+"""
+
+
 async def log_out(pool: asyncpg.Pool, principal: Principal) -> None:
-    session_id = int(principal.credential.split(":")[1])
+    if principal.session_id is None:
+        return
     async with pool.acquire() as conn:
-        await conn.execute("UPDATE sessions SET ended_at = now() WHERE id = $1", session_id)
+        await conn.execute(END_SESSION, principal.session_id, CHANNEL, SESSION_ENDED)
+
+
+LIVE_SESSIONS = """
+SELECT s.id FROM sessions s JOIN staff st ON st.id = s.staff_id
+WHERE s.id = ANY($1::bigint[]) AND s.ended_at IS NULL AND s.expires_at > now() AND st.active
+"""
+
+
+async def live_sessions(conn: Connection, ids: list[int]) -> set[int]:
+    """Those of these sessions still valid: not logged out, not expired, their staff active."""
+    return {r["id"] for r in await conn.fetch(LIVE_SESSIONS, ids)}

@@ -21,11 +21,12 @@ class Hall:
     daily_tickets_per_id: int
     opens_at: time
     closes_at: time
+    kiosk_tickets_per_minute: int  # tickets one kiosk device may issue a minute; 0 = no limit
 
 
 SELECT_HALL = """
 SELECT id, code, name, timezone, public_url, max_consecutive_priority,
-       daily_tickets_per_id, opens_at, closes_at
+       daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute
 FROM halls WHERE code = $1
 """
 

@@ -4,7 +4,9 @@ Numbers are per service per hall-local day, gapless and unique: the counter
 row is bumped in the same statement as the ticket insert, so a rolled-back
 issue leaves no hole. Per-ID limits are checked under a transaction lock on
 the ID's hash, so two kiosks cannot both let the same ID past the limit. The
-ticket's key exists only here and in the answer: it is stored as a hash.
+ticket's key exists only here and in the answer: it is stored as a hash. A
+kiosk device may issue `policy.kiosk_tickets_per_minute` (counted in the
+database, `throttle`); staff at the counter are not limited by it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from clearhall.server.domain import action_log, errors, events, messages
+from clearhall.server.domain import action_log, errors, events, messages, throttle
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.idcard import (
     id_problem,
@@ -123,6 +125,9 @@ async def issue(
     ticket_id = secrets.token_urlsafe(16)
     key = secrets.token_urlsafe(24)
     async with conn.transaction():
+        if actor.kind == "device" and actor.id is not None:
+            # A kiosk's tickets per minute (policy); a refused one rolls back uncounted.
+            await throttle.kiosk_ticket(conn, hall.id, hall.kiosk_tickets_per_minute, actor.id)
         svc = await conn.fetchrow(SERVICE_FOR_ISSUE, hall.id, service)
         if svc is None:
             raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")

@@ -36,10 +36,18 @@ WHERE hall_id = $1 AND actor_kind = 'staff' AND actor_id = $2
 
 
 async def log_in(
-    pool: asyncpg.Pool, hall: Hall, username: str, password: str, lifetime: timedelta
+    pool: asyncpg.Pool,
+    hall: Hall,
+    username: str,
+    password: str,
+    lifetime: timedelta,
+    address: str | None,
 ) -> tuple[str, asyncpg.Record, list[int]]:
-    """(token, the staff row, the windows they may sign in at); logged."""
-    token, row = await auth.log_in(pool, hall.id, username, password, lifetime)
+    """(token, the staff row, the windows they may sign in at); logged.
+
+    `address` is the client's: failed log-ins are throttled by it and by username.
+    """
+    token, row = await auth.log_in(pool, hall.id, username, password, lifetime, address)
     async with pool.acquire() as conn:
         windows = [w["number"] for w in await conn.fetch(STAFF_WINDOWS, row["id"])]
         await action_log.record(conn, hall.id, action_log.Actor("staff", row["id"], row["name"]), "login")

@@ -31,18 +31,19 @@ async def apply(conn: Connection, conf: HallConf) -> int:
         hall_id: int = await conn.fetchval(
             """
             INSERT INTO halls (code, name, timezone, public_url, max_consecutive_priority,
-                               daily_tickets_per_id, opens_at, closes_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time)
+                               daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time, $9)
             ON CONFLICT (code) DO UPDATE SET
                 name = EXCLUDED.name, timezone = EXCLUDED.timezone,
                 public_url = EXCLUDED.public_url,
                 max_consecutive_priority = EXCLUDED.max_consecutive_priority,
                 daily_tickets_per_id = EXCLUDED.daily_tickets_per_id,
-                opens_at = EXCLUDED.opens_at, closes_at = EXCLUDED.closes_at
+                opens_at = EXCLUDED.opens_at, closes_at = EXCLUDED.closes_at,
+                kiosk_tickets_per_minute = EXCLUDED.kiosk_tickets_per_minute
             RETURNING id
             """,
             conf.code, conf.name, conf.timezone, conf.public_url, conf.max_consecutive_priority,
-            conf.daily_tickets_per_id, conf.opens_at, conf.closes_at,
+            conf.daily_tickets_per_id, conf.opens_at, conf.closes_at, conf.kiosk_tickets_per_minute,
         )  # fmt: skip
         service_ids = {}
         for position, s in enumerate(conf.services):
