@@ -12,6 +12,10 @@
 - Who receives an event is the event catalogue's word (`domain/events.py`).
 - After each burst of events the hub re-reads the queue once (debounced) and
   sends it as `queue.changed`, so screens never poll or re-fetch.
+- A staff socket lives no longer than its log-in: a log-out anywhere arrives
+  as `session.ended` on the channel and closes that log-in's sockets in every
+  process; every ~30 s the hub also closes those whose session expired or
+  whose staff member was made inactive. Closed with 4401 and a reason.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from aiohttp import WSCloseCode, web
 
-from clearhall.server.domain import events
+from clearhall.server.domain import auth, events
 from clearhall.server.domain.events import CHANNEL, SCREENS
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.views import queue_state
@@ -39,6 +43,8 @@ QUEUE_LIMIT = 64  # messages waiting for one socket before it counts as fallen b
 HEARTBEAT_S = 20.0
 SELF_CHECK_S = 10.0
 DEBOUNCE_S = 0.25
+SESSION_CHECK_S = 30.0
+SESSION_ENDED_CLOSE = 4401  # like HTTP 401: log in again, reconnecting alone will not do
 
 
 @dataclass(eq=False)
@@ -46,8 +52,11 @@ class Client:
     ws: web.WebSocketResponse
     kind: str  # one of events.CLIENT_KINDS
     window: int | None = None  # a rating pad's or window screen's window number
+    session: int | None = None  # a staff socket's log-in (sessions.id)
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
-    dropped: bool = False
+    dropped: bool = False  # to be closed by its writer, with this code and reason:
+    close_code: int = WSCloseCode.TRY_AGAIN_LATER
+    close_reason: bytes = b"fell behind"
 
     def wants(self, event: events.Event, window: int | None) -> bool:
         """The catalogue says who receives an event; a window's own events only its pad."""
@@ -81,6 +90,20 @@ class Hub:
             client.queue.put_nowait("")  # wakes the writer, which then closes
             log.info("dropped a %s socket that fell behind", client.kind)
 
+    def close(self, client: Client, code: int, reason: bytes) -> None:
+        """Have the client's writer close it (the hub never awaits a socket)."""
+        if client.dropped:
+            return
+        client.dropped, client.close_code, client.close_reason = True, code, reason
+        # Wakes a writer waiting on an empty queue; a full one is read on anyway.
+        with contextlib.suppress(asyncio.QueueFull):
+            client.queue.put_nowait("")
+
+    def end_sessions(self, ended: set[int], reason: bytes) -> None:
+        for client in list(self.clients):
+            if client.session is not None and client.session in ended:
+                self.close(client, SESSION_ENDED_CLOSE, reason)
+
     def broadcast(self, text: str, event: events.Event, window: int | None) -> None:
         for client in list(self.clients):
             if client.wants(event, window):
@@ -90,7 +113,7 @@ class Hub:
         while True:
             text = await client.queue.get()
             if client.dropped:
-                await client.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"fell behind")
+                await client.ws.close(code=client.close_code, message=client.close_reason)
                 return
             await client.ws.send_str(text)
 
@@ -129,6 +152,9 @@ class Hub:
                 self.pong.set()
             return
         if message.pop("hall", None) != self.hall.id:
+            return
+        if message.get("type") == auth.SESSION_ENDED:
+            self.end_sessions({message.get("session")}, b"logged out")
             return
         event = events.BY_NAME.get(message.get("event", ""))
         if event is None:
@@ -189,10 +215,33 @@ class Hub:
             await asyncio.wait_for(self.listener.execute("SELECT pg_notify($1, $2)", CHANNEL, ping), 5)
             await asyncio.wait_for(self.pong.wait(), 5)
 
+    # ------------------------------------------------------------ log-ins
+
+    async def check_sessions(self) -> None:
+        """Close the staff sockets whose session expired or whose staff member is inactive."""
+        sessions = {c.session for c in self.clients if c.session is not None and not c.dropped}
+        if not sessions:
+            return
+        async with self.pool.acquire() as conn:
+            alive = await auth.live_sessions(conn, sorted(sessions))
+        self.end_sessions(sessions - alive, b"session ended")
+
+    async def session_watch(self) -> None:
+        while True:
+            await asyncio.sleep(SESSION_CHECK_S)
+            try:
+                await self.check_sessions()
+            except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
+                log.warning("could not check the sockets' sessions: %s", exc)
+
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        self.tasks = [asyncio.create_task(self.listen()), asyncio.create_task(self.refresher())]
+        self.tasks = [
+            asyncio.create_task(self.listen()),
+            asyncio.create_task(self.refresher()),
+            asyncio.create_task(self.session_watch()),
+        ]
 
     async def close_sockets(self) -> None:
         for client in list(self.clients):

@@ -4,7 +4,8 @@ A display, kiosk, rating pad, printer or staff token (in `?token=`, since
 browsers cannot set headers on a WebSocket, or as a bearer header), or a
 citizen's `?ticket=ID&key=KEY`. Without a valid credential: 401, no upgrade.
 The first message is the snapshot; then the events the catalogue sends this
-kind of client.
+kind of client. A staff socket carries its log-in, and is closed when that
+log-in ends (the hub).
 """
 
 from __future__ import annotations
@@ -54,12 +55,15 @@ async def who(request: web.Request) -> Client | None:
         if p.window_id is not None:
             window = await conn.fetchval("SELECT number FROM windows WHERE id = $1", p.window_id)
     kind = p.device_kind or (events.SUPERVISOR if p.is_supervisor else events.STAFF)
-    return _client(kind, window)
+    return _client(kind, window, p.session_id)
 
 
-def _client(kind: str, window: int | None = None) -> Client:
+def _client(kind: str, window: int | None = None, session: int | None = None) -> Client:
     return Client(
-        ws=web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=4096), kind=kind, window=window
+        ws=web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=4096),
+        kind=kind,
+        window=window,
+        session=session,
     )
 
 
