@@ -1,8 +1,10 @@
 """The hall file (CONTRACT §2): read, validate, and apply it to the database.
 
 Validation names the bad key and its line (`hall.toml:12: windows[2].services:
-unknown service "Z"`). Applying is idempotent: rows are matched by service code,
-window number, username and device name, so loading the same file twice
+unknown service "Z"`), never shows a secret, and lets through only what can be
+served (numbers in range, no control characters, no nesting deeper than the
+TOML reader can follow). Applying is idempotent: rows are matched by service
+code, window number, username and device name, so loading the same file twice
 changes nothing, and a changed file updates in place.
 """
 
@@ -23,6 +25,13 @@ DEVICE_KINDS = tuple(DeviceKind)
 PAPERS = ("80mm", "58mm")
 ENCODINGS = ("gb18030", "gbk")
 PRINT_MODES = ("text", "raster")
+# The largest value each number may take: what its use can hold, far below absurd.
+MOST_WINDOW = 999_999  # the API's own bound on a window number in a path
+MOST_MINUTES = 24 * 60  # a service time limit longer than a day is a typo
+MOST_PRIORITY_RUN = 100
+MOST_TICKETS_PER_ID = 1_000
+MOST_KIOSK_TICKETS = 10_000
+MAX_NESTING = 32  # arrays and inline tables inside each other
 
 
 class HallFileError(ValueError):
@@ -81,6 +90,7 @@ class HallConf:
     closes_at: str = "17:30"
     max_consecutive_priority: int = 3
     daily_tickets_per_id: int = 5
+    kiosk_tickets_per_minute: int = 30  # 0 = no limit
     services: tuple[ServiceConf, ...] = ()
     windows: tuple[WindowConf, ...] = ()
     staff: tuple[StaffConf, ...] = ()
@@ -142,15 +152,22 @@ class _Reader:
         if isinstance(value, str):
             if not value.strip():
                 raise self.fail(key, "must not be empty")
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                raise self.fail(key, "must not hold control characters")
             if choices and value not in choices:
                 raise self.fail(key, f'"{value}" is not one of: {", ".join(choices)}')
         return value
 
-    def positive(self, key: str, default: Any = ...) -> Any:
+    def number(self, key: str, default: Any = ..., *, least: int, most: int) -> Any:
         value = self.get(key, int, default)
-        if isinstance(value, int) and value < 1:
-            raise self.fail(key, "must be 1 or more")
+        if isinstance(value, int) and value < least:
+            raise self.fail(key, f"must be {least} or more")
+        if isinstance(value, int) and value > most:
+            raise self.fail(key, f"must be at most {most}")
         return value
+
+    def positive(self, key: str, default: Any = ..., *, most: int) -> Any:
+        return self.number(key, default, least=1, most=most)
 
     def finish(self) -> None:
         for key in self.table:
@@ -164,10 +181,20 @@ def _names(kinds: tuple[type, ...]) -> str:
 
 
 def parse(text: str, source: str = "hall file") -> HallConf:
+    too_deep = _nested_too_deep(text)
+    if too_deep is not None:
+        line, where = too_deep
+        raise HallFileError(f"{source}:{line}: {where}: nested more than {MAX_NESTING} levels deep")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise HallFileError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise HallFileError(f"{source}: not valid TOML: nested too deeply") from None
+    except ValueError:  # an integer of over 4,300 digits, which Python refuses to read
+        long = re.search(r"\d{1000,}", text)
+        at = f"{source}:{text[: long.start()].count(chr(10)) + 1}" if long else source
+        raise HallFileError(f"{at}: not valid TOML: a number with too many digits") from None
 
     top = _Reader(source, text, data, "", "")
     for key in data:
@@ -190,11 +217,16 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         hours[key] = hall.text_value(key, default)
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", hours[key]):
             raise hall.fail(key, 'must be a time like "08:30"')
+    if hours["opens_at"] >= hours["closes_at"]:  # "HH:MM" strings compare as times
+        if "closes_at" in hall.table:
+            raise hall.fail("closes_at", f'must be later than opens_at ("{hours["opens_at"]}")')
+        raise hall.fail("opens_at", f'must be earlier than closes_at ("{hours["closes_at"]}")')
     hall.finish()
 
     policy = _Reader(source, text, _table(top, data, "policy"), "policy", "policy")
-    max_priority = policy.positive("max_consecutive_priority", 3)
-    daily = policy.positive("daily_tickets_per_id", 5)
+    max_priority = policy.positive("max_consecutive_priority", 3, most=MOST_PRIORITY_RUN)
+    daily = policy.positive("daily_tickets_per_id", 5, most=MOST_TICKETS_PER_ID)
+    kiosk_tickets = policy.number("kiosk_tickets_per_minute", 30, least=0, most=MOST_KIOSK_TICKETS)
     policy.finish()
 
     services: list[ServiceConf] = []
@@ -206,7 +238,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
             ServiceConf(
                 code=code_,
                 name=reader.text_value("name"),
-                time_limit_minutes=reader.positive("time_limit_minutes", 30),
+                time_limit_minutes=reader.positive("time_limit_minutes", 30, most=MOST_MINUTES),
                 real_name_required=reader.get("real_name_required", bool, False),
             )
         )
@@ -218,7 +250,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
 
     windows: list[WindowConf] = []
     for i, reader in _array(top, source, text, data, "windows"):
-        number = reader.positive("number")
+        number = reader.positive("number", most=MOST_WINDOW)
         _unique(reader, "number", number, [w.number for w in windows[:i]])
         served = _str_list(reader, "services")
         for c in served:
@@ -259,7 +291,10 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         token = reader.text_value("token")
         if len(token) < 16:
             raise reader.fail("token", "must be at least 16 characters (use a random string)")
-        _unique(reader, "token", token, [d.token for d in devices[:i]])
+        clash = next((d.name for d in devices[:i] if d.token == token), None)
+        if clash is not None:  # named by its devices: the token itself is a secret
+            same = f'device "{device_name}" has the same token as device "{clash}"'
+            raise reader.fail("token", same + "; each device needs its own")
         window = reader.get("window", int, None)
         if window is not None and window not in numbers:
             raise reader.fail("window", f"unknown window {window}")
@@ -300,6 +335,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         closes_at=hours["closes_at"],
         max_consecutive_priority=max_priority,
         daily_tickets_per_id=daily,
+        kiosk_tickets_per_minute=kiosk_tickets,
         services=tuple(services),
         windows=tuple(windows),
         staff=tuple(staff),
@@ -345,3 +381,38 @@ def _str_list(reader: _Reader, key: str) -> list[str]:
     if not all(isinstance(v, str) for v in values):
         raise reader.fail(key, "must be a list of strings")
     return values
+
+
+# Strings and comments, whose brackets are not nesting.
+_NOT_NESTING = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*')
+
+
+def _nested_too_deep(text: str) -> tuple[int, str] | None:
+    """The line and key of a value nested more than MAX_NESTING deep, found
+    before the TOML reader recurses into it; a malformed file is left to it."""
+    plain = _NOT_NESTING.sub(lambda m: re.sub(r"[^\n]", " ", m[0]), text)
+    depth = start = 0
+    for number, line in enumerate(plain.split("\n"), 1):
+        for c in line:
+            if c in "[{":
+                start = number if depth == 0 else start
+                depth += 1
+                if depth > MAX_NESTING:
+                    return start, _key_at(text.split("\n")[:start])
+            elif c in "]}":
+                depth = max(0, depth - 1)
+    return None
+
+
+def _key_at(lines: list[str]) -> str:
+    """The dotted name of the key on the last of these lines, under its table."""
+    match = re.match(r"\s*([^=#\[\]{}]+?)\s*=", lines[-1]) if lines else None
+    key = match[1].strip().strip("\"'") if match else "value"
+    counts: dict[str, int] = {}
+    table = ""
+    for text in lines[:-1]:
+        header = re.fullmatch(r"\s*(\[\[?)\s*([\w.-]+)\s*\]\]?\s*(#.*)?", text)
+        if header:  # [[name]] is the name's next table: name[n]
+            counts[header[2]] = n = counts.get(header[2], 0) + 1
+            table = f"{header[2]}[{n}]" if header[1] == "[[" else header[2]
+    return f"{table}.{key}" if table else key

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import asyncpg
 import pytest
 
-from clearhall.server.store import hall_apply, hallfile
+from clearhall.server.store import db, hall_apply, hallfile
 from tests.conftest import HALL_FILE
 
 GOOD = HALL_FILE.read_text(encoding="utf-8")
@@ -84,3 +87,145 @@ async def test_passwords_are_stored_as_argon2_only(conn: asyncpg.Connection) -> 
     hashes = [r["password_hash"] for r in await conn.fetch("SELECT password_hash FROM staff")]
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
     assert not any("password-" in h for h in hashes)
+
+
+# ---------------------------------------------------------------- what check-config must catch
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def test_a_duplicate_device_token_is_named_by_device_never_shown() -> None:
+    token = "test-display-token"
+    text = GOOD.replace('token = "test-kiosk-token-1"', f'token = "{token}"', 1)
+    with pytest.raises(hallfile.HallFileError) as caught:
+        hallfile.parse(text, "hall.toml")
+    message = str(caught.value)
+    assert token not in message
+    line = line_of(GOOD, 'token = "test-display-token"')  # the second device, the one that repeats it
+    assert message.startswith(f"hall.toml:{line}: devices[2].token: "), message
+    assert '"kiosk-1"' in message and '"hall-screen"' in message
+
+
+def test_check_config_prints_no_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clearhall.server import cli
+
+    token = "test-display-token"
+    path = tmp_path / "hall.toml"
+    path.write_text(GOOD.replace('token = "test-kiosk-token-1"', f'token = "{token}"', 1), encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["check-config", str(path)])
+    said = capsys.readouterr()
+    assert "devices[2].token" in str(stopped.value.code)
+    assert token not in str(stopped.value.code) + said.out + said.err
+
+
+@pytest.mark.parametrize("number", ["0", "-3", "1000000", "99999999999"])
+def test_a_window_number_out_of_range_is_refused(number: str) -> None:
+    text = GOOD.replace("number = 4", f"number = {number}", 1)
+    with pytest.raises(hallfile.HallFileError) as caught:
+        hallfile.parse(text, "hall.toml")
+    assert str(caught.value).startswith(
+        f"hall.toml:{line_of(GOOD, 'number = 4')}: windows[4].number: must be "
+    )
+
+
+@pytest.mark.parametrize("minutes", ["0", "-30", "1441", "100000000000"])
+def test_a_time_limit_out_of_range_is_refused(minutes: str) -> None:
+    text = GOOD.replace('name = "社保医保"', f'name = "社保医保"\ntime_limit_minutes = {minutes}', 1)
+    with pytest.raises(hallfile.HallFileError) as caught:
+        hallfile.parse(text, "hall.toml")
+    line = line_of(GOOD, 'name = "社保医保"') + 1
+    assert str(caught.value).startswith(f"hall.toml:{line}: services[3].time_limit_minutes: must be "), (
+        caught.value
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000, "[" * 200 + "1" + "]" * 200]
+)
+def test_deeply_nested_values_are_a_clear_error(value: str) -> None:
+    text = GOOD.replace("[policy]\n", f"[policy]\nodd = {value}\n", 1)
+    with pytest.raises(hallfile.HallFileError) as caught:
+        hallfile.parse(text, "hall.toml")
+    line = line_of(GOOD, "[policy]") + 1
+    assert str(caught.value).startswith(f"hall.toml:{line}: policy.odd: nested more than"), caught.value
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    brackets = "[{" * 40
+    text = GOOD.replace('name = "企业开办"', f'name = "企业开办 \\" {brackets}"', 1)
+    text = text.replace('name = "社保医保"', f"name = '社保医保 {brackets}'  # {brackets}", 1)
+    services = hallfile.parse(text).services
+    assert services[0].name.endswith(brackets) and services[2].name.endswith(brackets)
+
+
+@pytest.mark.parametrize(("opens", "closes"), [("18:00", "09:00"), ("09:00", "09:00")])
+def test_opening_after_closing_is_refused(opens: str, closes: str) -> None:
+    text = GOOD.replace('opens_at = "00:00"', f'opens_at = "{opens}"').replace(
+        'closes_at = "23:59"', f'closes_at = "{closes}"'
+    )
+    with pytest.raises(hallfile.HallFileError) as caught:
+        hallfile.parse(text, "hall.toml")
+    assert str(caught.value).startswith(
+        f'hall.toml:{line_of(GOOD, "closes_at")}: hall.closes_at: must be later than opens_at ("{opens}")'
+    ), caught.value
+
+
+def test_opening_after_the_default_closing_names_opens_at() -> None:
+    text = GOOD.replace('opens_at = "00:00"', 'opens_at = "18:00"').replace('closes_at = "23:59"\n', "")
+    with pytest.raises(hallfile.HallFileError) as caught:
+        hallfile.parse(text, "hall.toml")
+    assert str(caught.value).startswith(
+        f'hall.toml:{line_of(GOOD, "opens_at")}: hall.opens_at: must be earlier than closes_at ("17:30")'
+    ), caught.value
+
+
+def test_other_numbers_that_would_not_fit_the_database_are_refused() -> None:
+    for change, key in (
+        (
+            ("max_consecutive_priority = 3", "max_consecutive_priority = 9999999999"),
+            "policy.max_consecutive_priority",
+        ),
+        (("daily_tickets_per_id = 3", "daily_tickets_per_id = 9999999999"), "policy.daily_tickets_per_id"),
+    ):
+        with pytest.raises(hallfile.HallFileError, match=rf"hall.toml:\d+: {key}: must be at most"):
+            hallfile.parse(GOOD.replace(*change, 1), "hall.toml")
+    huge = GOOD.replace("daily_tickets_per_id = 3", "daily_tickets_per_id = 1" + "0" * 5000, 1)
+    with pytest.raises(
+        hallfile.HallFileError, match=r"hall.toml:\d+: not valid TOML: a number with too many"
+    ):
+        hallfile.parse(huge, "hall.toml")
+    with pytest.raises(hallfile.HallFileError, match=r"hall.name: must not hold control characters"):
+        hallfile.parse(GOOD.replace('name = "测试政务服务中心"', 'name = "测试\\u0000中心"', 1), "hall.toml")
+
+
+# The test hall may set the kiosk limit itself; these tests set their own.
+NO_KIOSK_LIMIT = re.sub(r"(?m)^kiosk_tickets_per_minute = .*\n", "", GOOD)
+
+
+def with_kiosk_limit(value: str) -> str:
+    return NO_KIOSK_LIMIT.replace("[policy]\n", f"[policy]\nkiosk_tickets_per_minute = {value}\n", 1)
+
+
+def test_the_kiosk_ticket_limit() -> None:
+    assert hallfile.parse(NO_KIOSK_LIMIT).kiosk_tickets_per_minute == 30  # the default (CONTRACT §3)
+    assert hallfile.parse(with_kiosk_limit("12")).kiosk_tickets_per_minute == 12
+    assert hallfile.parse(with_kiosk_limit("0")).kiosk_tickets_per_minute == 0  # no limit
+    with pytest.raises(hallfile.HallFileError, match=r"policy.kiosk_tickets_per_minute: must be 0 or more"):
+        hallfile.parse(with_kiosk_limit("-1"), "hall.toml")
+    with pytest.raises(hallfile.HallFileError, match=r"policy.kiosk_tickets_per_minute: must be at most"):
+        hallfile.parse(with_kiosk_limit("99999999999"), "hall.toml")
+
+
+async def test_the_kiosk_limit_is_stored_on_the_hall_and_added_to_an_old_database(
+    conn: asyncpg.Connection,
+) -> None:
+    await hall_apply.apply(conn, hallfile.parse(with_kiosk_limit("7")))
+    assert await conn.fetchval("SELECT kiosk_tickets_per_minute FROM halls WHERE code = 'main'") == 7
+    # A database made before the column (migration 0002) gets it, with the default.
+    await conn.execute("ALTER TABLE halls DROP COLUMN kiosk_tickets_per_minute")
+    await conn.execute("DELETE FROM schema_migrations")
+    assert 2 in await db.apply_schema(conn)
+    assert await conn.fetchval("SELECT kiosk_tickets_per_minute FROM halls WHERE code = 'main'") == 30
