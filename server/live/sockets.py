@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -24,15 +26,32 @@ from clearhall.server.live.hub import HEARTBEAT_S, Client, Hub
 
 
 def origin_allowed(request: web.Request) -> bool:
-    """Browsers send Origin: it must be this server (or the hall's public URL)."""
+    """Browsers send Origin: it must be the hall's public URL, or this server as addressed.
+
+    "As addressed" trusts the Host header, which DNS rebinding controls: a name
+    the attacker owns, pointed at the hall's address, makes Host and Origin
+    agree. So when the hall has a `public_url`, another origin is accepted only
+    when it names this server by IP address (the screens on the hall's own
+    network), which a rebinding page cannot have.
+    """
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser: print agents, tools
-    hall = request.app[HALL]
-    allowed = {f"{request.scheme}://{request.host}"}
-    if hall.public_url:
-        allowed.add(hall.public_url)
-    return origin.rstrip("/") in allowed
+    origin = origin.rstrip("/")
+    public = request.app[HALL].public_url
+    if public and origin == public.rstrip("/"):
+        return True
+    if origin != f"{request.scheme}://{request.host}":
+        return False
+    return not public or is_address(urlsplit(origin).hostname or "")
+
+
+def is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
 
 
 async def who(request: web.Request) -> Client | None:

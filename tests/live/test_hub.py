@@ -92,6 +92,18 @@ async def test_credentials_and_origin_are_checked(api: Api) -> None:
     await same.close()
 
 
+async def test_a_rebound_name_is_not_this_server(api: Api) -> None:
+    """Issue 8, finding 10: Host and Origin both naming evil.com (DNS rebinding) is refused
+    when the hall has a public_url; the public URL and the server's IP address are not."""
+    rebound = {"Host": "evil.com", "Origin": "http://evil.com"}
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await connect(api, f"token={KIOSK}", headers=rebound)
+    assert refused.value.status == 403
+    for origin in ("https://hall.example.cn", api.base):  # tests/hall.toml's public_url; 127.0.0.1
+        ws = await connect(api, f"token={KIOSK}", headers={"Origin": origin})
+        await ws.close()
+
+
 async def test_a_socket_that_falls_behind_is_dropped(server: TestServer) -> None:
     hub: Hub = server.app[HUB]
     slow = Client(ws=aiohttp.web.WebSocketResponse(), kind="display")
