@@ -9,6 +9,7 @@ loaded once from schema.sql and tests/hall.toml; every test gets its own
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -95,6 +96,51 @@ async def conn(db_url: str) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
+# Every secret the tests send or are given: passwords, tokens, ticket keys and
+# phone URLs, ID and phone numbers. None may be in the log of the whole run.
+SECRETS: set[str] = set()
+SECRET_FIELDS = {"password", "token", "key", "url", "id_number", "phone", "contact"}
+
+
+def remember_secrets(value: Any) -> None:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name in SECRET_FIELDS and isinstance(item, str) and len(item) >= 6:
+                SECRETS.add(item)
+            remember_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            remember_secrets(item)
+
+
+class LogRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_holds_no_secret() -> Iterator[None]:
+    """The log of the whole test run (every in-process server's, the access log with
+    it, at INFO) must not hold one secret the tests used (issue 8, finding 4)."""
+    root = logging.getLogger()
+    recorder, level = LogRecorder(), root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.INFO)
+    SECRETS.update(PASSWORDS.values())
+    SECRETS.update({KIOSK, DISPLAY, RATING})
+    yield
+    root.removeHandler(recorder)
+    root.setLevel(level)
+    text = "\n".join(recorder.lines)
+    assert " 200 " in text, "the run's log recorded no request at all"
+    leaked = sorted(s[:6] + "…" for s in SECRETS if s in text)
+    assert not leaked, f"secrets in the test run's log: {leaked}"
+
+
 @dataclass
 class Reply:
     status: int
@@ -126,10 +172,15 @@ class Api:
         kwargs: dict[str, Any] = {"headers": sent}
         if json is not None:
             kwargs["json"] = json
+            remember_secrets(json)
         if data is not None:
             kwargs["data"] = data
+        if token is not None:
+            SECRETS.add(token)
         async with self.session.request(method, self.base + path, **kwargs) as r:
-            return Reply(r.status, await _body(r), r.headers)
+            reply = Reply(r.status, await _body(r), r.headers)
+        remember_secrets(reply.body)
+        return reply
 
     async def get(self, path: str, **kw: Any) -> Reply:
         return await self.request("GET", path, **kw)

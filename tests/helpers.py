@@ -30,7 +30,7 @@ from clearhall.server.app import create_app
 from clearhall.server.domain.idcard import check_digit
 from clearhall.server.printing.conf import PRINT_CONF, PrintConf
 from clearhall.server.store import hall_apply, hallfile
-from tests.conftest import HALL_FILE, KIOSK, Api, settings_for
+from tests.conftest import HALL_FILE, KIOSK, SECRETS, Api, settings_for
 
 # Print timings short enough for a test to see retries, leases and state polls.
 FAST = PrintConf(
@@ -50,7 +50,9 @@ def valid_id(n: int) -> str:
     """A resident ID number with a correct GB 11643 check character (born 1950–1977), one per n < 10,000,000."""
     born = date(1950, 1, 1) + timedelta(days=n % 10_000)
     first17 = f"430681{born:%Y%m%d}{n // 10_000 % 1000:03d}"
-    return first17 + check_digit(first17)
+    number = first17 + check_digit(first17)
+    SECRETS.add(number)
+    return number
 
 
 def free_port() -> int:

@@ -220,7 +220,7 @@ async def test_database_errors_map_to_503_not_500() -> None:
     from aiohttp import ClientSession, web
     from aiohttp.test_utils import TestServer
 
-    from clearhall.server.api.middleware import error_middleware
+    from clearhall.server.api.middleware import AccessLogger, error_middleware
 
     async def lost(request: web.Request) -> web.Response:
         raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
@@ -232,7 +232,7 @@ async def test_database_errors_map_to_503_not_500() -> None:
     app.router.add_get("/lost", lost)
     app.router.add_get("/bug", bug)
     server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(access_log_class=AccessLogger)
     try:
         async with ClientSession() as session:
             async with session.get(server.make_url("/lost")) as r:

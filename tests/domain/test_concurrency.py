@@ -10,6 +10,7 @@ import asyncpg
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.domain import action_log as audit
 from clearhall.server.domain.hall import load_hall
@@ -68,7 +69,7 @@ async def test_every_ticket_is_called_exactly_once(db_url: str, conn: asyncpg.Co
             assert (await api.window(f"w{n}", n, "finish")).status == 200
 
     for s in servers:
-        await s.start_server()
+        await s.start_server(access_log_class=AccessLogger)
     try:
         async with ClientSession() as session:
             bases = [str(s.make_url("")).rstrip("/") for s in servers]

@@ -18,6 +18,7 @@ import pytest
 from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
 
+from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.keys import HUB
 from clearhall.server.live.hub import Client, Hub
 from tests.conftest import DISPLAY, KIOSK, RATING, Api
@@ -133,7 +134,7 @@ async def test_shutdown_closes_sockets_going_away(db_url: str) -> None:
     from tests.conftest import settings_for
 
     test_server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
-    await test_server.start_server()
+    await test_server.start_server(access_log_class=AccessLogger)
     async with ClientSession() as session:
         ws = await session.ws_connect(str(test_server.make_url(f"/ws?token={DISPLAY}")))
         await ws.receive(timeout=3)

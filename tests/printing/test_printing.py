@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from clearhall.printer.decode import QrCode, decode, lines
 from clearhall.printer.status import STATUS_REQUESTS, PrinterState, status_replies
+from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.domain.events import CHANNEL
 from clearhall.server.printing.conf import PRINT_CONF
@@ -285,7 +286,7 @@ async def test_two_processes_never_send_one_job_twice(db_url: str, conn: asyncpg
             app = create_app(settings_for(db_url))
             app[PRINT_CONF] = FAST
             second = TestServer(app, host="127.0.0.1")
-            await second.start_server()
+            await second.start_server(access_log_class=AccessLogger)
             try:
                 mend(fake)
                 await wait_printed(conn)
