@@ -38,6 +38,8 @@ def operation(e: Endpoint) -> dict[str, Any]:
     if e.access is not Access.PUBLIC:
         responses["401"] = {"description": "unauthorized", **error_ref}
         responses["403"] = {"description": "forbidden", **error_ref}
+    if e.throttled:
+        responses["429"] = {"description": "rate_limited: too many tries; Retry-After says when", **error_ref}
     if e.tag in ("windows", "tickets"):
         responses["404"] = {"description": "not_found", **error_ref}
         responses["409"] = {"description": "conflict or limit_exceeded", **error_ref}

@@ -69,6 +69,7 @@ class Endpoint:
     tag: str = "hall"
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
+    throttled: bool = False  # may answer 429 rate_limited with Retry-After
 
 
 def bearer(request: web.Request) -> str | None:

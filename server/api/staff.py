@@ -49,7 +49,14 @@ async def my_stats(request: web.Request) -> web.Response:
 
 ROUTES = (
     Endpoint(
-        "POST", "/api/login", login, "Staff log-in → bearer token", Access.PUBLIC, body=LOGIN, tag="auth"
+        "POST",
+        "/api/login",
+        login,
+        "Staff log-in → bearer token",
+        Access.PUBLIC,
+        body=LOGIN,
+        tag="auth",
+        throttled=True,
     ),
     Endpoint("POST", "/api/logout", logout, "End this log-in", Access.STAFF, tag="auth"),
     Endpoint("GET", "/api/me", me, "The logged-in staff member and their window", Access.STAFF, tag="auth"),

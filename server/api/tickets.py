@@ -89,7 +89,7 @@ ROUTES = (
     Endpoint(
         "POST", "/api/tickets", issue_ticket,
         "Take a number (取号); retry with the same Idempotency-Key to get the same ticket",
-        Access.ISSUER, body=ISSUE, status=201, tag="tickets", headers=("Idempotency-Key",),
+        Access.ISSUER, body=ISSUE, status=201, tag="tickets", headers=("Idempotency-Key",), throttled=True,
     ),
     Endpoint(
         "GET", "/api/tickets/{id}", get_ticket, "A ticket, for its citizen (?key=) or staff",
