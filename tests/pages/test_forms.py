@@ -1,0 +1,43 @@
+"""Page forms against the API (issue 9, item 3): a form that sends a field the API
+refuses is a form that fails at the counter. Each form here is filled in full,
+as a person would, and what it sent must be what the server kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.pages.helpers import PASSWORDS, WAIT_MS, Hall, text
+
+
+def test_the_consoles_transfer_with_a_note_is_accepted_and_logged(page: Any, hall: Hall) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
+    ticket = hall.issue("A")
+    page.goto(hall.base + "/console")
+    page.fill("#username", "lina")
+    page.fill("#password", PASSWORDS["lina"])
+    page.click("#loginBtn")
+    page.click("[data-window='1']")
+    page.wait_for_selector("#workView", state="visible")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#waiting li[data-number]').length >= 1", timeout=WAIT_MS
+    )
+    page.keyboard.press("n")
+    page.wait_for_function("() => /^A\\d{3}$/.test(document.querySelector('#curNumber').textContent)")
+    called = text(page, "#curNumber")
+    page.keyboard.press("t")
+    assert page.is_visible("#dlg")
+    page.select_option("#fService", "B")
+    page.fill("#fReason", "应办不动产登记，转至 B 业务")
+    page.click("#dlgOk")
+    page.wait_for_selector("#dlg", state="hidden", timeout=WAIT_MS)
+    page.wait_for_function("() => document.querySelector('#curNumber').classList.contains('none')")
+    status, login = hall.call(
+        "POST", "/api/login", {"username": "supervisor", "password": "demo-supervisor-2026"}
+    )
+    assert status == 200
+    status, log = hall.call("GET", "/api/audit-log?action=transfer", token=login["token"])
+    assert status == 200
+    entry = next(e for e in log["entries"] if e["ticket_number"] == called)
+    assert entry["reason"] == "应办不动产登记，转至 B 业务" and entry["details"]["to_service"] == "B"
+    assert ticket["number"] == called
