@@ -41,3 +41,30 @@ def test_the_consoles_transfer_with_a_note_is_accepted_and_logged(page: Any, hal
     entry = next(e for e in log["entries"] if e["ticket_number"] == called)
     assert entry["reason"] == "应办不动产登记，转至 B 业务" and entry["details"]["to_service"] == "B"
     assert ticket["number"] == called
+
+
+def test_the_consoles_out_of_order_call_sends_number_and_reason(page: Any, hall: Hall) -> None:
+    page.set_viewport_size({"width": 1366, "height": 768})
+    hall.issue("B")
+    later = hall.issue("B")
+    page.goto(hall.base + "/console")
+    page.fill("#username", "zhangmin")
+    page.fill("#password", PASSWORDS["zhangmin"])
+    page.click("#loginBtn")
+    page.click("[data-window='3']")
+    page.wait_for_selector("#workView", state="visible")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#waiting li[data-number]').length >= 2", timeout=WAIT_MS
+    )
+    page.keyboard.press("c")
+    page.fill("#fNumber", later["number"].lower())  # typed as a person types it
+    page.fill("#fReason", "预约办理，按约定时间叫号")
+    page.click("#dlgOk")
+    page.wait_for_function("n => document.querySelector('#curNumber').textContent === n", arg=later["number"])
+    status, login = hall.call(
+        "POST", "/api/login", {"username": "supervisor", "password": "demo-supervisor-2026"}
+    )
+    status, log = hall.call("GET", "/api/audit-log?action=call", token=login["token"])
+    assert status == 200
+    entry = next(e for e in log["entries"] if e["ticket_number"] == later["number"])
+    assert entry["reason"] == "预约办理，按约定时间叫号" and entry["rule_ticket_number"] != later["number"]
