@@ -11,6 +11,8 @@ server.keys for its aiohttp lifecycle functions, which belong in server/app.py):
     agents.py      the connected print agents of agent:// printers (WebSocket)
     labels.py      a Ticket as a TicketPrint, category labels, what printing says
     print_jobs.py  the print_jobs rows: Job, claims and leases, one function per query
+    one_slip.py    one slip per ticket: its jobs one at a time, a print or a 补打
+                   cancels the waiting ones
     printers.py    the printers rows: Printer, lookups, state and printer.changed
     conf.py        the time limits (`PrintConf`)
 

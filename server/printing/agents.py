@@ -124,10 +124,12 @@ class Agents:
         await asyncio.gather(feeder, return_exceptions=True)
         printer = link.printer
         async with self.pool.acquire() as conn:
-            await print_jobs.release_claims(conn, link.claimer)
+            cancelled = await print_jobs.release_claims(conn, link.claimer)
             if printer.id not in self.links:
                 await set_state(conn, self.hall, printer.id, "offline", "the print agent disconnected")
         log.info("print agent for printer %s disconnected", printer.name)
+        if cancelled:
+            log.info("print jobs %s cancelled untried: newer jobs of their tickets wait", cancelled)
 
     async def _message(self, link: AgentLink, text: str) -> None:
         try:

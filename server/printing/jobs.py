@@ -8,9 +8,11 @@ Owns the use cases that create and end jobs in the caller's transaction:
   never lost to a crash. The caller then hands the `Pending` job to
   `Printing.print_now`, after the commit.
 - `queue_reprint`: 补打 of a ticket on its kiosk's printer, by that kiosk or
-  staff, from the phone URL its first job kept.
+  staff, from the phone URL its first job kept. It replaces the ticket's jobs
+  still waiting (cancelled in its transaction), or waits behind the one being
+  sent: a 补打 never adds a second slip (`one_slip`).
 - `cancel` a waiting job; `ticket_print_status`: what the kiosk is told about a
-  ticket's latest job.
+  ticket's latest job (one cancelled in favour of another is passed over).
 
 Where the rest lives: the rows in `printers` and `print_jobs`, what a receipt
 and a failure say in `labels`, the per-process runtime (worker, state poller,
@@ -33,7 +35,7 @@ from clearhall.server.domain import action_log, errors, messages, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.issuing import Issued
-from clearhall.server.printing import labels, print_jobs
+from clearhall.server.printing import labels, one_slip, print_jobs
 from clearhall.server.printing.print_jobs import Job, Outcome, Pending
 from clearhall.server.printing.printers import Printer, printer_of_kiosk
 from clearhall.server.printing.worker import Printing
@@ -91,6 +93,9 @@ async def queue_reprint(
     issuer = ticket.issued_by_device
     if who.kind == "device" and (who.device_kind != DeviceKind.KIOSK or who.id != issuer):
         raise errors.forbidden(messages.REPRINT_NOT_YOURS)
+    # Taking the ticket's turn first: a 补打 asked twice at once, or while an
+    # attempt's result is being stored, sees what the other did.
+    await one_slip.lock_ticket(conn, ticket.id)
     url = await print_jobs.original_url(conn, hall.id, ticket.id)
     printer = await printer_of_kiosk(conn, hall.id, issuer) if issuer is not None else None
     if url is None or printer is None:
@@ -123,14 +128,25 @@ async def _queue(
     except Exception as exc:  # a missing font must not cost the citizen the ticket
         log.error("cannot render ticket %s for printer %s: %s", ticket.number, printer.name, exc)
         return Pending(printer, None, b"", f"cannot render the ticket: {exc}")
+    held = False
+    if reprint:
+        replaced = await one_slip.replace_waiting(conn, ticket.id)
+        held = replaced.sending is not None
+        if replaced.cancelled:
+            log.info("reprint of ticket %s cancels its waiting print jobs %s", ticket.number,
+                     list(replaced.cancelled))  # fmt: skip
+        if held:
+            log.info("reprint of ticket %s waits behind its print job %s, being sent", ticket.number,
+                     replaced.sending)  # fmt: skip
     # A direct printer's job is claimed by this request, which tries it right
-    # after the commit; an agent's waits for its agent.
+    # after the commit; an agent's waits for its agent, a held one for the
+    # ticket's job being sent.
     job_id = await print_jobs.insert_job(
         conn, hall.id, printer.id, ticket.id, reprint=reprint, data=data, url=None if reprint else url,
-        status="queued" if printer.via_agent else "sent", claimer=printing.claimer,
+        status="queued" if printer.via_agent or held else "sent", claimer=printing.claimer,
         lease_s=printing.conf.lease_s,
     )  # fmt: skip
-    return Pending(printer, job_id, data)
+    return Pending(printer, job_id, data, held=held)
 
 
 async def cancel(pool: asyncpg.Pool, hall: Hall, who: Principal, job_id: int) -> Job:
@@ -161,7 +177,7 @@ async def _not_cancelled(conn: Connection, hall_id: int, job_id: int) -> Job:
 
 
 async def ticket_print_status(conn: Connection, ticket_id: str) -> Outcome | None:
-    """What became of a ticket's latest print job, for the kiosk that waits on it."""
+    """What became of a ticket's latest print job not cancelled, for the kiosk that waits on it."""
     job = await print_jobs.latest_job_of_ticket(conn, ticket_id)
     if job is None:
         return None

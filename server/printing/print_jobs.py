@@ -8,6 +8,9 @@ twice; a claim carries a lease, and a job whose sender vanished is due again
 when the lease runs out. A job's bytes and the phone URL it keeps for 补打 hold
 the ticket's key: they are never returned by a listing, never logged, and
 wiped after `keep_data_s`.
+
+A ticket's jobs print one slip between them: the rule, and the fragments
+of it in the claims and the finish below, are in `one_slip`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Any
 import asyncpg
 
 from clearhall.server.domain import tickets
+from clearhall.server.printing import one_slip
 from clearhall.server.printing.conf import PrintConf
+from clearhall.server.printing.one_slip import NEWER_WAITING, ONE_AT_A_TIME, WAITING
 from clearhall.server.printing.printers import Printer
 from clearhall.server.store.db import Connection
 
@@ -75,6 +80,17 @@ class Pending:
     job_id: int | None  # None: the job could not even be rendered
     data: bytes
     error: str | None = None
+    # Queued behind the ticket's job being sent (a 补打 asked for meanwhile):
+    # not this request's to send; the worker sends it if that one fails.
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An attempt's result as stored, and the ticket's waiting jobs its print cancelled."""
+
+    job: Job
+    cancelled: tuple[int, ...]
 
 
 JOB_COLUMNS = """
@@ -109,6 +125,7 @@ WITH due AS (
       AND pj.data IS NOT NULL
       AND ((pj.status IN ('queued', 'failed') AND pj.next_attempt_at <= now())
            OR (pj.status = 'sent' AND pj.lease_until < now()))
+      AND {ONE_AT_A_TIME}
     ORDER BY pj.next_attempt_at, pj.id
     LIMIT $4
     FOR UPDATE OF pj SKIP LOCKED
@@ -124,11 +141,12 @@ SELECT {JOB_COLUMNS}, j.data FROM j JOIN tickets t ON t.id = j.ticket_id ORDER B
 # -- claim the oldest due job of one agent printer
 CLAIM_FOR_AGENT = f"""
 WITH due AS (
-    SELECT id FROM print_jobs
-    WHERE printer_id = $1 AND data IS NOT NULL
-      AND ((status IN ('queued', 'failed') AND next_attempt_at <= now())
-           OR (status = 'sent' AND lease_until < now()))
-    ORDER BY next_attempt_at, id
+    SELECT pj.id FROM print_jobs pj
+    WHERE pj.printer_id = $1 AND pj.data IS NOT NULL
+      AND ((pj.status IN ('queued', 'failed') AND pj.next_attempt_at <= now())
+           OR (pj.status = 'sent' AND pj.lease_until < now()))
+      AND {ONE_AT_A_TIME}
+    ORDER BY pj.next_attempt_at, pj.id
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 ), j AS (
@@ -143,34 +161,55 @@ SELECT {JOB_COLUMNS}, j.data FROM j JOIN tickets t ON t.id = j.ticket_id
 ATTEMPTS = "SELECT attempts FROM print_jobs WHERE id = $1"
 
 # -- an attempt ended: printed, or failed and due again after its backoff,
-# -- unless it has had its attempts or is too old to be worth printing
+# -- unless it has had its attempts, is too old to be worth printing, or a
+# -- newer job of the ticket waits to take over (then it is cancelled)
 FINISH_ATTEMPT = f"""
-WITH j AS (
+WITH newer AS (
+    SELECT {NEWER_WAITING.format(j="x")} AS waits FROM print_jobs x WHERE x.id = $1
+), j AS (
     UPDATE print_jobs SET
-        status = CASE WHEN $2 THEN 'printed' ELSE 'failed' END,
+        status = CASE WHEN $2 THEN 'printed' WHEN newer.waits THEN 'cancelled' ELSE 'failed' END,
         last_error = CASE WHEN $2 THEN last_error ELSE $3 END,
         printed_at = CASE WHEN $2 THEN now() END,
         next_attempt_at = CASE
-            WHEN $2 OR attempts >= $4 OR created_at < now() - make_interval(secs => $5) THEN NULL
+            WHEN $2 OR newer.waits OR attempts >= $4 OR created_at < now() - make_interval(secs => $5)
+            THEN NULL
             ELSE now() + make_interval(secs => $6) END,
         claimed_by = NULL, lease_until = NULL
+    FROM newer
     WHERE id = $1 AND status = 'sent'
-    RETURNING *
+    RETURNING print_jobs.*
+), dropped AS (
+    -- the ticket is on paper: its other jobs still waiting never print
+    UPDATE print_jobs o SET status = 'cancelled', next_attempt_at = NULL
+    FROM j
+    WHERE $2 AND o.ticket_id = j.ticket_id AND o.id <> j.id AND {WAITING.format(j="o")}
+    RETURNING o.id
 )
-SELECT {JOB_COLUMNS} FROM j JOIN tickets t ON t.id = j.ticket_id
+SELECT {JOB_COLUMNS}, ARRAY(SELECT id FROM dropped ORDER BY id) AS cancelled
+FROM j JOIN tickets t ON t.id = j.ticket_id
 """
 
-# -- the sender never tried (the printer was busy): back in the queue, untouched
-UNCLAIM = """
-UPDATE print_jobs SET status = 'queued', attempts = greatest(attempts - 1, 0), claimed_by = NULL,
-    lease_until = NULL, next_attempt_at = now()
-WHERE id = $1 AND status = 'sent'
+# -- the sender never tried (the printer was busy): back in the queue, untouched,
+# -- or cancelled when a newer job of the ticket waits to take over
+UNCLAIM = f"""
+UPDATE print_jobs j SET
+    status = CASE WHEN {NEWER_WAITING.format(j="j")} THEN 'cancelled' ELSE 'queued' END,
+    attempts = greatest(attempts - 1, 0), claimed_by = NULL, lease_until = NULL,
+    next_attempt_at = CASE WHEN {NEWER_WAITING.format(j="j")} THEN NULL ELSE now() END
+WHERE j.id = $1 AND j.status = 'sent'
+RETURNING j.status
 """
 
-# -- an agent went away: the jobs it held go back to the queue
-RELEASE_CLAIMS = """
-UPDATE print_jobs SET status = 'queued', claimed_by = NULL, lease_until = NULL, next_attempt_at = now()
-WHERE claimed_by = $1 AND status = 'sent'
+# -- an agent went away: the jobs it held go back to the queue (or make way
+# -- for a newer job of their ticket)
+RELEASE_CLAIMS = f"""
+UPDATE print_jobs j SET
+    status = CASE WHEN {NEWER_WAITING.format(j="j")} THEN 'cancelled' ELSE 'queued' END,
+    claimed_by = NULL, lease_until = NULL,
+    next_attempt_at = CASE WHEN {NEWER_WAITING.format(j="j")} THEN NULL ELSE now() END
+WHERE j.claimed_by = $1 AND j.status = 'sent'
+RETURNING j.id, j.status
 """
 
 # -- jobs nobody will print any more: too old to be of use
@@ -214,9 +253,11 @@ WHERE j.hall_id = $1 AND ($2::text IS NULL OR j.status = $2)
 ORDER BY j.id DESC LIMIT $3
 """
 
+# -- the ticket's latest job that was not cancelled (a cancelled 补打 does not
+# -- hide the slip that printed), else its latest
 LATEST_JOB_OF_TICKET = f"""
 SELECT {JOB_COLUMNS} FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id
-WHERE j.ticket_id = $1 ORDER BY j.id DESC LIMIT 1
+WHERE j.ticket_id = $1 ORDER BY j.status = 'cancelled', j.id DESC LIMIT 1
 """
 
 
@@ -262,22 +303,38 @@ async def claim_for_agent(
 
 async def finish_attempt(
     conn: Connection, conf: PrintConf, job_id: int, *, printed: bool, error: str | None
-) -> Job | None:
-    """Store an attempt's result; None when the job was no longer being sent (cancelled)."""
-    attempts = await conn.fetchval(ATTEMPTS, job_id) or 1
-    backoff = min(conf.retry_max_s, conf.retry_base_s * 2 ** (attempts - 1))
-    row = await conn.fetchrow(
-        FINISH_ATTEMPT, job_id, printed, error, conf.max_attempts, conf.max_age_s, backoff
-    )
-    return Job.from_row(row) if row else None
+) -> Finished | None:
+    """Store an attempt's result; None when the job was no longer being sent (cancelled).
+
+    A print cancels the ticket's other waiting jobs in the same statement; a
+    failure with a newer job of the ticket waiting cancels this one instead.
+    """
+    async with conn.transaction():
+        await one_slip.lock_ticket_of_job(conn, job_id)
+        attempts = await conn.fetchval(ATTEMPTS, job_id) or 1
+        backoff = min(conf.retry_max_s, conf.retry_base_s * 2 ** (attempts - 1))
+        row = await conn.fetchrow(
+            FINISH_ATTEMPT, job_id, printed, error, conf.max_attempts, conf.max_age_s, backoff
+        )
+    return Finished(Job.from_row(row), tuple(row["cancelled"])) if row else None
 
 
-async def unclaim(conn: Connection, job_id: int) -> None:
-    await conn.execute(UNCLAIM, job_id)
+async def unclaim(conn: Connection, job_id: int) -> bool:
+    """Back in the queue, untried; False when a newer job of its ticket took over (cancelled)."""
+    async with conn.transaction():
+        await one_slip.lock_ticket_of_job(conn, job_id)
+        status = await conn.fetchval(UNCLAIM, job_id)
+    return status != "cancelled"
 
 
-async def release_claims(conn: Connection, claimer: str) -> None:
-    await conn.execute(RELEASE_CLAIMS, claimer)
+async def release_claims(conn: Connection, claimer: str) -> list[int]:
+    """Jobs `claimer` held back in the queue; the ids of those cancelled for a newer job instead.
+
+    Without the tickets' locks: a newer job it does not see yet waits behind the
+    released one (`ONE_AT_A_TIME`), and is cancelled when that one prints.
+    """
+    rows = await conn.fetch(RELEASE_CLAIMS, claimer)
+    return [r["id"] for r in rows if r["status"] == "cancelled"]
 
 
 async def give_up_old(conn: Connection, hall_id: int, max_age_s: float, reason: str) -> None:

@@ -41,6 +41,7 @@ from clearhall.server.printing.conf import PrintConf
 from clearhall.server.printing.labels import explain
 from clearhall.server.printing.print_jobs import Outcome, Pending
 from clearhall.server.printing.printers import STATES, Printer
+from clearhall.server.store.db import Connection
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class Printing:
         """Try a just-committed job within the issue budget; never raises, never waits longer."""
         if pending.job_id is None:
             return Outcome("failed", explain(pending.error or "cannot render the ticket"))
+        if pending.held:  # a 补打 behind the ticket's job being sent: the worker's, if at all
+            async with self.pool.acquire() as conn:
+                return await self._waiting(conn, pending.printer)
         try:
             async with asyncio.timeout(self.conf.issue_budget_s + 0.2):
                 if pending.printer.via_agent:
@@ -138,12 +142,10 @@ class Printing:
             # Never tried: back in the queue for the worker. The kiosk hears
             # "failed" when the printer is known not to print now, else "queued".
             async with self.pool.acquire() as conn:
-                await print_jobs.unclaim(conn, job_id)
-                known = await printers.state_of(conn, printer.id)
-            self.wake.set()
-            if known is not None and known in {s.value for s in NOT_PRINTABLE}:
-                return Outcome("failed", explain(f"printer {printer.name} is {known.replace('_', ' ')}"))
-            return Outcome("queued")
+                if not await print_jobs.unclaim(conn, job_id):
+                    log.info("print job %s cancelled untried: a newer job of its ticket waits", job_id)
+                self.wake.set()
+                return await self._waiting(conn, printer)
         try:
             state: str
             try:
@@ -157,21 +159,37 @@ class Printing:
             lock.release()
         return await self.finish(printer, job_id, printed=error is None, error=error, state=state)
 
+    async def _waiting(self, conn: Connection, printer: Printer) -> Outcome:
+        """What the kiosk hears of a job left waiting: failed when the printer is known not to print now."""
+        known = await printers.state_of(conn, printer.id)
+        if known is not None and known in {s.value for s in NOT_PRINTABLE}:
+            return Outcome("failed", explain(f"printer {printer.name} is {known.replace('_', ' ')}"))
+        return Outcome("queued")
+
     async def finish(
         self, printer: Printer, job_id: int, *, printed: bool, error: str | None, state: str | None
     ) -> Outcome:
         """Store an attempt's result and the printer's state it revealed."""
         async with self.pool.acquire() as conn:
-            job = await print_jobs.finish_attempt(conn, self.conf, job_id, printed=printed, error=error)
+            done = await print_jobs.finish_attempt(conn, self.conf, job_id, printed=printed, error=error)
             if state is not None and state in STATES:
                 await printers.set_state(conn, self.hall, printer.id, state, error)
-        if job is None:
+        if done is None:
             outcome = Outcome("failed", explain("cancelled")) if not printed else Outcome("printed")
         elif printed:
             outcome = Outcome("printed")
+            if done.cancelled:
+                log.info("print job %s (%s) printed; cancelled the ticket's waiting jobs %s",
+                         job_id, done.job.ticket_number, list(done.cancelled))  # fmt: skip
         else:
+            job = done.job
             outcome = Outcome("failed", explain(error or "unknown error"))
-            if job.next_attempt_at is not None:
+            if job.status == "cancelled":
+                log.info("print job %s (%s) failed; cancelled, as a newer job of the ticket waits",
+                         job.id, job.ticket_number)  # fmt: skip
+                self.wake.set()  # the newer one is due now
+                self.agents.wake(printer.id)
+            elif job.next_attempt_at is not None:
                 log.info("print job %s (%s) failed, retrying: %s", job.id, job.ticket_number, error)
             else:
                 log.warning("print job %s (%s) given up: %s", job.id, job.ticket_number, error)
