@@ -1,6 +1,8 @@
 /* Rating pad (/rate/{n}#device=TOKEN): waits for rating.requested for its window,
  * shows five big buttons, posts the rating (the pad needs no key), thanks the
- * citizen and goes back to waiting. */
+ * citizen and goes back to waiting. The first rating wins: when the citizen
+ * rates on the phone first (rating.closed for the ticket asked about), the pad
+ * drops its question and says so. */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -30,6 +32,7 @@
     },
     onevent: function (msg) {
       if (msg.event === "rating.requested" && Number(msg.window) === n && msg.ticket) ask(msg);
+      if (msg.event === "rating.closed" && msg.ticket) closed(msg.ticket.id);
     }
   });
 
@@ -72,6 +75,13 @@
       CH.$("#askMsg").textContent = CH.t("failed", { msg: CH.errorText(res) });
       document.querySelectorAll(".face").forEach(function (b) { b.disabled = false; });
     });
+  }
+
+  // Rated elsewhere (the phone). While the pad's own rating is on its way its
+  // answer says what happened (thanks, or 409 already rated), so wait for that.
+  function closed(ticketId) {
+    if (!request || sending || request.ticket.id !== ticketId) return;
+    thanks(CH.t("closed"));
   }
 
   function thanks(text) {

@@ -14,9 +14,16 @@ from clearhall.server.store.kinds import TicketStatus
 
 
 def ticket_json(
-    t: Ticket, hall: Hall, *, ahead: int = 0, wait: int | None = None, for_caller: bool = False
+    t: Ticket,
+    hall: Hall,
+    *,
+    ahead: int = 0,
+    wait: int | None = None,
+    for_caller: bool = False,
+    rated: bool | None = None,
 ) -> dict[str, Any]:
-    """T (CONTRACT §4) without its key. `for_caller`: the staff who called it may see the masks."""
+    """T (CONTRACT §4) without its key. `for_caller`: the staff who called it may see the masks.
+    `rated` is for its citizen only (so the phone offers no second rating), never for staff."""
     out: dict[str, Any] = {
         "id": t.id,
         "number": t.number,
@@ -35,6 +42,8 @@ def ticket_json(
     }
     if t.status == TicketStatus.SUSPENDED:
         out["missing"] = t.missing or []
+    if rated is not None:
+        out["rated"] = rated
     if for_caller:
         out["id_masked"] = t.id_masked
         out["phone_masked"] = t.phone_masked

@@ -39,6 +39,7 @@ class Event:
     fields: tuple[str, ...]
     about: str
     own_window: bool = False  # only the sockets of the event's `window` (the rating pad there)
+    own_ticket: bool = False  # a citizen's socket only for its own ticket (the event's `ticket.id`)
 
     def payload(self, fields: dict[str, Any]) -> dict[str, Any]:
         if set(fields) != set(self.fields):
@@ -99,6 +100,15 @@ RATING_RECEIVED = Event(
     ("window", "score"),
     "To supervisors only: a rating was given.",
 )
+RATING_CLOSED = Event(
+    "rating.closed",
+    frozenset({RATING, CITIZEN}),
+    ("ticket", "window"),
+    "`ticket` {id} was rated (at the pad or on the phone), so the other one stops asking:"
+    " no score, no person.",
+    own_window=True,
+    own_ticket=True,
+)
 PRINTER_CHANGED = Event(
     "printer.changed",
     SCREENS,
@@ -116,6 +126,7 @@ CATALOGUE: Final = (
     NOTICE_CHANGED,
     RATING_REQUESTED,
     RATING_RECEIVED,
+    RATING_CLOSED,
     PRINTER_CHANGED,
 )
 BY_NAME: Final = {e.name: e for e in CATALOGUE}
@@ -155,11 +166,15 @@ def document() -> str:
         "|---|---|---|---|",
     ]
     for e in CATALOGUE:
-        who = ", ".join(k for k in CLIENT_KINDS if k in e.audience) + (
-            " (of that window)" if e.own_window else ""
-        )
+        who = ", ".join(k + _whose(e, k) for k in CLIENT_KINDS if k in e.audience)
         lines.append(f"| `{e.name}` | {', '.join(f'`{f}`' for f in e.fields)} | {who} | {e.about} |")
     return "\n".join(lines) + "\n"
+
+
+def _whose(e: Event, kind: str) -> str:
+    if e.own_ticket and kind == CITIZEN:
+        return " (of that ticket)"
+    return " (of that window)" if e.own_window else ""
 
 
 if __name__ == "__main__":

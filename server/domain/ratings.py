@@ -7,6 +7,10 @@ which credential issued its ticket, for the integrity signals.
 
 Scores: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意. A 1 or 2 is a bad
 rating (差评) and opens a follow-up case due within FOLLOW_UP_DAYS.
+
+A rating closes the question everywhere at once: `rating.closed` tells the pad
+of that window and the ticket's own phone, which stop asking; the score goes to
+supervisors only (`rating.received`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncpg
 from clearhall.server.domain import action_log, errors, events, messages, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
+from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import TicketStatus
 
 DIMENSIONS: Final = ("attitude", "efficiency", "professionalism", "integrity")
@@ -102,5 +107,18 @@ async def rate(
             details={"score": score, "source": source},
         )  # fmt: skip
         window = await conn.fetchval("SELECT number FROM windows WHERE id = $1", t["window_id"])
-        await events.publish(conn, hall.id, events.RATING_RECEIVED, window=window, score=score)
+        # The first rating wins everywhere at once: the pad of that window and the
+        # ticket's phone stop asking (rating.closed), supervisors hear the score.
+        await events.publish_many(conn, hall.id, [
+            (events.RATING_RECEIVED, {"window": window, "score": score}),
+            (events.RATING_CLOSED, {"ticket": {"id": t["id"]}, "window": window}),
+        ])  # fmt: skip
     return rating
+
+
+IS_RATED = "SELECT EXISTS (SELECT 1 FROM ratings WHERE ticket_id = $1)"
+
+
+async def is_rated(conn: Connection, ticket_id: str) -> bool:
+    """Whether the ticket has its one rating (for its citizen's page: no score, no channel)."""
+    return bool(await conn.fetchval(IS_RATED, ticket_id))

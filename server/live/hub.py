@@ -9,7 +9,8 @@
 - Each socket has a bounded outgoing queue and its own writer task; the hub
   never awaits a socket. A socket that falls behind is closed, and its client
   reconnects to a fresh snapshot.
-- Who receives an event is the event catalogue's word (`domain/events.py`).
+- Who receives an event is the event catalogue's word (`domain/events.py`):
+  a rating pad hears only its window's own events, a citizen only its ticket's.
 - After each burst of events the hub re-reads the queue once (debounced) and
   sends it as `queue.changed`, so screens never poll or re-fetch.
 - A staff socket lives no longer than its log-in: a log-out anywhere arrives
@@ -53,15 +54,19 @@ class Client:
     kind: str  # one of events.CLIENT_KINDS
     window: int | None = None  # a rating pad's or window screen's window number
     session: int | None = None  # a staff socket's log-in (sessions.id)
+    ticket: str | None = None  # a citizen socket's ticket (tickets.id)
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     dropped: bool = False  # to be closed by its writer, with this code and reason:
     close_code: int = WSCloseCode.TRY_AGAIN_LATER
     close_reason: bytes = b"fell behind"
 
-    def wants(self, event: events.Event, window: int | None) -> bool:
-        """The catalogue says who receives an event; a window's own events only its pad."""
+    def wants(self, event: events.Event, window: int | None, ticket: str | None = None) -> bool:
+        """The catalogue says who receives an event; a window's own events only its pad,
+        a ticket's own events only the citizen holding that ticket."""
         if self.kind not in event.audience:
             return False
+        if event.own_ticket and self.kind == events.CITIZEN:
+            return self.ticket is not None and self.ticket == ticket
         return not event.own_window or self.window == window
 
 
@@ -104,9 +109,11 @@ class Hub:
             if client.session is not None and client.session in ended:
                 self.close(client, SESSION_ENDED_CLOSE, reason)
 
-    def broadcast(self, text: str, event: events.Event, window: int | None) -> None:
+    def broadcast(
+        self, text: str, event: events.Event, window: int | None, ticket: str | None = None
+    ) -> None:
         for client in list(self.clients):
-            if client.wants(event, window):
+            if client.wants(event, window, ticket):
                 self.send(client, text)
 
     async def writer(self, client: Client) -> None:
@@ -162,9 +169,13 @@ class Hub:
         # Serialised once more, without the hall's internal id, and the same
         # text goes to every socket that may see it.
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-        self.broadcast(text, event, message.get("window"))
-        if event.audience & SCREENS:
-            self.dirty.set()  # the queue may have changed: screens get it whole, soon
+        about = message.get("ticket")
+        ticket = about.get("id") if isinstance(about, dict) else None
+        self.broadcast(text, event, message.get("window"), ticket)
+        if event.audience & SCREENS and not (event.own_window or event.own_ticket):
+            # The queue may have changed: screens get it whole, soon. (An event
+            # for one pad or one phone says nothing about the hall's queue.)
+            self.dirty.set()
 
     async def listen(self) -> None:
         """Keep one LISTEN connection alive; after a loss, LISTEN first, then re-read."""

@@ -4,7 +4,8 @@ A display, kiosk, rating pad, printer or staff token (in `?token=`, since
 browsers cannot set headers on a WebSocket, or as a bearer header), or a
 citizen's `?ticket=ID&key=KEY`. Without a valid credential: 401, no upgrade.
 The first message is the snapshot; then the events the catalogue sends this
-kind of client. A staff socket carries its log-in, and is closed when that
+kind of client (a citizen's socket remembers its ticket, for the events about
+that ticket only). A staff socket carries its log-in, and is closed when that
 log-in ends (the hub).
 """
 
@@ -62,7 +63,7 @@ async def who(request: web.Request) -> Client | None:
         if ticket_id and key:
             found = await tickets.fetch(conn, hall.id, ticket_id)
             if found and tickets.key_matches(found[1], key):
-                return _client(events.CITIZEN)
+                return _client(events.CITIZEN, ticket=found[0].id)
             return None
         token = request.query.get("token") or bearer(request)
         if not token or len(token) > 200:
@@ -77,12 +78,15 @@ async def who(request: web.Request) -> Client | None:
     return _client(kind, window, p.session_id)
 
 
-def _client(kind: str, window: int | None = None, session: int | None = None) -> Client:
+def _client(
+    kind: str, window: int | None = None, session: int | None = None, ticket: str | None = None
+) -> Client:
     return Client(
         ws=web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=4096),
         kind=kind,
         window=window,
         session=session,
+        ticket=ticket,
     )
 
 

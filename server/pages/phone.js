@@ -1,6 +1,9 @@
 /* Citizen's phone page (/t/{id}?key=KEY, the QR on the receipt): place in line,
  * live over /ws?ticket=ID&key=KEY; when called, a full-screen notice and a
- * vibration; after the service, the 好差评 form (score and four dimensions). */
+ * vibration; after the service, the 好差评 form (score and four dimensions).
+ * The first rating wins: rated at the window's pad (rating.closed for this
+ * ticket, or `rated` in the ticket when the page opens), the form gives way to
+ * "已评价，谢谢". */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -13,6 +16,8 @@
   var lastStatus = null;
   var dismissedCall = null; // the call (number@window) the citizen has acknowledged
   var rated = false;
+  var thanksKey = null; // what the rating box says once rated (a strings key)
+  var submitting = false;
   var scores = {};
   var serviceNames = {};
   var DIMS = ["score", "attitude", "efficiency", "professionalism", "integrity"];
@@ -47,6 +52,11 @@
     onstate: function () { reload(); },
     onevent: function (msg) {
       if (msg.event === "ticket.called" && ticket && msg.ticket && msg.ticket.number === ticket.number) load();
+      // rated at the pad: the answer to our own rating, if one is on its way, says it instead
+      if (msg.event === "rating.closed" && msg.ticket && msg.ticket.id === id && !rated && !submitting) {
+        rated = true;
+        render();
+      }
     }
   });
   // a slow re-read as well, for networks that drop WebSockets quietly
@@ -93,7 +103,7 @@
     }
     renderNote();
     CH.$("#rating").hidden = ticket.status !== "done";
-    if (ticket.status === "done" && rated) showThanks(CH.t("already_rated"));
+    if (ticket.status === "done" && rated) showThanks(thanksKey || "rate_closed");
 
     var win = windowOf(ticket);
     if (ticket.status === "called" && dismissedCall !== ticket.number + "@" + win) {
@@ -164,20 +174,24 @@
     var comment = CH.$("#comment").value.trim();
     if (comment) body.comment = comment;
     CH.$("#rateSubmit").disabled = true;
+    submitting = true;
     CH.api("POST", "/api/ratings", body, null).then(function (res) {
+      submitting = false;
       CH.$("#rateSubmit").disabled = false;
-      if (res.ok) { rated = true; showThanks(scores.score <= 2 ? CH.t("rated_bad") : CH.t("rated")); return; }
-      if (res.status === 409) { rated = true; showThanks(CH.t("already_rated")); return; }
+      if (res.ok) { rated = true; showThanks(scores.score <= 2 ? "rated_bad" : "rated"); return; }
+      if (res.status === 409) { rated = true; showThanks("already_rated"); return; }
       CH.$("#rateMsg").textContent = CH.errorText(res);
     });
   }
 
-  function showThanks(text) {
+  // The form gives way to a sentence (kept as a key, so it follows the language).
+  function showThanks(key) {
+    thanksKey = key;
     var box = CH.$("#rating");
     CH.$("#rateForm").hidden = true;
     var t = box.querySelector(".thanks");
     if (!t) { t = CH.el("div", { class: "thanks", role: "status" }); box.appendChild(t); }
-    t.textContent = text;
+    t.textContent = CH.t(key);
   }
 
   window.clearhallPhone = { state: function () { return { ticket: ticket, lastStatus: lastStatus, rated: rated }; } };

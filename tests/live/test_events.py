@@ -8,7 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from clearhall.server.domain import events
+from clearhall.server.live.hub import Client
 from tests.conftest import DISPLAY, Api
 from tests.helpers import connect, next_event
 
@@ -67,6 +70,24 @@ async def test_rating_received_goes_to_supervisors_only(api: Api) -> None:
         except TimeoutError:
             pass
     await asyncio.gather(supervisor.close(), staff.close(), screen.close())
+
+
+def test_rating_closed_is_for_that_pad_and_that_ticket_only() -> None:
+    closed = events.RATING_CLOSED
+    assert set(closed.fields) == {"ticket", "window"}  # no score, no person
+
+    def client(kind: str, window: int | None = None, ticket: str | None = None) -> Client:
+        return Client(ws=web.WebSocketResponse(), kind=kind, window=window, ticket=ticket)
+
+    assert client(events.RATING, window=3).wants(closed, 3, "T1")
+    assert not client(events.RATING, window=4).wants(closed, 3, "T1")
+    assert client(events.CITIZEN, ticket="T1").wants(closed, 3, "T1")
+    assert not client(events.CITIZEN, ticket="T2").wants(closed, 3, "T1")
+    assert not client(events.CITIZEN).wants(closed, 3, "T1")
+    for kind in (events.DISPLAY, events.KIOSK, events.STAFF, events.SUPERVISOR):
+        assert not client(kind, window=3).wants(closed, 3, "T1"), kind
+    # A citizen still hears the hall's events, whatever their ticket.
+    assert client(events.CITIZEN, ticket="T2").wants(events.TICKET_CALLED, 3, "T1")
 
 
 def test_the_catalogue_refuses_other_fields() -> None:

@@ -109,7 +109,8 @@ window.CLEARHALL_STRINGS = {
     window_label: { zh: "{n}号窗口 评价器", en: "Window {n} rating pad" },
     sending: { zh: "正在提交……", en: "Sending…" },
     bad_window: { zh: "窗口号无效", en: "Invalid window number" },
-    bad_window_detail: { zh: "地址应为 /rate/窗口号#device=令牌", en: "The address should be /rate/NUMBER#device=TOKEN" }
+    bad_window_detail: { zh: "地址应为 /rate/窗口号#device=令牌", en: "The address should be /rate/NUMBER#device=TOKEN" },
+    closed: { zh: "已评价，谢谢", en: "Already rated. Thank you" }
   },
 
   phone: {
@@ -145,7 +146,8 @@ window.CLEARHALL_STRINGS = {
     no_key_detail: { zh: "链接不完整（缺少凭证）。请重新扫描小票上的二维码。", en: "The link is incomplete (no key). Please scan the QR code on your receipt again." },
     bad_key_detail: { zh: "号码不存在或凭证不正确。请重新扫描小票上的二维码。", en: "No such ticket, or the key is wrong. Please scan the QR code on your receipt again." },
     live: { zh: "实时更新中", en: "Live" },
-    updated: { zh: "更新于 {t}", en: "Updated {t}" }
+    updated: { zh: "更新于 {t}", en: "Updated {t}" },
+    rate_closed: { zh: "已评价，谢谢", en: "Already rated. Thank you" }
   },
 
   kiosk: {
