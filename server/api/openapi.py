@@ -83,7 +83,14 @@ def document(registry: Registry) -> dict[str, Any]:
         "paths": paths,
         # The live events of GET /ws, from the one catalogue (CONTRACT §6).
         "x-events": [
-            {"name": e.name, "fields": list(e.fields), "audience": sorted(e.audience), "about": e.about}
+            {
+                "name": e.name,
+                "fields": list(e.fields),
+                "audience": sorted(e.audience),
+                "own_window": e.own_window,  # only the sockets of the event's window
+                "own_ticket": e.own_ticket,  # a citizen's socket only for its own ticket
+                "about": e.about,
+            }
             for e in events.CATALOGUE
         ],
         "components": {
