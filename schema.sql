@@ -33,7 +33,14 @@ CREATE TABLE IF NOT EXISTS halls (
     closes_at                 time NOT NULL DEFAULT '17:30',
     -- tickets one kiosk may issue per minute (0 = no limit); added by migration
     -- 0002 on older databases
-    kiosk_tickets_per_minute  integer NOT NULL DEFAULT 30 CHECK (kiosk_tickets_per_minute >= 0)
+    kiosk_tickets_per_minute  integer NOT NULL DEFAULT 30 CHECK (kiosk_tickets_per_minute >= 0),
+    -- 过号: seconds after a call before no-show is allowed (0 = at once); a
+    -- missed ticket may come back once, this many behind the head of its line
+    -- (0 = never); issuing for a service no open window serves: warn or refuse.
+    -- Added by migration 0003 on older databases.
+    no_show_after_s           integer NOT NULL DEFAULT 60 CHECK (no_show_after_s >= 0),
+    no_show_comeback_behind   integer NOT NULL DEFAULT 0 CHECK (no_show_comeback_behind >= 0),
+    unstaffed_services        text NOT NULL DEFAULT 'warn' CHECK (unstaffed_services IN ('warn', 'refuse'))
 );
 
 CREATE TABLE IF NOT EXISTS services (
@@ -45,6 +52,9 @@ CREATE TABLE IF NOT EXISTS services (
     real_name_required  boolean NOT NULL DEFAULT false,
     position            integer NOT NULL DEFAULT 0,
     active              boolean NOT NULL DEFAULT true,
+    -- typical handling time (call to finish), for wait estimates until there is
+    -- history; NULL = a third of time_limit_minutes. Added by migration 0004.
+    typical_minutes     integer CHECK (typical_minutes > 0),
     UNIQUE (hall_id, code)
 );
 

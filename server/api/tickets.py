@@ -47,6 +47,8 @@ async def issue_ticket(request: web.Request) -> web.Response:
             conn, hall, request.app[SECRET], who.actor, order, base_url, then=print_job
         )
         body = ticket_json(issued.ticket, hall, ahead=issued.ahead, wait=issued.estimated_wait_s)
+        if issued.unstaffed:  # no open window serves the service now (policy.unstaffed_services = "warn")
+            body["unstaffed"] = True
         return 201, {"ticket": body | {"key": issued.key, "url": issued.url}}
 
     # A kiosk that lost the answer retries with the same Idempotency-Key and gets

@@ -3,7 +3,8 @@
 Access is declared per call: sign-in needs any staff log-in (the use case
 checks the person's windows), every other call the person signed in at that
 window or a supervisor. An Idempotency-Key makes a retried call return its
-first answer.
+first answer. A transfer into a service that no open window serves now answers
+`"unstaffed": true` beside the ticket.
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ SUMMARIES = {
     Call.CALL: "指呼 Call one waiting ticket out of order; the reason is audited",
     Call.PAUSE: "暂停服务 Stop calling for a while",
     Call.RESUME: "恢复服务 Start calling again",
-    Call.REQUEUE: "挂起回队 A suspended ticket's citizen is back: waiting again in its old place",
+    Call.REQUEUE: (
+        "回队 A suspended ticket's citizen is back: waiting again in its old place; or a missed"
+        " ticket's, once, N behind the head of its line where the hall allows it (过号顺延)"
+    ),
+    Call.UNDO: "撤销 Undo this window's last finish or no-show, within 10 seconds: the ticket is as before",
 }
 
 
@@ -79,7 +84,10 @@ def window_call(call: Call) -> Handler:
             outcome = await window_calls.act(conn, hall, who, number, call, request[BODY])
             t = outcome.ticket
             shown = ticket_json(t, hall, for_caller=t.status in AT_WINDOW) if t else None
-            return 200, {"ticket": shown, "window": views.window_view(outcome.window)}
+            answer: dict[str, Any] = {"ticket": shown, "window": views.window_view(outcome.window)}
+            if outcome.unstaffed:  # transferred into a service no open window serves now
+                answer["unstaffed"] = True
+            return 200, answer
 
         key = request.headers.get("Idempotency-Key")
         status, answer, _ = await idempotency.once(

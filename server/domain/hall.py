@@ -22,11 +22,19 @@ class Hall:
     opens_at: time
     closes_at: time
     kiosk_tickets_per_minute: int  # tickets one kiosk device may issue a minute; 0 = no limit
+    no_show_after_s: int  # seconds after a call before 过号 is allowed; 0 = at once
+    no_show_comeback_behind: int  # 过号顺延: a missed ticket comes back once, N behind; 0 = never
+    unstaffed_services: str  # issuing for a service no open window serves: "warn" or "refuse"
+
+    @property
+    def refuses_unstaffed(self) -> bool:
+        return self.unstaffed_services == "refuse"
 
 
 SELECT_HALL = """
 SELECT id, code, name, timezone, public_url, max_consecutive_priority,
-       daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute
+       daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute,
+       no_show_after_s, no_show_comeback_behind, unstaffed_services
 FROM halls WHERE code = $1
 """
 
@@ -42,9 +50,16 @@ async def only_hall_code(conn: Connection) -> str | None:
     return rows[0]["code"] if len(rows) == 1 else None
 
 
-SERVICES = """
-SELECT code, name, real_name_required, time_limit_minutes FROM services
-WHERE hall_id = $1 AND active ORDER BY position, code
+# -- whether service `s` is served now: a staffed window that is not paused
+# -- handles it at this moment (issuing, transfers and GET /api/services ask)
+SERVED_NOW = """EXISTS (
+    SELECT 1 FROM window_services ws JOIN windows w ON w.id = ws.window_id
+    WHERE ws.service_id = s.id AND w.active AND w.staff_id IS NOT NULL AND NOT w.paused)"""
+
+SERVICES = f"""
+SELECT s.code, s.name, s.real_name_required, s.time_limit_minutes, {SERVED_NOW} AS served_now
+FROM services s
+WHERE s.hall_id = $1 AND s.active ORDER BY s.position, s.code
 """
 
 # -- open from the first minute of opens_at through the last minute of closes_at

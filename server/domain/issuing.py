@@ -6,7 +6,9 @@ issue leaves no hole. Per-ID limits are checked under a transaction lock on
 the ID's hash, so two kiosks cannot both let the same ID past the limit. The
 ticket's key exists only here and in the answer: it is stored as a hash. A
 kiosk device may issue `policy.kiosk_tickets_per_minute` (counted in the
-database, `throttle`); staff at the counter are not limited by it.
+database, `throttle`); staff at the counter are not limited by it. A service
+that no staffed, unpaused window serves is refused or issued with a warning,
+as the hall's `policy.unstaffed_services` says.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from clearhall.server.domain import action_log, errors, events, messages, throttle
-from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.hall import SERVED_NOW, Hall
 from clearhall.server.domain.idcard import (
     id_problem,
     keyed_hash,
@@ -48,11 +50,13 @@ class Issued:
     url: str  # the phone page, with the key: printed as the receipt's QR code
     ahead: int
     estimated_wait_s: int | None
+    unstaffed: bool = False  # no open window serves its service now (the hall warns, not refuses)
 
 
-SERVICE_FOR_ISSUE = """
-SELECT id, code, name, real_name_required FROM services
-WHERE hall_id = $1 AND code = $2 AND active
+SERVICE_FOR_ISSUE = f"""
+SELECT s.id, s.code, s.name, s.real_name_required, {SERVED_NOW} AS served_now
+FROM services s
+WHERE s.hall_id = $1 AND s.code = $2 AND s.active
 """
 
 OPEN_FOR_ID = """
@@ -131,6 +135,8 @@ async def issue(
         svc = await conn.fetchrow(SERVICE_FOR_ISSUE, hall.id, service)
         if svc is None:
             raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")
+        if not svc["served_now"] and hall.refuses_unstaffed:
+            raise errors.conflict(messages.UNSTAFFED_SERVICE)
         if svc["real_name_required"] and id_hash is None:
             raise errors.invalid(messages.NEEDS_REAL_NAME(service=svc["name"]), "id_number")
         if id_hash is not None:
@@ -162,7 +168,8 @@ async def issue(
             ticket={"number": ticket.number, "service": ticket.service, "category": category},
         )  # fmt: skip
         ahead, wait = await place_in_line(conn, hall.id, ticket)
-        issued = Issued(ticket, key, phone_url(base_url, ticket.id, key), ahead, wait)
+        url = phone_url(base_url, ticket.id, key)
+        issued = Issued(ticket, key, url, ahead, wait, unstaffed=not svc["served_now"])
         if then is not None:
             await then(conn, issued)
     return issued

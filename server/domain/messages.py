@@ -131,3 +131,29 @@ KIOSK_TOO_FAST = Text(
     "本机取号过于频繁，请 {seconds} 秒后再试",
     "This kiosk is issuing tickets too fast; try again in {seconds} seconds",
 )
+
+# ---------------------------------------------------------------- a day at the counter (issue 9)
+UNSTAFFED_SERVICE = Text("当前无窗口办理此业务", "No window handles this service right now")
+NO_SHOW_TOO_SOON = Text(
+    "叫号 {after} 秒后才能标记过号，还需 {seconds} 秒；可先重呼",
+    "A ticket can be marked missed {after} s after its call, in {seconds} s; a recall may bring the citizen",
+)
+NOTHING_TO_UNDO = Text(
+    "{number} 号窗口没有可撤销的办结或过号", "Window {number} has no finish or no-show to undo"
+)
+UNDO_TOO_LATE = Text(
+    "办结或过号 {seconds} 秒后不能撤销", "A finish or no-show can be undone within {seconds} seconds only"
+)
+UNDO_CALLED_SINCE = Text(
+    "本窗口此后已叫其他号，不能撤销", "This window has called another ticket since; nothing was undone"
+)
+UNDO_RATED = Text("{number} 已评价，不能撤销办结", "{number} has been rated; its finish cannot be undone")
+UNDO_CHANGED = Text("{number} 此后已有变动，不能撤销", "{number} has changed since; nothing was undone")
+NO_COMEBACK = Text(
+    "本厅过号不顺延，{number} 请重新取号",
+    "A missed ticket does not come back in this hall: {number} needs a new one",
+)
+COMEBACK_USED = Text(
+    "{number} 已过号顺延过一次，请重新取号",
+    "{number} has already come back once after a no-show; it needs a new one",
+)

@@ -64,34 +64,66 @@ WHERE hall_id = $1 AND service_id = $2 AND status = 'waiting'
   AND (priority > $3 OR (priority = $3 AND (order_at, id) < ($4, $5)))
 """
 
-# -- per service: waiting count, mean handling time of its last 20 tickets
-# -- finished in the past 3 hours, and how many open windows serve it now
-SERVICE_LOAD = """
+# How the wait is estimated (docs/ordering.md): recent handling times once
+# there are enough of them, else the service's typical time from the hall file.
+RECENT_FINISHES = 20  # at most this many of the newest finished tickets …
+RECENT_HOURS = 2  # … finished within this many hours
+MIN_HISTORY = 5  # fewer recent finishes than this is not yet history
+FLOOR_S = 60  # no service is handled in under a minute, whatever a burst of quick finishes says
+
+# -- per service: waiting count; the median handling time (call to finish) of
+# -- its newest finished tickets and how many there are; its typical time from
+# -- the hall file (a third of its time limit when not given); and the staffed
+# -- windows that serve it, unpaused and all
+SERVICE_LOAD = f"""
 SELECT s.id, s.code, s.name,
        (SELECT count(*) FROM tickets t
          WHERE t.hall_id = s.hall_id AND t.service_id = s.id AND t.status = 'waiting') AS waiting,
-       (SELECT avg(extract(epoch FROM r.finished_at - r.called_at)) FROM (
-            SELECT finished_at, called_at FROM tickets t
-            WHERE t.service_id = s.id AND t.status = 'done'
-              AND t.finished_at > now() - interval '3 hours' AND t.called_at IS NOT NULL
-            ORDER BY t.finished_at DESC LIMIT 20) r) AS mean_handling_s,
-       (SELECT count(*) FROM windows w JOIN window_services ws ON ws.window_id = w.id
-         WHERE ws.service_id = s.id AND w.active AND w.staff_id IS NOT NULL
-           AND NOT w.paused) AS open_windows
+       r.finished AS recent_finishes, r.median_s AS recent_median_s,
+       coalesce(s.typical_minutes * 60.0, s.time_limit_minutes * 60.0 / 3) AS typical_s,
+       w.open_windows, w.staffed_windows
 FROM services s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS finished,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY d.handling_s) AS median_s
+    FROM (SELECT extract(epoch FROM t.finished_at - t.called_at) AS handling_s FROM tickets t
+          WHERE t.service_id = s.id AND t.status = 'done' AND t.called_at IS NOT NULL
+            AND t.finished_at > now() - interval '{RECENT_HOURS} hours'
+          ORDER BY t.finished_at DESC LIMIT {RECENT_FINISHES}) d
+) r
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE NOT w.paused) AS open_windows, count(*) AS staffed_windows
+    FROM windows w JOIN window_services ws ON ws.window_id = w.id
+    WHERE ws.service_id = s.id AND w.active AND w.staff_id IS NOT NULL
+) w
 WHERE s.hall_id = $1 AND s.active AND ($2::int IS NULL OR s.id = $2)
 ORDER BY s.position, s.code
 """
 
 
-def estimate(ahead: int, mean_handling_s: float | None, open_windows: int) -> int | None:
-    """Seconds until called: people ahead × recent mean handling time ÷ open windows.
+def handling_s(load: asyncpg.Record) -> float:
+    """One ticket's handling time at this service, as the estimate takes it.
 
-    None without recent history or without an open window: no made-up figure.
+    The median of recent finishes (a few quick or slow ones do not move it),
+    never under a minute; until there are MIN_HISTORY of them, the typical
+    time from the hall file.
     """
-    if mean_handling_s is None or open_windows == 0:
+    if load["recent_finishes"] < MIN_HISTORY or load["recent_median_s"] is None:
+        return float(load["typical_s"])
+    return max(float(load["recent_median_s"]), FLOOR_S)
+
+
+def estimate(ahead: int, load: asyncpg.Record) -> int | None:
+    """Seconds until called: people ahead × handling time ÷ the windows serving the service.
+
+    Only staffed windows count, unpaused ones while there are any (a paused
+    window is on a break and will call again). None only when no staffed window
+    serves the service: then nobody knows when it will be called.
+    """
+    windows = load["open_windows"] or load["staffed_windows"]
+    if windows == 0:
         return None
-    return round(ahead * float(mean_handling_s) / open_windows)
+    return round(ahead * handling_s(load) / windows)
 
 
 async def service_load(conn: Connection, hall_id: int, service_id: int | None = None) -> list[asyncpg.Record]:
@@ -106,7 +138,7 @@ async def place_in_line(conn: Connection, hall_id: int, t: Ticket) -> tuple[int,
     load = await service_load(conn, hall_id, t.service_id)
     if not load:
         return ahead, None
-    return ahead, estimate(ahead, load[0]["mean_handling_s"], load[0]["open_windows"])
+    return ahead, estimate(ahead, load[0])
 
 
 def lock_key(digest: bytes) -> int:

@@ -28,10 +28,18 @@ WHERE w.hall_id = $1 AND w.active
 ORDER BY w.number
 """
 
+# -- the newest calls today, one line per ticket (its latest call: a recall
+# -- moves it up, never shows it twice); read from the last 100 calls, newest
+# -- first along action_log_hall_at, so the cost does not grow with the day
 RECENT_CALLS = """
-SELECT ticket_number AS number, window_number AS window, at FROM action_log
-WHERE hall_id = $1 AND action IN ('call_next', 'call', 'recall')
-  AND at >= (date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2)
+SELECT number, "window", at FROM (
+    SELECT DISTINCT ON (ticket_id) ticket_number AS number, window_number AS window, at
+    FROM (SELECT ticket_id, ticket_number, window_number, at, id FROM action_log
+          WHERE hall_id = $1 AND action IN ('call_next', 'call', 'recall')
+            AND at >= (date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2)
+          ORDER BY at DESC, id DESC LIMIT 100) calls
+    ORDER BY ticket_id, at DESC, id DESC
+) latest
 ORDER BY at DESC LIMIT 10
 """
 
@@ -86,7 +94,8 @@ async def queue_state(conn: Connection, hall: Hall) -> dict[str, Any]:
                 "code": s["code"],
                 "name": s["name"],
                 "waiting": s["waiting"],
-                "estimated_wait_s": estimate(s["waiting"], s["mean_handling_s"], s["open_windows"]),
+                "estimated_wait_s": estimate(s["waiting"], s),
+                "served_now": s["open_windows"] > 0,
             }
             for s in load
         ],

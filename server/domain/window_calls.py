@@ -3,20 +3,27 @@
 `act` runs one call inside the caller's transaction: it locks the window,
 checks who may act there, does the call, writes the action log and publishes
 the call's live events (delivered when the transaction commits), and returns
-an `Outcome`: the window and the ticket as they are afterwards.
+an `Outcome`: the window and the ticket as they are afterwards. Putting a
+ticket back in line is `requeue`; undoing a finish or no-show is `undo`.
+
+过号 (no-show) is refused until the hall's `no_show_after_s` have passed since
+the call, with the seconds left (`error.seconds_left`): a recall may still
+bring the citizen. A finish and a no-show write the ticket's state before them
+into their log row, which is what `undo` restores.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import asyncpg
 
-from clearhall.server.domain import action_log, calling, errors, events, messages, views
+from clearhall.server.domain import action_log, calling, errors, events, messages, requeue, undo, views
 from clearhall.server.domain.auth import Principal
-from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.hall import SERVED_NOW, Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.domain.window import Window, authorise, current, lock_window, require_open
 from clearhall.server.store.db import Connection
@@ -39,6 +46,7 @@ class Call(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     REQUEUE = "requeue"
+    UNDO = "undo"
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class Outcome:
 
     window: Window
     ticket: Ticket | None
+    unstaffed: bool = False  # a transfer into a service no open window serves now
 
 
 # ---------------------------------------------------------------- moving the current ticket
@@ -95,20 +104,26 @@ async def transition(
     move = TRANSITIONS[call]
     if w.current_ticket_id is None:
         raise errors.conflict(messages.WINDOW_IDLE(number=w.number))
+    # -- move it, returning it as it is now and its status and times as they were
     row = await conn.fetchrow(
         f"""
         WITH moved AS (
             UPDATE tickets t SET {move.sets}
+            FROM (SELECT status AS was_status, started_at AS was_started_at,
+                         finished_at AS was_finished_at FROM tickets WHERE id = $1) was
             WHERE t.id = $1 AND t.status = ANY(${len(values) + 2}::text[])
-            RETURNING t.*
+            RETURNING t.*, was.*
         )
-        SELECT {TICKET_COLUMNS} FROM moved t JOIN services s ON s.id = t.service_id
+        SELECT {TICKET_COLUMNS}, t.was_status, t.was_started_at, t.was_finished_at
+        FROM moved t JOIN services s ON s.id = t.service_id
         """,
         w.current_ticket_id, *values, list(move.allowed),
     )  # fmt: skip
     if row is None:
         raise errors.conflict(messages.CANNOT_NOW(action=call.value))
     ticket = Ticket.from_row(row)
+    if move.action in undo.UNDOABLE:
+        details = (details or {}) | {"before": undo.before(row)}
     if not move.keeps_current:
         await conn.execute("UPDATE windows SET current_ticket_id = NULL WHERE id = $1", w.id)
     await action_log.record(
@@ -118,17 +133,42 @@ async def transition(
     return ticket
 
 
+# -- seconds until a called ticket may be marked a no-show (None: it is not called)
+NO_SHOW_WAIT = """
+SELECT $2 - extract(epoch FROM now() - called_at)::float8 FROM tickets WHERE id = $1 AND status = 'called'
+"""
+
+
+async def no_show(conn: Connection, hall: Hall, w: Window, p: Principal) -> Ticket:
+    """过号, once `no_show_after_s` have passed since the call."""
+    if w.current_ticket_id is not None and hall.no_show_after_s > 0:
+        left = await conn.fetchval(NO_SHOW_WAIT, w.current_ticket_id, hall.no_show_after_s)
+        if left is not None and left > 0:
+            seconds = math.ceil(left)
+            text = messages.NO_SHOW_TOO_SOON(after=hall.no_show_after_s, seconds=seconds)
+            raise errors.DomainError(errors.CONFLICT, text, seconds_left=seconds)
+    return await transition(conn, hall, w, p, Call.NO_SHOW)
+
+
+TRANSFER_TARGET = f"""
+SELECT s.id, s.code, {SERVED_NOW} AS served_now FROM services s
+WHERE s.hall_id = $1 AND s.code = $2 AND s.active
+"""
+
+
 async def transfer(
     conn: Connection, hall: Hall, w: Window, p: Principal, service: str, reason: str | None
-) -> Ticket:
-    target = await conn.fetchrow(
-        "SELECT id, code FROM services WHERE hall_id = $1 AND code = $2 AND active", hall.id, service
-    )
+) -> tuple[Ticket, bool]:
+    """转移, keeping its place; also whether no open window serves the new service now."""
+    target = await conn.fetchrow(TRANSFER_TARGET, hall.id, service)
     if target is None:
         raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")
     try:
         details = {"to_service": target["code"]}
-        return await transition(conn, hall, w, p, Call.TRANSFER, target["id"], reason=reason, details=details)
+        moved = await transition(
+            conn, hall, w, p, Call.TRANSFER, target["id"], reason=reason, details=details
+        )
+        return moved, not target["served_now"]
     except asyncpg.UniqueViolationError as exc:
         # One unfinished ticket per ID number and service (CONTRACT §4), held by
         # the unique index: the same person already queues there.
@@ -153,33 +193,6 @@ async def suspend(
 
 
 ONE_OPEN_PER_ID = "tickets_one_open_per_id"  # schema.sql
-
-REQUEUE = f"""
-WITH back AS (
-    UPDATE tickets t SET status = 'waiting', window_id = NULL, staff_id = NULL,
-           called_at = NULL, started_at = NULL
-    WHERE t.hall_id = $1 AND t.number = $2 AND t.day = (now() AT TIME ZONE $3)::date
-      AND t.status = 'suspended' AND t.service_id = ANY($4::int[])
-    RETURNING t.*
-)
-SELECT {TICKET_COLUMNS} FROM back t JOIN services s ON s.id = t.service_id
-"""
-
-
-async def requeue(conn: Connection, hall: Hall, w: Window, p: Principal, number: str) -> Ticket:
-    """A suspended ticket's citizen is back: waiting again, in its old place.
-
-    Only at a window that serves the ticket's service, like every other call.
-    """
-    row = await conn.fetchrow(REQUEUE, hall.id, number, hall.timezone, w.service_ids)
-    if row is None:
-        raise errors.conflict(messages.NOT_SUSPENDED_HERE(number=number, window=w.number))
-    ticket = Ticket.from_row(row)
-    await action_log.record(
-        conn, hall.id, p.actor, "requeue", window=w.number, ticket_id=ticket.id,
-        ticket_number=ticket.number,
-    )  # fmt: skip
-    return ticket
 
 
 # ---------------------------------------------------------------- attendance and pauses
@@ -283,14 +296,20 @@ async def _run(
         w = await resume(conn, hall, w, p)
         return Outcome(w, await current(conn, w))
     if call is Call.REQUEUE:
-        return Outcome(w, await requeue(conn, hall, w, p, data["number"]))
+        return Outcome(w, await requeue.requeue(conn, hall, w, p, data["number"]))
+    if call is Call.UNDO:
+        restored = await undo.undo(conn, hall, w, p)
+        return Outcome(w.with_current(restored), restored)
+    if call is Call.TRANSFER:
+        moved, unstaffed = await transfer(conn, hall, w, p, data["service"], data.get("reason"))
+        return Outcome(w.with_current(None), moved, unstaffed)
     ticket: Ticket | None
     if call is Call.CALL_NEXT:
         ticket = await calling.call_next(conn, hall, w, p)
     elif call is Call.CALL:
         ticket = await calling.call_number(conn, hall, w, p, data["number"], data["reason"])
-    elif call is Call.TRANSFER:
-        ticket = await transfer(conn, hall, w, p, data["service"], data.get("reason"))
+    elif call is Call.NO_SHOW:
+        ticket = await no_show(conn, hall, w, p)
     elif call is Call.SUSPEND:
         ticket = await suspend(conn, hall, w, p, data["reason"], data.get("missing", []))
     else:

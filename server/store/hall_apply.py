@@ -31,34 +31,41 @@ async def apply(conn: Connection, conf: HallConf) -> int:
         hall_id: int = await conn.fetchval(
             """
             INSERT INTO halls (code, name, timezone, public_url, max_consecutive_priority,
-                               daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time, $9)
+                               daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute,
+                               no_show_after_s, no_show_comeback_behind, unstaffed_services)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time, $9, $10, $11, $12)
             ON CONFLICT (code) DO UPDATE SET
                 name = EXCLUDED.name, timezone = EXCLUDED.timezone,
                 public_url = EXCLUDED.public_url,
                 max_consecutive_priority = EXCLUDED.max_consecutive_priority,
                 daily_tickets_per_id = EXCLUDED.daily_tickets_per_id,
                 opens_at = EXCLUDED.opens_at, closes_at = EXCLUDED.closes_at,
-                kiosk_tickets_per_minute = EXCLUDED.kiosk_tickets_per_minute
+                kiosk_tickets_per_minute = EXCLUDED.kiosk_tickets_per_minute,
+                no_show_after_s = EXCLUDED.no_show_after_s,
+                no_show_comeback_behind = EXCLUDED.no_show_comeback_behind,
+                unstaffed_services = EXCLUDED.unstaffed_services
             RETURNING id
             """,
             conf.code, conf.name, conf.timezone, conf.public_url, conf.max_consecutive_priority,
             conf.daily_tickets_per_id, conf.opens_at, conf.closes_at, conf.kiosk_tickets_per_minute,
+            conf.no_show_after_s, conf.no_show_comeback_behind, conf.unstaffed_services,
         )  # fmt: skip
         service_ids = {}
         for position, s in enumerate(conf.services):
             service_ids[s.code] = await conn.fetchval(
                 """
                 INSERT INTO services (hall_id, code, name, time_limit_minutes, real_name_required,
-                                      position, active)
-                VALUES ($1, $2, $3, $4, $5, $6, true)
+                                      position, active, typical_minutes)
+                VALUES ($1, $2, $3, $4, $5, $6, true, $7)
                 ON CONFLICT (hall_id, code) DO UPDATE SET
                     name = EXCLUDED.name, time_limit_minutes = EXCLUDED.time_limit_minutes,
                     real_name_required = EXCLUDED.real_name_required,
-                    position = EXCLUDED.position, active = true
+                    position = EXCLUDED.position, active = true,
+                    typical_minutes = EXCLUDED.typical_minutes
                 RETURNING id
                 """,
                 hall_id, s.code, s.name, s.time_limit_minutes, s.real_name_required, position,
+                s.typical_minutes,
             )  # fmt: skip
         # A service dropped from the file stops taking tickets; its history stays.
         await conn.execute(

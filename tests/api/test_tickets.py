@@ -179,29 +179,6 @@ async def test_ahead_counts_green_channel_first(api: Api) -> None:
     assert later.body["ticket"]["ahead"] == 2
 
 
-async def test_estimated_wait_comes_from_recent_service_rate(api: Api, conn: asyncpg.Connection) -> None:
-    first = await api.issue("C")
-    assert first["estimated_wait_s"] is None  # no history: no made-up figure
-    await api.sign_in("s4", 4)
-    await api.window("s4", 4, "call-next")
-    await api.window("s4", 4, "finish")
-    # That ticket took 300 s from call to finish.
-    await conn.execute(
-        "UPDATE tickets SET called_at = finished_at - interval '300 seconds' WHERE id = $1", first["id"]
-    )
-    await api.issue("C")
-    third = await api.issue("C")
-    assert third["ahead"] == 1
-    assert third["estimated_wait_s"] == 300  # 1 ahead × 300 s ÷ 1 open window
-    # A second open window for C halves it.
-    await api.sign_in("s2", 2)
-    r = await api.get(f"/api/tickets/{third['id']}?key={third['key']}")
-    assert r.body["ticket"]["estimated_wait_s"] == 150
-    queue = await api.get("/api/queue")
-    c = next(s for s in queue.body["services"] if s["code"] == "C")
-    assert c["waiting"] == 2 and c["estimated_wait_s"] == 300
-
-
 async def test_only_kiosks_and_staff_issue(api: Api) -> None:
     r = await api.post("/api/tickets", {"service": "A"}, token=DISPLAY)
     assert r.status == 403 and r.body["error"]["code"] == "forbidden"

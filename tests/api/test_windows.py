@@ -4,13 +4,14 @@ out-of-order calls with reasons, Idempotency-Key, and the action log."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import cast
 
 import asyncpg
 import pytest
 
-from tests.conftest import KIOSK, Api
-from tests.helpers import valid_id
+from tests.conftest import DISPLAY, KIOSK, Api
+from tests.helpers import connect, next_event, valid_id
 
 
 async def numbers_called(api: Api, user: str, window: int, times: int) -> list[str | None]:
@@ -23,6 +24,13 @@ async def numbers_called(api: Api, user: str, window: int, times: int) -> list[s
         if t:
             assert (await api.window(user, window, "finish")).status == 200
     return out
+
+
+async def called_seconds_ago(conn: asyncpg.Connection, seconds: int) -> None:
+    """Move every called ticket's call this far into the past."""
+    await conn.execute(
+        "UPDATE tickets SET called_at = now() - make_interval(secs => $1) WHERE status = 'called'", seconds
+    )
 
 
 async def test_sign_in_rules(api: Api, conn: asyncpg.Connection) -> None:
@@ -121,6 +129,7 @@ async def test_every_transition(api: Api, conn: asyncpg.Connection) -> None:
     assert mine.body["ticket"]["status"] == "done" and mine.body["ticket"]["window"] == 1
 
     await api.window("s1", 1, "call-next")
+    await called_seconds_ago(conn, 61)  # past policy.no_show_after_s (60)
     gone = await api.window("s1", 1, "no-show")
     assert gone.body["ticket"]["status"] == "no_show"
     actions = [r["action"] for r in await conn.fetch("SELECT action FROM action_log ORDER BY id")]
@@ -314,3 +323,63 @@ async def test_requeue_only_at_a_window_serving_the_tickets_service(api: Api) ->
     assert elsewhere.status == 409 and elsewhere.body["error"]["code"] == "conflict", elsewhere.body
     here = await api.window("s4", 4, "requeue", {"number": "C001"})
     assert here.status == 200 and here.body["ticket"]["status"] == "waiting", here.body
+
+
+# ---------------------------------------------------------------- issue 9: 过号, undo, 过号顺延, recent calls
+
+
+async def test_no_show_waits_for_no_show_after_s_since_the_call(api: Api, conn: asyncpg.Connection) -> None:
+    """Issue 9, item 2: a ticket marked missed one second after its call (CONTRACT §5)."""
+    await api.issue("A")
+    await api.sign_in("s1", 1)
+    await api.window("s1", 1, "call-next")
+    early = await api.window("s1", 1, "no-show")
+    assert early.status == 409 and early.body["error"]["code"] == "conflict", early.body
+    left = early.body["error"]["seconds_left"]
+    assert 55 <= left <= 60
+    assert f"{left} 秒" in early.body["error"]["message"] and "重呼" in early.body["error"]["message"]
+    english = await api.window("s1", 1, "no-show", headers={"Accept-Language": "en"})
+    assert "recall" in english.body["error"]["message"]
+    await called_seconds_ago(conn, 50)
+    later = await api.window("s1", 1, "no-show")
+    assert later.status == 409 and 9 <= later.body["error"]["seconds_left"] <= 10
+    assert (await api.window("s1", 1, "recall")).status == 200  # the suggested recall works meanwhile
+    await called_seconds_ago(conn, 60)
+    gone = await api.window("s1", 1, "no-show")
+    assert gone.status == 200 and gone.body["ticket"]["status"] == "no_show"
+    assert await conn.fetchval("SELECT count(*) FROM action_log WHERE action = 'no_show'") == 1
+
+
+async def test_a_recall_shows_a_number_once_in_recent_calls(api: Api) -> None:
+    """Issue 9, item 11: one line per ticket in 最近叫号, at its latest call."""
+    await api.issue("A")  # A001
+    await api.issue("A")  # A002
+    await api.sign_in("s1", 1)
+    await api.sign_in("s2", 2)
+    await api.window("s1", 1, "call-next")  # A001
+    await api.window("s2", 2, "call-next")  # A002
+    await api.window("s1", 1, "recall")
+    await api.window("s1", 1, "recall")
+    calls = (await api.get("/api/queue")).body["recent_calls"]
+    assert [(c["number"], c["window"]) for c in calls] == [("A001", 1), ("A002", 2)], calls
+    assert datetime.fromisoformat(calls[0]["at"]) >= datetime.fromisoformat(calls[1]["at"])
+    async with await connect(api, f"token={DISPLAY}") as ws:
+        snapshot = await next_event(ws, "snapshot")
+        assert [c["number"] for c in snapshot["recent_calls"]] == ["A001", "A002"]
+        await api.window("s2", 2, "recall")
+        changed = await next_event(ws, "queue.changed")
+        assert [c["number"] for c in changed["recent_calls"]] == ["A002", "A001"]
+
+
+async def test_a_transfer_into_a_service_nobody_serves_now_says_so(api: Api) -> None:
+    """Issue 9, item 5: allowed, but the answer carries "unstaffed": true."""
+    await api.issue("A")
+    await api.issue("A")
+    await api.sign_in("s1", 1)
+    await api.window("s1", 1, "call-next")
+    moved = await api.window("s1", 1, "transfer", {"service": "C", "reason": "走错"})  # nobody at 2 or 4
+    assert moved.status == 200 and moved.body["unstaffed"] is True, moved.body
+    await api.sign_in("s4", 4)  # window 4 serves C
+    await api.window("s1", 1, "call-next")
+    served = await api.window("s1", 1, "transfer", {"service": "C"})
+    assert served.status == 200 and "unstaffed" not in served.body, served.body

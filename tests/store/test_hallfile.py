@@ -229,3 +229,74 @@ async def test_the_kiosk_limit_is_stored_on_the_hall_and_added_to_an_old_databas
     await conn.execute("DELETE FROM schema_migrations")
     assert 2 in await db.apply_schema(conn)
     assert await conn.fetchval("SELECT kiosk_tickets_per_minute FROM halls WHERE code = 'main'") == 30
+
+
+# ---------------------------------------------------------------- issue 9: 过号, unstaffed services, typical times
+
+
+def with_policy(*lines: str) -> str:
+    return GOOD.replace("[policy]\n", "[policy]\n" + "".join(f"{line}\n" for line in lines), 1)
+
+
+def test_the_no_show_and_unstaffed_policy() -> None:
+    defaults = hallfile.parse(GOOD)
+    assert (defaults.no_show_after_s, defaults.no_show_comeback_behind, defaults.unstaffed_services) == (
+        60, 0, "warn"
+    )  # fmt: skip
+    chosen = hallfile.parse(
+        with_policy("no_show_after_s = 0", "no_show_comeback_behind = 3", 'unstaffed_services = "refuse"')
+    )
+    assert (chosen.no_show_after_s, chosen.no_show_comeback_behind, chosen.unstaffed_services) == (
+        0, 3, "refuse"
+    )  # fmt: skip
+    for line, expected in (
+        ("no_show_after_s = -1", "policy.no_show_after_s: must be 0 or more"),
+        ("no_show_after_s = 86400", "policy.no_show_after_s: must be at most 3600"),
+        ("no_show_comeback_behind = -2", "policy.no_show_comeback_behind: must be 0 or more"),
+        ('unstaffed_services = "hide"', 'policy.unstaffed_services: "hide" is not one of: warn, refuse'),
+        ("unstaffed_services = true", "policy.unstaffed_services: expected a string, got true/false"),
+    ):
+        with pytest.raises(hallfile.HallFileError) as caught:
+            hallfile.parse(with_policy(line), "hall.toml")
+        where = f"hall.toml:{line_of(GOOD, '[policy]') + 1}"
+        assert str(caught.value).startswith(f"{where}: {expected}"), caught.value
+
+
+def test_a_services_typical_minutes() -> None:
+    text = GOOD.replace('name = "社保医保"\n', 'name = "社保医保"\ntypical_minutes = 12\n', 1)
+    services = {s.code: s for s in hallfile.parse(text).services}
+    assert services["C"].typical_minutes == 12 and services["A"].typical_minutes is None
+    with pytest.raises(hallfile.HallFileError, match=r"services\[3\].typical_minutes: must be 1 or more"):
+        hallfile.parse(text.replace("typical_minutes = 12", "typical_minutes = 0"), "hall.toml")
+    with pytest.raises(hallfile.HallFileError, match=r"services\[3\].typical_minutes: must be at most 1440"):
+        hallfile.parse(text.replace("typical_minutes = 12", "typical_minutes = 5000"), "hall.toml")
+
+
+async def test_the_new_keys_are_stored_and_added_to_an_old_database(conn: asyncpg.Connection) -> None:
+    text = with_policy("no_show_after_s = 30", "no_show_comeback_behind = 2", 'unstaffed_services = "refuse"')
+    text = text.replace('name = "社保医保"\n', 'name = "社保医保"\ntypical_minutes = 12\n', 1)
+    await hall_apply.apply(conn, hallfile.parse(text))
+    hall = await conn.fetchrow(
+        "SELECT no_show_after_s, no_show_comeback_behind, unstaffed_services FROM halls WHERE code = 'main'"
+    )
+    assert tuple(hall or ()) == (30, 2, "refuse")
+    rows = await conn.fetch("SELECT code, typical_minutes FROM services")
+    typical = {r["code"]: r["typical_minutes"] for r in rows}
+    assert typical == {"A": None, "B": None, "C": 12}
+    # Taken out of the file again: back to the defaults.
+    await hall_apply.apply(conn, hallfile.parse(GOOD))
+    assert await conn.fetchval("SELECT unstaffed_services FROM halls") == "warn"
+    assert await conn.fetchval("SELECT typical_minutes FROM services WHERE code = 'C'") is None
+    # A database made before the columns (migrations 0003 and 0004) gets them, with the defaults.
+    await conn.execute(
+        "ALTER TABLE halls DROP COLUMN no_show_after_s, DROP COLUMN no_show_comeback_behind,"
+        " DROP COLUMN unstaffed_services"
+    )
+    await conn.execute("ALTER TABLE services DROP COLUMN typical_minutes")
+    await conn.execute("DELETE FROM schema_migrations")
+    assert {3, 4} <= set(await db.apply_schema(conn))
+    hall = await conn.fetchrow(
+        "SELECT no_show_after_s, no_show_comeback_behind, unstaffed_services FROM halls WHERE code = 'main'"
+    )
+    assert tuple(hall or ()) == (60, 0, "warn")
+    assert await conn.fetchval("SELECT count(*) FROM services WHERE typical_minutes IS NULL") == 3
