@@ -33,6 +33,9 @@
     onevent: function (msg) {
       if (msg.event === "rating.requested" && Number(msg.window) === n && msg.ticket) ask(msg);
       if (msg.event === "rating.closed" && msg.ticket) closed(msg.ticket.id);
+      // A finish undone at the window: the ticket is being served again, not rated yet.
+      if (msg.event === "window.changed" && Number(msg.window) === n && request && msg.state &&
+          msg.state.current && msg.state.current.number === request.ticket.number) idle();
     }
   });
 

@@ -122,3 +122,14 @@ def test_a_pad_rating_turns_the_phones_form_to_rated(page: Any, hall: Hall) -> N
     code, _ = hall.call("POST", "/api/ratings", {"ticket": mine["id"], "key": mine["key"], "score": 5})
     assert code == 409
     assert pad_errors == [] and again_errors == []
+
+
+def test_an_undone_finish_withdraws_the_pads_question(page: Any, hall: Hall) -> None:
+    """The clerk pressed 办结 too early and undid it (issue 9, item 2): the ticket is
+    being served again, so the pad stops asking for a rating it could not take."""
+    pad, pad_errors = second_page(page)
+    finished_at_window_3(hall, pad, page)
+    code, body = hall.window("zhangmin", 3, "undo")
+    assert code == 200, body
+    pad.wait_for_selector("#idle", state="visible", timeout=WAIT_MS)
+    assert pad_errors == []
