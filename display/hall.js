@@ -1,13 +1,17 @@
 /* Hall screen (/display#device=TOKEN): the latest call large, recent calls,
  * waiting per service, the windows and who staffs them, the published calling
- * rule, integrity notices, and the voice queue. Keys: L switches language,
- * M mutes/unmutes the voice, R reconnects now. */
+ * rule, integrity notices, the hall's clock, and the voice queue. The window
+ * and service lists show what fits their boxes at a readable size and turn
+ * pages when more is left. Keys: L switches language, M mutes/unmutes the
+ * voice, R reconnects now. */
 (function () {
   "use strict";
   var CH = window.CH;
   CH.page = "hall";
 
   var FRESH_MS = 15000; // how long the latest call stays highlighted
+  var PAGE_MS = 8000; // how long a page of windows or services stays before the next
+  var pages = { windows: { at: 0, count: 1 }, services: { at: 0, count: 1 } };
   var token = CH.deviceToken("display");
   var state = { services: [], windows: [], recent_calls: [], notices: [] };
   var latest = null; // {number, window, at, recall}
@@ -41,11 +45,14 @@
     // a click (or remote's OK) unlocks audio where the browser requires a gesture
     CH.$("#audioHint").hidden = true;
   });
-  CH.onlang = function () { renderAll(); loadPolicy(); };
+  CH.onlang = function () { CH.$("#clock").textContent = CH.clockText(); fitName(); renderAll(); loadPolicy(); };
+  window.addEventListener("resize", CH.debounce(function () { fitName(); renderAll(); }, 200));
 
   loadHall();
   loadPolicy();
   setInterval(loadPolicy, 10 * 60 * 1000);
+  setInterval(loadHall, 10 * 60 * 1000); // the hall's clock, against drift
+  setInterval(turnPages, PAGE_MS);
 
   // The socket's snapshot and every queue.changed are the whole state: taken as
   // they are. Other events only do what they mean by themselves.
@@ -180,29 +187,30 @@
 
   function renderServices() {
     var tb = CH.clear(CH.$("#services"));
-    var table = tb.parentNode;
-    table.classList.toggle("dense", state.services.length > 8);
+    CH.$("#servicesPager").textContent = "";
     if (!state.services.length) {
       tb.appendChild(CH.el("tr", {}, [CH.el("td", { colspan: "3", class: "empty", text: CH.t("services_none") })]));
       return;
     }
-    state.services.forEach(function (s) {
-      tb.appendChild(CH.el("tr", { class: s.open === false ? "closed" : "" }, [
+    paginate(tb, CH.$(".services"), CH.$("#servicesPager"), pages.services, state.services.map(function (s) {
+      return CH.el("tr", { class: s.open === false ? "closed" : "" }, [
         CH.el("td", {}, [CH.el("span", { class: "code", text: s.code }), s.name]),
         CH.el("td", { class: "count", text: String(s.waiting || 0) }),
         CH.el("td", { text: s.waiting ? CH.fmtWait(s.estimated_wait_s) : CH.t("wait_none") })
-      ]));
-    });
+      ]);
+    }));
   }
 
   function renderWindows() {
     var grid = CH.clear(CH.$("#windows"));
-    grid.classList.toggle("dense", state.windows.length > 12);
-    state.windows.slice().sort(function (a, b) { return a.number - b.number; }).forEach(function (w) {
+    CH.$("#windowsPager").textContent = "";
+    paginate(grid, grid, CH.$("#windowsPager"), pages.windows, state.windows.slice().sort(function (a, b) {
+      return a.number - b.number;
+    }).map(function (w) {
       var status = w.status || "closed";
       var staff = w.staff;
       var line3 = status === "open" && w.current ? w.current.number : CH.t("status_" + status);
-      grid.appendChild(CH.el("div", { class: "win-card " + status, "data-window": w.number }, [
+      return CH.el("div", { class: "win-card " + status, "data-window": w.number }, [
         CH.el("div", { class: "wtop" }, [
           CH.el("span", { class: "wno", text: CH.t("window_n", { n: w.number }) }),
           CH.el("span", { class: "wcur" + (status === "open" && !w.current ? " idle" : ""), text: line3 })
@@ -211,8 +219,29 @@
           staff.name,
           staff.party_member ? CH.el("span", { class: "badge-party", text: CH.t("party_badge_short") }) : null
         ] : [CH.t("no_staff")])
-      ]));
-    });
+      ]);
+    }));
+  }
+
+  /* Put `rows` into `list`, one page of them: all are laid out once to count
+   * how many end above the bottom of `box` (less its padding), and when some do
+   * not, the rows are shared evenly over as many pages as needed and only the
+   * current page's stay. `pager` shows "1/2". */
+  function paginate(list, box, pager, paging, rows) {
+    rows.forEach(function (r) { list.appendChild(r); });
+    var bottom = box.getBoundingClientRect().bottom - parseFloat(getComputedStyle(box).paddingBottom) + 1;
+    var fit = rows.filter(function (r) { return r.getBoundingClientRect().bottom <= bottom; }).length;
+    if (fit < 1 || fit >= rows.length) { paging.count = 1; paging.at = 0; return; }
+    paging.count = Math.ceil(rows.length / fit);
+    paging.at = Math.min(paging.at, paging.count - 1);
+    var per = Math.ceil(rows.length / paging.count);
+    rows.forEach(function (r, i) { if (Math.floor(i / per) !== paging.at) list.removeChild(r); });
+    pager.textContent = (paging.at + 1) + "/" + paging.count;
+  }
+
+  function turnPages() {
+    if (pages.windows.count > 1) { pages.windows.at = (pages.windows.at + 1) % pages.windows.count; renderWindows(); }
+    if (pages.services.count > 1) { pages.services.at = (pages.services.at + 1) % pages.services.count; renderServices(); }
   }
 
   function renderNotices() {
@@ -248,13 +277,16 @@
   }
 
   function loadHall() {
-    CH.api("GET", "/api/services", null, token).then(function (res) {
+    CH.readHall(token).then(function (res) {
       if (res.ok && res.data && res.data.hall && res.data.hall.name) {
         CH.$("#hallName").textContent = res.data.hall.name;
         CH.$("#hallName").removeAttribute("data-t");
       }
+      CH.$("#clock").textContent = CH.clockText();
+      fitName();
     });
   }
+  function fitName() { CH.fitText(CH.$("#hallName"), 24); }
 
   function startClock() {
     var tick = function () { CH.$("#clock").textContent = CH.clockText(); };

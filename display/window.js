@@ -1,6 +1,6 @@
 /* Window screen (/display/window/{n}#device=TOKEN): the current number at this
- * counter, who is serving (photo slot, name, 党员示范岗 badge) and, after a
- * finish, "请对本次服务进行评价". Keys: L switches language. */
+ * counter, who is serving (photo slot, name, 党员示范岗 badge), the hall's clock
+ * and, after a finish, "请对本次服务进行评价". Keys: L switches language. */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -17,11 +17,16 @@
   tickClock();
   setInterval(tickClock, 1000);
   document.addEventListener("keydown", function (e) { if (e.key === "l" || e.key === "L") CH.toggleLang(); });
-  CH.onlang = render;
+  CH.onlang = function () { tickClock(); render(); };
   render();
 
   if (n === null) { CH.showBlockerKeys("bad_window", "bad_window_detail"); return; }
   if (!token) { CH.showBlockerKeys("no_token_title", "no_token_detail"); return; }
+
+  // the hall's clock (its timezone, the server's time), read again now and then against drift
+  var readClock = function () { CH.readHall(token).then(tickClock); };
+  readClock();
+  setInterval(readClock, 10 * 60 * 1000);
 
   // The snapshot and every queue.changed carry every window: this one is taken
   // from them. Events for this window act at once.

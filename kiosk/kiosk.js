@@ -23,7 +23,8 @@
   tickClock();
   setInterval(tickClock, 1000);
   CH.$("#langBtn").addEventListener("click", function () { CH.toggleLang(); });
-  CH.onlang = function () { rerender(); };
+  CH.onlang = function () { fitName(); rerender(); };
+  window.addEventListener("resize", CH.debounce(fitName, 200));
 
   if (!token) { CH.showBlockerKeys("no_token_title", "no_token_detail"); return; }
 
@@ -61,12 +62,14 @@
   /* ---------- data ---------- */
 
   function loadServices() {
-    return CH.api("GET", "/api/services", null, token).then(function (res) {
+    return CH.readHall(token).then(function (res) {  // also sets the hall's clock
       if (res.status === 401 || res.status === 403) { CH.showBlockerKeys("bad_token_title", "bad_token_detail"); return; }
       if (!res.ok || !res.data) return;
       services = res.data.services || [];
       hall = res.data.hall || null;
       if (hall && hall.name) { CH.$("#hallName").textContent = hall.name; CH.$("#hallName").removeAttribute("data-t"); }
+      tickClock();
+      fitName();
       if (current === "scrLoading" || current === "scrClosed" || current === "scrServices") go("services");
     });
   }
@@ -360,7 +363,9 @@
     CH.$("#closedHours").textContent = CH.t("closed_hours", { h: (hall && hall.hours) || "—" });
   }
 
-  function tickClock() { var d = new Date(); CH.$("#clock").textContent = CH.pad2(d.getHours()) + ":" + CH.pad2(d.getMinutes()); }
+  // the hall's time (its timezone, the server's clock), whatever the kiosk's own
+  function tickClock() { CH.$("#clock").textContent = CH.clockText(null, true); }
+  function fitName() { CH.fitText(CH.$("#hallName"), 24); }
 
   window.clearhallKiosk = { go: go, state: function () { return { screen: current, entry: entry, ticket: ticket }; } };
 })();

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -64,23 +66,100 @@ def printer_agent(args: argparse.Namespace) -> None:
         asyncio.run(agent.run())
 
 
-def demo_banner(port: int, host: str) -> str:
+# a host that means "every address of this machine", and the family it listens on
+# (asyncio binds "::" to IPv6 only)
+ALL_ADDRESSES = {"0.0.0.0": socket.AF_INET, "::": socket.AF_INET6}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def machine_addresses(family: int = socket.AF_INET) -> list[str]:
+    """This machine's addresses of `family` that others on its network can reach, the
+    usual one first: the one its default route leaves from, then its name's."""
+    found: list[str] = []
+    try:  # connecting a UDP socket sends nothing: it only picks the way out
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1" if family == socket.AF_INET else "2001:db8::1", 9))
+            found.append(str(s.getsockname()[0]))
+    except OSError:
+        pass
+    with contextlib.suppress(OSError):
+        found += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, family)]
+    usable: list[str] = []
+    for text in found:
+        with contextlib.suppress(ValueError):
+            ip = ipaddress.ip_address(text.split("%")[0])
+            if not (ip.is_loopback or ip.is_link_local or ip.is_unspecified) and str(ip) not in usable:
+                usable.append(str(ip))
+    return usable
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def demo_banner(port: int, host: str, addresses: list[str] | None = None) -> str:
+    """What `clearhall serve --demo` prints: where it listens, every page's address
+    (with its device token), and the demo's log-ins. When it listens on every
+    address, the pages are given on this machine's first network address
+    (`addresses`, found when not given), or on 127.0.0.1 with a note."""
     conf = hallfile.load(hallfile.DEMO)
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    lines = [f"clearhall demo hall: {conf.name}", "", "staff log-ins (username / password / windows):"]
+    lines = [f"clearhall demo hall: {conf.name}"]
+    all_day = (conf.opens_at, conf.closes_at) == ("00:00", "23:59")
+    lines += [
+        f"hours: {conf.opens_at}–{conf.closes_at} {conf.timezone}" + (" (open all day)" if all_day else ""),
+        "",
+    ]
+    if host in ALL_ADDRESSES:
+        family = ALL_ADDRESSES[host]
+        own = machine_addresses(family) if addresses is None else addresses
+        local = "127.0.0.1" if family == socket.AF_INET else "::1"
+        lines.append(f"listening on every address of this machine ({host}), port {port}:")
+        lines.append(f"  from this machine:       http://{url_host(local)}:{port}")
+        lines += [f"  from the hall's network: http://{url_host(a)}:{port}" for a in own]
+        base = f"http://{url_host(own[0] if own else local)}:{port}"
+        if not own:
+            lines.append("  (no network address found: the addresses below work on this machine only)")
+    else:
+        base = f"http://{url_host(host)}:{port}"
+        lines.append(f"listening on {base} only")
+        if host in LOOPBACK:
+            lines.append("  (only this machine can open these pages:")
+            lines.append("   for the hall's kiosks and screens, serve with --host 0.0.0.0)")
+    lines += ["", "pages (each device's browser, in kiosk mode; the token after # is that device's):"]
+    lines += [f"  {what:<22} {base}{where}" for what, where in page_addresses(conf)]
+    lines += [
+        f"  {'phone page':<22} {base}/t/<ticket>?key=<key>: scan the QR code of a ticket",
+        f"  {'':<22} (take one at the kiosk: its ticket screen and the receipt show the code)",
+        "",
+        "staff log-ins (username / password / role / windows):",
+    ]
     for s in conf.staff:
         where = ", ".join(map(str, s.windows)) or "any"
         lines.append(f"  {s.username:<12} {s.password:<24} {s.role:<10} windows {where}")
-    lines += ["", "devices (name / kind / token / page):"]
-    for d in conf.devices:
-        address = {
-            "kiosk": "/kiosk",
-            "display": f"/display/window/{d.window}" if d.window else "/display",
-            "rating": f"/rate/{d.window}",
-        }.get(d.kind, "")
-        lines.append(f"  {d.name:<16} {d.kind:<8} {d.token:<24} {base}{address}#device={d.token}")
-    lines += ["", f"staff console: {base}/console", ""]
+    lines += ["", "receipts of " + ", ".join(f"{p.kiosk}: {p.address}" for p in conf.printers), ""]
     return "\n".join(lines)
+
+
+def page_addresses(conf: hallfile.HallConf) -> list[tuple[str, str]]:
+    """(what, path#device=TOKEN) of every page of the hall: a window without a screen
+    device of its own shows its screen with the hall screen's token."""
+    kiosks = [d for d in conf.devices if d.kind == "kiosk"]
+    screens = [d for d in conf.devices if d.kind == "display"]
+    hall_screens = [d for d in screens if d.window is None]
+    pages = [
+        ("kiosk" + (f" {d.name}" if len(kiosks) > 1 else ""), f"/kiosk#device={d.token}") for d in kiosks
+    ]
+    pages += [("hall screen" + (f" {d.name}" if len(hall_screens) > 1 else ""), f"/display#device={d.token}")
+              for d in hall_screens]  # fmt: skip
+    for w in conf.windows:
+        own = [d for d in screens if d.window == w.number] or hall_screens[:1]
+        pages += [
+            (f"window {w.number} screen", f"/display/window/{w.number}#device={d.token}") for d in own[:1]
+        ]
+    pages += [(f"rating pad, window {d.window}", f"/rate/{d.window}#device={d.token}")
+              for d in conf.devices if d.kind == "rating"]  # fmt: skip
+    pages += [("staff console", "/console (staff log in)"), ("supervisor dashboard", "/supervisor (log in)")]
+    return pages
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -40,6 +42,9 @@ async def get_services(request: web.Request) -> web.Response:
                 "name": hall.name,
                 "open_now": open_now,
                 "hours": f"{hall.opens_at:%H:%M}–{hall.closes_at:%H:%M}",
+                # the screens show the hall's time from this clock, not the browser's
+                "timezone": hall.timezone,
+                "now": datetime.now(ZoneInfo(hall.timezone)).isoformat(timespec="milliseconds"),
             },
         }
     )
@@ -53,6 +58,6 @@ async def get_queue(request: web.Request) -> web.Response:
 ROUTES = (
     Endpoint("GET", "/healthz", healthz, "200 once the database answers", Access.PUBLIC, tag="ops"),
     Endpoint("GET", "/api/policy", get_policy, "The calling rule in force, in words", Access.PUBLIC),
-    Endpoint("GET", "/api/services", get_services, "Services, categories and opening hours", Access.PUBLIC),
+    Endpoint("GET", "/api/services", get_services, "Services, hours, the hall's clock", Access.PUBLIC),
     Endpoint("GET", "/api/queue", get_queue, "Waiting lines, windows, recent calls, notices", Access.PUBLIC),
 )

@@ -1,6 +1,7 @@
 """The kiosk (/kiosk) in a real headless Chromium, touched as a citizen touches it:
-issuing a ticket with its QR code and print status, a lost answer retried with the
-same Idempotency-Key, the ID-number keypad, the 30-second return, the language.
+the demo hall open at any hour, issuing a ticket with its QR code and print status,
+a lost answer retried with the same Idempotency-Key, the ID-number keypad, the
+30-second return, the language.
 """
 
 from __future__ import annotations
@@ -8,8 +9,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from clearhall.server.store import hallfile
 from tests.helpers import valid_id
-from tests.pages.helpers import KIOSK, WAIT_MS, Hall, _ids, text
+from tests.pages.helpers import DEMO, KIOSK, WAIT_MS, Hall, _ids, demo_hall_file, text
+
+
+def test_the_demo_hall_is_open_all_day_and_says_so(page: Any, hall: Hall) -> None:
+    """Issue 9, item 6: a newcomer anywhere, at any hour, sees the kiosk work."""
+    demo = hallfile.load(DEMO)
+    assert (demo.opens_at, demo.closes_at) == ("00:00", "23:59")
+    assert "全天开放" in demo.name
+    assert 'opens_at = "00:00"' in demo_hall_file()  # this server runs the demo's own hours
+    page.set_viewport_size({"width": 1080, "height": 1920})
+    page.goto(f"{hall.base}/kiosk#device={KIOSK}")
+    page.wait_for_selector("#scrServices", state="visible", timeout=WAIT_MS)
+    assert page.is_hidden("#scrClosed")
+    page.wait_for_function("name => document.querySelector('#hallName').textContent === name", arg=demo.name)
+    # the whole name is shown, not cut off, even on a portrait kiosk
+    assert page.evaluate(
+        "() => { const e = document.querySelector('#hallName'); return e.scrollWidth <= e.clientWidth; }"
+    )
+    page.click("[data-service='A']")
+    page.click("[data-category='normal']")
+    page.wait_for_selector("#scrTicket", state="visible", timeout=WAIT_MS)
 
 
 def test_kiosk_issues_a_ticket_with_its_qr_and_print_status(page: Any, hall: Hall) -> None:

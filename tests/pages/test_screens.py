@@ -29,6 +29,7 @@ def test_the_hall_screen_shows_and_announces_a_call(page: Any, hall: Hall) -> No
     hall.window("lina", 1, "sign-in")
     hall.window("lina", 1, "finish")
     mine = hall.issue("A", "elderly")
+    page.set_viewport_size({"width": 1920, "height": 1080})  # every window on one page
     page.goto(f"{hall.base}/display#device={HALL}")
     page.wait_for_function("() => document.querySelectorAll('#services tr').length >= 8")
     page.evaluate("() => { window.clearhallVoice.enabled = false; }")  # no sound card needed
@@ -46,6 +47,11 @@ def test_the_hall_screen_shows_and_announces_a_call(page: Any, hall: Hall) -> No
     assert mine["number"] in text(page, "#recent")
     assert text(page, "#policy").strip()
     assert "12345" in text(page, ".hotline")
+    # the demo hall says it is open all day (issue 9, item 6), in full
+    assert "全天开放" in text(page, "#hallName")
+    assert page.evaluate(
+        "() => { const e = document.querySelector('#hallName'); return e.scrollWidth <= e.clientWidth; }"
+    )
 
 
 def test_the_hall_screen_reads_the_same_clips_as_python(page: Any, hall: Hall) -> None:
@@ -110,7 +116,7 @@ HALL_WAITING = """code => { const row = [...document.querySelectorAll('#services
 def test_screens_take_the_pushed_queue_and_never_read_it_again(browser: Any, hall: Hall) -> None:
     hall.window("huangli", 8, "sign-in")
     hall.window("huangli", 8, "finish")
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx = browser.new_context(viewport={"width": 1920, "height": 1080})  # every window on one page
     reads = queue_reads(ctx)
     try:
         screen, window, kiosk = ctx.new_page(), ctx.new_page(), ctx.new_page()

@@ -17,17 +17,14 @@
     (safeGet(root.localStorage, "clearhall.lang") === "en" ? "en" : "zh");
   CH.page = "common";
 
-  function safeGet(store, key) {
-    try { return store ? store.getItem(key) : null; } catch (e) { return null; }
-  }
+  function safeGet(store, key) { try { return store ? store.getItem(key) : null; } catch (e) { return null; } }
   function safeSet(store, key, value) {
     try { if (value === null) store.removeItem(key); else store.setItem(key, value); } catch (e) { /* private mode */ }
   }
 
   CH.t = function (key, vars) {
     var S = root.CLEARHALL_STRINGS || {};
-    var table = S[CH.page] || {};
-    var entry = table[key] || (S.common || {})[key];
+    var entry = (S[CH.page] || {})[key] || (S.common || {})[key];
     var text = entry ? (entry[CH.lang] !== undefined ? entry[CH.lang] : entry.zh) : key;
     if (vars) {
       Object.keys(vars).forEach(function (k) {
@@ -93,14 +90,57 @@
     return CH.fmtWait(s);
   };
 
+  /* "09:05": the time of an ISO 8601 instant on the hall's clock face */
   CH.fmtTime = function (iso) {
-    if (!iso) return "";
-    var d = new Date(iso);
-    if (isNaN(d.getTime())) return "";
-    return pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+    var d = iso ? new Date(iso) : null;
+    return d && !isNaN(d.getTime()) ? CH.clockText(d, true) : "";
   };
   function pad2(n) { return (n < 10 ? "0" : "") + n; }
   CH.pad2 = pad2;
+
+  /* ---------- the hall's clock ---------- */
+
+  /* The hall's time: its zone (GET /api/services' `hall.timezone`) on the server's clock (`hall.now`,
+   * kept as an offset from the browser's clock as of the middle of the round trip), whatever the
+   * browser's own time and zone. Until then, and on pages that never ask, the browser's. */
+  var hallClock = { offsetMs: 0, zone: null, format: null };
+  CH.readHall = function (token) {
+    var sent = Date.now();
+    return CH.api("GET", "/api/services", null, token).then(function (res) {
+      var hall = res.ok && res.data && res.data.hall;
+      if (!hall) return res;
+      var server = Date.parse(hall.now);
+      if (!isNaN(server)) hallClock.offsetMs = server - (sent + Date.now()) / 2;
+      try {
+        hallClock.format = new Intl.DateTimeFormat("en-US", { timeZone: hall.timezone, hourCycle: "h23", weekday: "short",
+          year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric" });
+        hallClock.zone = hall.timezone;
+      } catch (e) { /* no zone, or one this browser does not know: keep the last */ }
+      return res;
+    });
+  };
+  CH.hallNow = function () { return new Date(Date.now() + hallClock.offsetMs); };
+  /* {year, month, day, weekday (0 = Sunday), hour, minute} of instant `d` in the hall's zone */
+  CH.hallParts = function (d) {
+    if (!hallClock.format) {
+      return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate(), weekday: d.getDay(), hour: d.getHours(), minute: d.getMinutes() };
+    }
+    var p = {};
+    hallClock.format.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+    return { year: +p.year, month: +p.month, day: +p.day, weekday: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(p.weekday),
+             hour: +p.hour % 24, minute: +p.minute };
+  };
+
+  /* The clock a screen shows, on the hall's clock: "2026年11月29日 星期日  10:32",
+   * "Sun 29 Nov 2026  10:32"; `timeOnly` for just "10:32". */
+  CH.clockText = function (d, timeOnly) {
+    d = d || CH.hallNow();
+    var p = CH.hallParts(d), time = pad2(p.hour) + ":" + pad2(p.minute);
+    if (timeOnly) return time;
+    if (CH.lang === "zh") return p.year + "年" + p.month + "月" + p.day + "日 星期" + "日一二三四五六"[p.weekday] + "  " + time;
+    var opts = { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: hallClock.zone || undefined };
+    return d.toLocaleDateString("en-GB", opts) + "  " + time;
+  };
 
   CH.categoryName = function (cat) { return CH.t("cat_" + (cat || "normal")); };
   CH.GREEN = ["elderly", "disabled", "pregnant", "military"];
@@ -231,12 +271,8 @@
     this.query = query;
     this.h = handlers || {};
     this.delay = 1000;
-    this.ws = null;
-    this.stopped = false;
-    this.status = "connecting";
-    this.wsStatus = "connecting";
-    this.pollOk = null;
-    this.pollTimer = null;
+    this.ws = null; this.stopped = false; this.pollOk = null; this.pollTimer = null;
+    this.status = this.wsStatus = "connecting";
     this.connect();
   };
   /* While the socket is down, handlers.poll() (a function returning a Promise
@@ -258,8 +294,7 @@
   };
   CH.Live.prototype.stopPolling = function () {
     clearInterval(this.pollTimer);
-    this.pollTimer = null;
-    this.pollOk = null;
+    this.pollTimer = this.pollOk = null;
   };
   CH.Live.prototype.refreshStatus = function () {
     var s = this.wsStatus;
@@ -371,20 +406,14 @@
     };
     box.appendChild(CH.el("p", { class: "blocker-other", text: pick(titleKey) + "\n" + pick(detailKey) }));
   };
-  CH.hideBlocker = function () {
-    var box = document.getElementById("blocker");
-    if (box) box.hidden = true;
-  };
+  CH.hideBlocker = function () { var box = document.getElementById("blocker"); if (box) box.hidden = true; };
 
-  /* The clock a screen shows: "2026年11月29日 星期日 10:32" */
-  CH.clockText = function (d) {
-    d = d || new Date();
-    var time = pad2(d.getHours()) + ":" + pad2(d.getMinutes());
-    if (CH.lang === "en") {
-      return d.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" }) + "  " + time;
+  /* A long line (a hall name on a narrow screen) made smaller, down to `minPx`, until it fits: never cut. */
+  CH.fitText = function (el, minPx) {
+    el.style.fontSize = "";
+    for (var size = parseFloat(root.getComputedStyle(el).fontSize); el.scrollWidth > el.clientWidth + 1 && size > minPx;) {
+      el.style.fontSize = (size = Math.max(minPx, size - 1)) + "px";
     }
-    var wd = "日一二三四五六"[d.getDay()];
-    return d.getFullYear() + "年" + (d.getMonth() + 1) + "月" + d.getDate() + "日 星期" + wd + "  " + time;
   };
 
   root.CH = CH;
