@@ -9,8 +9,10 @@ and fast print timings. A helper used by one module stays in that module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -90,6 +93,46 @@ async def next_event(ws: aiohttp.ClientWebSocketResponse, name: str, within: flo
 
 async def connect(api: Api, query: str, **kw: Any) -> aiohttp.ClientWebSocketResponse:
     return await api.session.ws_connect(api.base + "/ws?" + query, **kw)
+
+
+@asynccontextmanager
+async def serve_process(db_url: str, log: Path, *options: str) -> AsyncIterator[str]:
+    """A real `clearhall serve` of tests/hall.toml on `db_url`, its output in `log`,
+    once it answers /healthz: its base URL. Stopped (SIGTERM) on the way out."""
+    port = free_port()
+    with log.open("wb") as out:
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "clearhall.server", "serve", "--config", str(HALL_FILE),
+            "--database-url", db_url, "--port", str(port), *options, stdout=out, stderr=out,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with ClientSession() as session:
+            deadline = time.monotonic() + 30
+            while True:
+                with contextlib.suppress(OSError):
+                    async with session.get(base + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                assert time.monotonic() < deadline and server.returncode is None, f"no answer; see {log}"
+                await asyncio.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 20)
+
+
+async def numbers_called(api: Api, user: str, window: int, times: int) -> list[str | None]:
+    """Call next `times` times at a window, finishing each: the numbers called, in order."""
+    out = []
+    for _ in range(times):
+        r = await api.window(user, window, "call-next")
+        assert r.status == 200, r.body
+        t = r.body["ticket"]
+        out.append(t["number"] if t else None)
+        if t:
+            assert (await api.window(user, window, "finish")).status == 200
+    return out
 
 
 async def eventually(check: Any, within: float = 10.0) -> Any:

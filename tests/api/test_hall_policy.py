@@ -17,6 +17,7 @@ from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.store import hall_apply, hallfile
 from tests.conftest import HALL_FILE, KIOSK, Api, settings_for
+from tests.helpers import numbers_called
 
 MISSABLE = "UPDATE tickets SET called_at = now() - interval '61 seconds' WHERE status = 'called'"  # past 60 s
 
@@ -36,18 +37,6 @@ async def hall_with(db_url: str, **policy: Any) -> AsyncIterator[Api]:
             yield Api(str(server.make_url("")).rstrip("/"), session)
     finally:
         await server.close()
-
-
-async def numbers_called(api: Api, user: str, window: int, times: int) -> list[str | None]:
-    out = []
-    for _ in range(times):
-        r = await api.window(user, window, "call-next")
-        assert r.status == 200, r.body
-        t = r.body["ticket"]
-        out.append(t["number"] if t else None)
-        if t:
-            assert (await api.window(user, window, "finish")).status == 200
-    return out
 
 
 async def test_no_show_at_once_when_the_hall_file_says_0(db_url: str) -> None:

@@ -11,19 +11,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import DISPLAY, KIOSK, Api
-from tests.helpers import connect, next_event, valid_id
-
-
-async def numbers_called(api: Api, user: str, window: int, times: int) -> list[str | None]:
-    out = []
-    for _ in range(times):
-        r = await api.window(user, window, "call-next")
-        assert r.status == 200, r.body
-        t = r.body["ticket"]
-        out.append(t["number"] if t else None)
-        if t:
-            assert (await api.window(user, window, "finish")).status == 200
-    return out
+from tests.helpers import connect, next_event, numbers_called, valid_id
 
 
 async def called_seconds_ago(conn: asyncpg.Connection, seconds: int) -> None:

@@ -4,69 +4,42 @@ forged by a CR/LF in a path, and not one secret the run used."""
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from aiohttp import ClientSession
 
-from tests.conftest import HALL_FILE, KIOSK, PASSWORDS
-from tests.helpers import free_port, valid_id
+from tests.conftest import KIOSK, PASSWORDS
+from tests.helpers import serve_process, valid_id
 
 
 async def test_the_log_has_every_request_and_no_secret(db_url: str, tmp_path: Path) -> None:
-    port = free_port()
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "clearhall.server", "serve", "--config", str(HALL_FILE),
-            "--database-url", db_url, "--port", str(port), stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     secrets = {KIOSK, *PASSWORDS.values()}
-    try:
-        async with ClientSession() as session:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    async with session.get(base + "/healthz") as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline and server.returncode is None, log.read_text()
-                await asyncio.sleep(0.2)
-            person, phone = valid_id(31337), "13912345678"
-            secrets |= {person, phone}
-            async with session.post(
-                base + "/api/tickets", json={"service": "B", "id_number": person, "phone": phone},
-                headers={"Authorization": f"Bearer {KIOSK}"},
-            ) as r:  # fmt: skip
-                ticket = (await r.json())["ticket"]
-            secrets |= {ticket["key"], ticket["url"]}
-            async with session.get(f"{base}/api/tickets/{ticket['id']}?key={ticket['key']}") as r:
-                assert r.status == 200
-            async with session.post(
-                base + "/api/login", json={"username": "s1", "password": PASSWORDS["s1"]}
-            ) as r:
-                token = (await r.json())["token"]
-            secrets.add(token)
-            async with session.post(
-                base + "/api/login", json={"username": "s1", "password": "wrong-guess-42"}
-            ) as r:
-                assert r.status == 401
-            secrets.add("wrong-guess-42")
-            async with session.get(f"{base}/ws?token={token}"):
-                pass
-            async with session.get(
-                base + "/api/nothing%0a2026-01-01 00:00:00,000 INFO forged: admin logged in"
-            ):
-                pass
-    finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), 20)
+    async with serve_process(db_url, log) as base, ClientSession() as session:
+        person, phone = valid_id(31337), "13912345678"
+        secrets |= {person, phone}
+        async with session.post(
+            base + "/api/tickets", json={"service": "B", "id_number": person, "phone": phone},
+            headers={"Authorization": f"Bearer {KIOSK}"},
+        ) as r:  # fmt: skip
+            ticket = (await r.json())["ticket"]
+        secrets |= {ticket["key"], ticket["url"]}
+        async with session.get(f"{base}/api/tickets/{ticket['id']}?key={ticket['key']}") as r:
+            assert r.status == 200
+        async with session.post(
+            base + "/api/login", json={"username": "s1", "password": PASSWORDS["s1"]}
+        ) as r:
+            token = (await r.json())["token"]
+        secrets.add(token)
+        async with session.post(
+            base + "/api/login", json={"username": "s1", "password": "wrong-guess-42"}
+        ) as r:
+            assert r.status == 401
+        secrets.add("wrong-guess-42")
+        async with session.get(f"{base}/ws?token={token}"):
+            pass
+        async with session.get(base + "/api/nothing%0a2026-01-01 00:00:00,000 INFO forged: admin logged in"):
+            pass
     text = log.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert any(" GET /healthz 200 " in line for line in lines), text[-2000:]

@@ -4,14 +4,12 @@ with `--idle-timeout 1`, and raw sockets that never finish their request."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 
 from aiohttp import ClientSession
 
-from tests.conftest import HALL_FILE
-from tests.helpers import free_port
+from tests.helpers import serve_process
 
 
 async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
@@ -20,25 +18,9 @@ async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
 
 
 async def test_silent_and_half_sent_requests_are_cut_off(db_url: str, tmp_path: Path) -> None:
-    port = free_port()
-    with (tmp_path / "serve.log").open("wb") as out:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "clearhall.server", "serve", "--config", str(HALL_FILE),
-            "--database-url", db_url, "--port", str(port), "--idle-timeout", "1", stdout=out, stderr=out,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
+    async with serve_process(db_url, tmp_path / "serve.log", "--idle-timeout", "1") as base:
+        port = int(base.rsplit(":", 1)[1])
         async with ClientSession() as session:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    async with session.get(base + "/healthz") as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline and server.returncode is None
-                await asyncio.sleep(0.2)
             silent = [await asyncio.open_connection("127.0.0.1", port) for _ in range(20)]
             slow_headers = [await asyncio.open_connection("127.0.0.1", port) for _ in range(5)]
             for _, writer in slow_headers:
@@ -71,6 +53,3 @@ async def test_silent_and_half_sent_requests_are_cut_off(db_url: str, tmp_path: 
             # Meanwhile the server answers everyone else.
             async with session.get(base + "/healthz") as r:
                 assert r.status == 200
-    finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), 20)
