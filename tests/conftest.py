@@ -13,13 +13,14 @@ import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import ClientResponse, ClientSession
+from aiohttp import ClientResponse, ClientSession, web
 from aiohttp.test_utils import TestServer
 
 from clearhall.server.api.middleware import AccessLogger
@@ -216,6 +217,18 @@ async def _body(r: ClientResponse) -> Any:
 
 def settings_for(url: str, **changes: Any) -> Settings:
     return replace(Settings(database_url=url, pool_size=4), **changes)
+
+
+@asynccontextmanager
+async def app_client(app: web.Application) -> AsyncIterator[tuple[TestServer, Api]]:
+    """The real app on a real socket, with clearhall's own access log, and a client of it."""
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server(access_log_class=AccessLogger)
+    try:
+        async with ClientSession() as session:
+            yield server, Api(str(server.make_url("")).rstrip("/"), session)
+    finally:
+        await server.close()
 
 
 @pytest.fixture

@@ -28,12 +28,11 @@ import asyncpg
 from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
 
-from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.domain.idcard import check_digit
 from clearhall.server.printing.conf import PRINT_CONF, PrintConf
 from clearhall.server.store import hall_apply, hallfile
-from tests.conftest import HALL_FILE, KIOSK, SECRETS, Api, settings_for
+from tests.conftest import HALL_FILE, KIOSK, SECRETS, Api, app_client, settings_for
 
 # Print timings short enough for a test to see retries, leases and state polls.
 FAST = PrintConf(
@@ -172,10 +171,5 @@ async def printing_server(
     await apply_printers(db_url, *printers)
     app = create_app(settings_for(db_url))
     app[PRINT_CONF] = conf
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(access_log_class=AccessLogger)
-    try:
-        async with ClientSession() as session:
-            yield server, Api(str(server.make_url("")).rstrip("/"), session)
-    finally:
-        await server.close()
+    async with app_client(app) as served:
+        yield served

@@ -10,13 +10,10 @@ from dataclasses import replace
 from typing import Any
 
 import asyncpg
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 
-from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.store import hall_apply, hallfile
-from tests.conftest import HALL_FILE, KIOSK, Api, settings_for
+from tests.conftest import HALL_FILE, KIOSK, Api, app_client, settings_for
 from tests.helpers import numbers_called
 
 MISSABLE = "UPDATE tickets SET called_at = now() - interval '61 seconds' WHERE status = 'called'"  # past 60 s
@@ -30,13 +27,8 @@ async def hall_with(db_url: str, **policy: Any) -> AsyncIterator[Api]:
         await hall_apply.apply(conn, replace(hallfile.load(HALL_FILE), **policy))
     finally:
         await conn.close()
-    server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
-    await server.start_server(access_log_class=AccessLogger)
-    try:
-        async with ClientSession() as session:
-            yield Api(str(server.make_url("")).rstrip("/"), session)
-    finally:
-        await server.close()
+    async with app_client(create_app(settings_for(db_url))) as (_, api):
+        yield api
 
 
 async def test_no_show_at_once_when_the_hall_file_says_0(db_url: str) -> None:

@@ -12,14 +12,11 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 
-from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.domain import throttle
 from clearhall.server.store.credentials import token_hash
-from tests.conftest import KIOSK, PASSWORDS, Api, Reply, settings_for
+from tests.conftest import KIOSK, PASSWORDS, Api, Reply, app_client, settings_for
 
 WRONG = "not-the-password"
 
@@ -100,13 +97,8 @@ async def test_one_address_trying_many_usernames_is_throttled(api: Api) -> None:
 @asynccontextmanager
 async def fresh_server(db_url: str) -> AsyncIterator[Api]:
     """A server started now, so it reads the hall row as the test left it."""
-    server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
-    await server.start_server(access_log_class=AccessLogger)
-    try:
-        async with ClientSession() as session:
-            yield Api(str(server.make_url("")).rstrip("/"), session)
-    finally:
-        await server.close()
+    async with app_client(create_app(settings_for(db_url))) as (_, api):
+        yield api
 
 
 async def test_a_kiosk_past_its_limit_is_refused_and_others_are_not(

@@ -9,14 +9,13 @@ from collections.abc import AsyncIterator
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import ClientSession, WSMsgType
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestServer
 
-from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import create_app
 from clearhall.server.keys import HUB
 from clearhall.server.store.credentials import token_hash
-from tests.conftest import DISPLAY, Api, settings_for
+from tests.conftest import DISPLAY, Api, app_client, settings_for
 from tests.helpers import connect, next_event
 
 SESSION_ENDED = 4401  # the close code: the log-in behind this socket has ended
@@ -38,13 +37,8 @@ async def still_open(ws: aiohttp.ClientWebSocketResponse, api: Api) -> None:
 @pytest.fixture
 async def second(db_url: str) -> AsyncIterator[Api]:
     """Another server process on the same database (an app of its own, sharing nothing else)."""
-    server = TestServer(create_app(settings_for(db_url)), host="127.0.0.1")
-    await server.start_server(access_log_class=AccessLogger)
-    try:
-        async with ClientSession() as session:
-            yield Api(str(server.make_url("")).rstrip("/"), session)
-    finally:
-        await server.close()
+    async with app_client(create_app(settings_for(db_url))) as (_, api):
+        yield api
 
 
 async def test_log_out_closes_the_sockets_of_that_log_in_in_every_process(api: Api, second: Api) -> None:
