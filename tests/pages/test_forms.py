@@ -10,18 +10,23 @@ from typing import Any
 from tests.pages.helpers import PASSWORDS, WAIT_MS, Hall, text
 
 
-def test_the_consoles_transfer_with_a_note_is_accepted_and_logged(page: Any, hall: Hall) -> None:
+def at_console(page: Any, hall: Hall, user: str, window: int, waiting: int) -> None:
+    """Logged in at the console and working `window`, its waiting list shown."""
     page.set_viewport_size({"width": 1366, "height": 768})
-    ticket = hall.issue("A")
     page.goto(hall.base + "/console")
-    page.fill("#username", "lina")
-    page.fill("#password", PASSWORDS["lina"])
+    page.fill("#username", user)
+    page.fill("#password", PASSWORDS[user])
     page.click("#loginBtn")
-    page.click("[data-window='1']")
+    page.click(f"[data-window='{window}']")
     page.wait_for_selector("#workView", state="visible")
     page.wait_for_function(
-        "() => document.querySelectorAll('#waiting li[data-number]').length >= 1", timeout=WAIT_MS
+        "n => document.querySelectorAll('#waiting li[data-number]').length >= n", arg=waiting, timeout=WAIT_MS
     )
+
+
+def test_the_consoles_transfer_with_a_note_is_accepted_and_logged(page: Any, hall: Hall) -> None:
+    ticket = hall.issue("A")
+    at_console(page, hall, "lina", 1, waiting=1)
     page.keyboard.press("n")
     page.wait_for_function("() => /^A\\d{3}$/.test(document.querySelector('#curNumber').textContent)")
     called = text(page, "#curNumber")
@@ -44,18 +49,9 @@ def test_the_consoles_transfer_with_a_note_is_accepted_and_logged(page: Any, hal
 
 
 def test_the_consoles_out_of_order_call_sends_number_and_reason(page: Any, hall: Hall) -> None:
-    page.set_viewport_size({"width": 1366, "height": 768})
     hall.issue("B")
     later = hall.issue("B")
-    page.goto(hall.base + "/console")
-    page.fill("#username", "zhangmin")
-    page.fill("#password", PASSWORDS["zhangmin"])
-    page.click("#loginBtn")
-    page.click("[data-window='3']")
-    page.wait_for_selector("#workView", state="visible")
-    page.wait_for_function(
-        "() => document.querySelectorAll('#waiting li[data-number]').length >= 2", timeout=WAIT_MS
-    )
+    at_console(page, hall, "zhangmin", 3, waiting=2)
     page.keyboard.press("c")
     page.fill("#fNumber", later["number"].lower())  # typed as a person types it
     page.fill("#fReason", "预约办理，按约定时间叫号")
