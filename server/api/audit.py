@@ -11,8 +11,7 @@ from datetime import date
 
 from aiohttp import web
 
-from clearhall.server.api.hall import ok
-from clearhall.server.api.routes import Access, Endpoint
+from clearhall.server.api.routes import Access, Endpoint, ok
 from clearhall.server.api.shapes import log_entry_json
 from clearhall.server.domain import action_log, errors, messages
 from clearhall.server.keys import DB, HALL

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from clearhall.server.api.routes import Access, Endpoint
+from clearhall.server.api.routes import Access, Endpoint, ok
 from clearhall.server.domain import hall as halls
 from clearhall.server.domain import views
 from clearhall.server.keys import DB, HALL
 from clearhall.server.store.kinds import Category
-
-
-def ok(data: dict[str, Any], status: int = 200) -> web.Response:
-    return web.json_response(data, status=status)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -7,8 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from clearhall.server.api.hall import ok
-from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, path_number
+from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok, path_number
 from clearhall.server.api.shapes import notice_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import errors, messages, notices

@@ -20,8 +20,7 @@ from aiohttp import web
 
 from clearhall.printer.preview import preview_png
 from clearhall.printer.render import TicketPrint
-from clearhall.server.api.hall import ok
-from clearhall.server.api.routes import WHO, Access, Endpoint
+from clearhall.server.api.routes import WHO, Access, Endpoint, ok
 from clearhall.server.api.validate import EMPTY
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.tickets import local_iso

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from clearhall.server.api.hall import ok
-from clearhall.server.api.routes import BODY, WHO, Access, Endpoint
+from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok
 from clearhall.server.api.shapes import rating_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import ratings

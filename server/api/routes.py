@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -70,6 +70,11 @@ class Endpoint:
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
     throttled: bool = False  # may answer 429 rate_limited with Retry-After
+
+
+def ok(data: dict[str, Any], status: int = 200) -> web.Response:
+    """A successful answer: JSON, 200 unless said otherwise."""
+    return web.json_response(data, status=status)
 
 
 def bearer(request: web.Request) -> str | None:

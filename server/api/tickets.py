@@ -6,8 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from clearhall.server.api.hall import ok
-from clearhall.server.api.routes import BODY, WHO, Access, Endpoint
+from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok
 from clearhall.server.api.shapes import ticket_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import errors, idempotency, issuing, messages, ratings, tickets

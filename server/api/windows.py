@@ -13,8 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from clearhall.server.api.hall import ok
-from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, Handler, window_number
+from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, Handler, ok, window_number
 from clearhall.server.api.shapes import ticket_json, waiting_json
 from clearhall.server.api.validate import EMPTY, Body, Field
 from clearhall.server.domain import idempotency, views, window_calls
