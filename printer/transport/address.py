@@ -131,7 +131,7 @@ def _parse_serial(address: str, rest: str) -> SerialAddress:
     baudrate = DEFAULT_BAUDRATE
     if "baudrate" in options:
         value = options["baudrate"][-1]
-        if not value.isdigit() or int(value) == 0:
+        if not (value.isascii() and value.isdigit()) or int(value) == 0:
             raise AddressError(f"printer address {address!r} has a bad baudrate {value!r}")
         baudrate = int(value)
     return SerialAddress(device, baudrate)

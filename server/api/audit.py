@@ -11,7 +11,7 @@ from datetime import date
 
 from aiohttp import web
 
-from clearhall.server.api.routes import Access, Endpoint, ok
+from clearhall.server.api.routes import Access, Endpoint, ascii_number, ok
 from clearhall.server.api.shapes import log_entry_json
 from clearhall.server.domain import action_log, errors, messages
 from clearhall.server.keys import DB, HALL
@@ -21,9 +21,10 @@ def query_int(request: web.Request, name: str, low: int, high: int) -> int | Non
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 20 or not low <= int(raw) <= high:
+    number = ascii_number(raw, high)
+    if number is None or number < low:
         raise errors.invalid(messages.QUERY_NOT_INTEGER(name=name, low=low, high=high), name)
-    return int(raw)
+    return number
 
 
 def query_date(request: web.Request, name: str) -> date | None:

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from clearhall.printer.preview import preview_png
 from clearhall.printer.render import TicketPrint
-from clearhall.server.api.routes import WHO, Access, Endpoint, ok
+from clearhall.server.api.routes import WHO, Access, Endpoint, ascii_number, ok
 from clearhall.server.api.validate import EMPTY
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.tickets import local_iso
@@ -104,9 +104,10 @@ async def get_jobs(request: web.Request) -> web.Response:
 
 def job_id(request: web.Request) -> int:
     text = request.match_info["id"]
-    if not text.isdigit() or len(text) > 18:
+    number = ascii_number(text, 2**62)
+    if number is None:
         raise errors.not_found(messages.NO_PRINT_JOB(job_id=text[:40]))
-    return int(text)
+    return number
 
 
 async def cancel_job(request: web.Request) -> web.Response:

@@ -93,13 +93,18 @@ async def authenticate(request: web.Request) -> Principal:
     return await auth.authenticate(request.app[DB], request.app[HALL].id, token)
 
 
-def path_number(request: web.Request, name: str, most: int) -> int | None:
-    """A {name:\\d+} path parameter as a number, or None when it is over `most` (or has
-    more digits than Python converts: a 5,000-digit number is a 404, not a 500)."""
-    text = request.match_info[name]
-    if len(text) > len(str(most)) or int(text) > most:
+def ascii_number(text: str, most: int) -> int | None:
+    """`text` as a whole number up to `most`, or None. Only ASCII digits count: `str.isdigit`
+    also passes "²" (which int() refuses) and int() reads Arabic-Indic digits; and a
+    5,000-digit number is more than Python converts."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)) or int(text) > most:
         return None
     return int(text)
+
+
+def path_number(request: web.Request, name: str, most: int) -> int | None:
+    """A {name:\\d+} path parameter as a number, or None when it is not one or over `most`."""
+    return ascii_number(request.match_info[name], most)
 
 
 def window_number(request: web.Request) -> int:
