@@ -300,7 +300,9 @@
     var status = p && p.status ? p.status : "none";
     var box = CH.$("#printBox");
     box.className = "print " + status;
-    CH.$("#printText").textContent = CH.t("print_" + (["queued", "printed", "failed"].indexOf(status) >= 0 ? status : "none"));
+    var text = CH.t("print_" + (["queued", "printed", "failed"].indexOf(status) >= 0 ? status : "none"));
+    var fault = status === "failed" && p.error && CH.lookup("print_fault_" + p.error);
+    CH.$("#printText").textContent = fault ? CH.t("print_fault_" + p.error) + (CH.lang === "en" ? ". " : "。") + text : text;
     CH.$("#reprintBtn").hidden = status !== "failed";
     box.setAttribute("data-status", status);
   }

@@ -1,8 +1,9 @@
 /* Shared by every clearhall page: language, device tokens, the HTTP API and the
  * live WebSocket. Plain ES5-ish JavaScript, no build step, no outside requests.
  *
- * The words a page shows all live in /static/shared/strings.js; pages call
- * CH.t("key") and mark static text with data-t="key".
+ * The words a page shows live in /static/shared/strings.js and the page's own
+ * strings file; pages call CH.t("key") and mark static text with data-t="key".
+ * The live socket is in /static/shared/live.js.
  */
 (function (root) {
   "use strict";
@@ -22,9 +23,14 @@
     try { if (value === null) store.removeItem(key); else store.setItem(key, value); } catch (e) { /* private mode */ }
   }
 
-  CH.t = function (key, vars) {
+  /* The {zh, en} entry for `key`: the page's table first, then the shared one; or null. */
+  CH.lookup = function (key) {
     var S = root.CLEARHALL_STRINGS || {};
-    var entry = (S[CH.page] || {})[key] || (S.common || {})[key];
+    return (S[CH.page] || {})[key] || (S.common || {})[key] || null;
+  };
+
+  CH.t = function (key, vars) {
+    var entry = CH.lookup(key);
     var text = entry ? (entry[CH.lang] !== undefined ? entry[CH.lang] : entry.zh) : key;
     if (vars) {
       Object.keys(vars).forEach(function (k) {
@@ -196,7 +202,7 @@
 
   /* Resolves to {ok, status, data, error: {code, message}}; never rejects. */
   CH.api = function (method, path, body, token, extraHeaders) {
-    var headers = { "Accept": "application/json" };
+    var headers = { "Accept": "application/json", "Accept-Language": CH.lang === "en" ? "en" : "zh-CN" };
     if (body !== undefined && body !== null) headers["Content-Type"] = "application/json";
     if (token) headers["Authorization"] = "Bearer " + token;
     if (extraHeaders) Object.keys(extraHeaders).forEach(function (k) { headers[k] = extraHeaders[k]; });
@@ -221,152 +227,22 @@
     });
   };
 
-  /* A message for a person from a failed CH.api result. */
+  /* A message for a person from a failed CH.api result, in the page's language only:
+   * the page's own words for the error code ("err_" + code, from its strings table,
+   * then the shared one) where it has them; else the server's sentence, which
+   * follows the Accept-Language that CH.api sends; else a generic line. */
   CH.errorText = function (res) {
-    if (!res) return CH.t("err_network");
-    if (res.status === 0) return CH.t("err_network");
-    if (res.status === 401) return CH.t("err_unauthorized");
-    if (res.status === 403) return CH.t("err_forbidden");
+    if (!res || res.status === 0) return CH.t("err_network");
+    var code = (res.error && res.error.code) || "";
+    var own = CH.lookup("err_" + code);
+    if (own) return CH.t("err_" + code);
     var msg = res.error && res.error.message;
-    return msg ? msg : CH.t("err_generic", { status: res.status });
+    return msg || CH.t("err_generic", { status: res.status });
   };
 
   CH.idempotencyKey = function () {
     if (root.crypto && root.crypto.randomUUID) return root.crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
-  };
-
-  /* ---------- live socket ---------- */
-
-  /* new CH.Live("token=...", handlers) keeps one WebSocket open to /ws,
-   * reconnecting with exponential backoff (1 s doubling to 30 s, with jitter).
-   * Each (re)connect starts with a fresh snapshot, so nothing is missed.
-   * handlers:
-   *   onstate(state)  the whole queue, GET /api/queue's fields: the snapshot,
-   *                   and every queue.changed (the server sends one after each
-   *                   burst of events). A page takes it as its state as it is;
-   *                   it never re-reads /api/queue while the socket is up.
-   *   onevent(msg)    every event, queue.changed included, for what an event
-   *                   means by itself (announce a call, open the rating pad).
-   *   onstatus(s)     "connecting" | "online" | "offline" | "polling" | "unauthorized".
-   * When a socket closes before it ever opened, a plain GET of the same /ws
-   * address tells a refused credential (401) from a network failure. */
-  /* True for a message that carries the whole queue: the snapshot, or a
-   * queue.changed event (both have GET /api/queue's fields). */
-  CH.isQueueState = function (msg) {
-    if (!msg || !(msg.type === "snapshot" || (msg.type === "event" && msg.event === "queue.changed"))) return false;
-    return Array.isArray(msg.services) && Array.isArray(msg.windows);
-  };
-
-  /* A window.changed event's window, as /api/queue shows it ({number, status,
-   * staff, current, ...}), or null. */
-  CH.changedWindow = function (msg) {
-    var w = msg && msg.event === "window.changed" ? msg.state : null;
-    if (!w || typeof w !== "object") return null;
-    if (w.number === undefined) w.number = msg.window;
-    return typeof w.number === "number" ? w : null;
-  };
-
-  CH.Live = function (query, handlers) {
-    this.query = query;
-    this.h = handlers || {};
-    this.delay = 1000;
-    this.ws = null; this.stopped = false; this.pollOk = null; this.pollTimer = null;
-    this.status = this.wsStatus = "connecting";
-    this.connect();
-  };
-  /* While the socket is down, handlers.poll() (a function returning a Promise
-   * of true/false) is called every handlers.pollMs (default 5 s) so a screen
-   * keeps showing fresh data over plain HTTP; the page is "offline" only when
-   * that fails too, and "polling" while it works. */
-  CH.Live.prototype.startPolling = function () {
-    var self = this;
-    if (!self.h.poll || self.pollTimer) return;
-    var run = function () {
-      if (self.stopped || self.wsStatus === "online") { self.stopPolling(); return; }
-      Promise.resolve(self.h.poll()).then(function (ok) {
-        self.pollOk = !!ok;
-        self.refreshStatus();
-      }, function () { self.pollOk = false; self.refreshStatus(); });
-    };
-    run();
-    self.pollTimer = setInterval(run, self.h.pollMs || 5000);
-  };
-  CH.Live.prototype.stopPolling = function () {
-    clearInterval(this.pollTimer);
-    this.pollTimer = this.pollOk = null;
-  };
-  CH.Live.prototype.refreshStatus = function () {
-    var s = this.wsStatus;
-    if (s === "offline" && this.pollOk) s = "polling";
-    this.setStatus(s);
-  };
-  CH.Live.prototype.url = function () {
-    var proto = root.location.protocol === "https:" ? "wss:" : "ws:";
-    return proto + "//" + root.location.host + "/ws?" + this.query;
-  };
-  CH.Live.prototype.setWs = function (s) {
-    this.wsStatus = s;
-    if (s === "online") this.stopPolling();
-    else if (s === "offline") this.startPolling();
-    this.refreshStatus();
-  };
-  CH.Live.prototype.setStatus = function (s) {
-    if (this.status === s) return;
-    this.status = s;
-    if (this.h.onstatus) this.h.onstatus(s);
-  };
-  CH.Live.prototype.connect = function () {
-    var self = this;
-    if (self.stopped) return;
-    var opened = false;
-    var ws;
-    try { ws = new WebSocket(self.url()); } catch (e) { self.retry(false); return; }
-    self.ws = ws;
-    ws.onopen = function () { opened = true; self.delay = 1000; self.setWs("online"); };
-    ws.onmessage = function (ev) {
-      var msg;
-      try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      if (CH.isQueueState(msg) && self.h.onstate) self.h.onstate(msg);
-      if (msg.type === "event" && self.h.onevent) self.h.onevent(msg);
-    };
-    ws.onclose = function () {
-      if (self.ws !== ws) return;
-      self.ws = null;
-      self.retry(opened);
-    };
-    ws.onerror = function () { /* onclose follows */ };
-  };
-  CH.Live.prototype.retry = function (wasOpen) {
-    var self = this;
-    if (self.stopped) return;
-    var again = function () {
-      self.setWs("offline");
-      var wait = self.delay * (0.75 + Math.random() * 0.5);
-      self.delay = Math.min(self.delay * 2, 30000);
-      self.timer = setTimeout(function () { self.connect(); }, wait);
-    };
-    if (wasOpen) { again(); return; }
-    fetch("/ws?" + self.query, { cache: "no-store" }).then(function (resp) {
-      if (resp.status === 401 || resp.status === 403) {
-        self.stopPolling();
-        self.setWs("unauthorized");
-        // keep trying slowly: the hall file may be reloaded with this token
-        self.delay = 30000;
-        self.timer = setTimeout(function () { self.connect(); }, 30000);
-      } else again();
-    }, again);
-  };
-  CH.Live.prototype.reconnectNow = function () {
-    clearTimeout(this.timer);
-    this.delay = 1000;
-    if (!this.ws) this.connect();
-  };
-  CH.Live.prototype.close = function () {
-    this.stopped = true;
-    this.stopPolling();
-    clearTimeout(this.timer);
-    if (this.ws) { var ws = this.ws; this.ws = null; ws.close(); }
   };
 
   /* Call fn at most once per `ms`, trailing. */
@@ -399,11 +275,7 @@
     CH.showBlocker(CH.t(titleKey), CH.t(detailKey));
     var box = document.getElementById("blocker").firstChild;
     var other = CH.lang === "en" ? "zh" : "en";
-    var S = root.CLEARHALL_STRINGS || {};
-    var pick = function (k) {
-      var e = (S[CH.page] || {})[k] || (S.common || {})[k];
-      return e ? e[other] : "";
-    };
+    var pick = function (k) { var e = CH.lookup(k); return e ? e[other] : ""; };
     box.appendChild(CH.el("p", { class: "blocker-other", text: pick(titleKey) + "\n" + pick(detailKey) }));
   };
   CH.hideBlocker = function () { var box = document.getElementById("blocker"); if (box) box.hidden = true; };
