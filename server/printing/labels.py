@@ -2,8 +2,8 @@
 
 Owns the Chinese labels of the categories on the receipt, rendering a ticket
 for one printer's paper, encoding and mode (the bytes themselves are
-printer.render's), and `explain`, which turns a printing error into the sentence
-the kiosk shows. Nothing here touches the database or a printer.
+printer.render's), and `explain`, which turns a printing error into the code
+the kiosk shows in its own words. Nothing here touches the database or a printer.
 """
 
 from __future__ import annotations
@@ -45,17 +45,19 @@ def render_for(printer: Printer, ticket: TicketPrint) -> bytes:
     return render(ticket, paper=printer.paper, encoding=printer.encoding, mode=printer.mode)
 
 
+PRINT_FAULTS: Final = ("paper_out", "cover_open", "not_connected", "cancelled", "no_response")
+
+
 def explain(error: str) -> str:
-    """The kiosk's message: what happened in Chinese, what to do, and the detail in English."""
+    """A printing error as the stable code the kiosk shows in its own words (one of
+    PRINT_FAULTS); the technical text stays in the job's `last_error` for the supervisor."""
     lowered = error.lower()
     if "paper out" in lowered:
-        zh = "打印机缺纸"
-    elif "cover open" in lowered:
-        zh = "打印机盖未合上"
-    elif "agent" in lowered:
-        zh = "打印机未连接"
-    elif "cancelled" in lowered:
-        zh = "打印已取消"
-    else:
-        zh = "打印机无响应"
-    return f"{zh}，请以屏幕上的号码和二维码为准 (printing failed: {error})"
+        return "paper_out"
+    if "cover open" in lowered:
+        return "cover_open"
+    if "agent" in lowered:
+        return "not_connected"
+    if "cancelled" in lowered:
+        return "cancelled"
+    return "no_response"

@@ -63,7 +63,8 @@ class Job:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the kiosk is told: `"print": {"status", "error"}`."""
+    """What the kiosk is told: `"print": {"status", "error"}`; `error` is a code
+    (labels.PRINT_FAULTS), which the kiosk words in its own language."""
 
     status: str  # queued | printed | failed
     error: str | None = None

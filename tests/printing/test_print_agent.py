@@ -89,7 +89,7 @@ async def test_jobs_wait_for_an_agent_that_is_away(
         await eventually(lambda: _is(printer_state(api), "offline"))
         ticket, elapsed = await issue_timed(api)
         assert elapsed < 2.0
-        assert ticket["print"]["status"] == "failed" and "未连接" in ticket["print"]["error"]
+        assert ticket["print"]["status"] == "failed" and ticket["print"]["error"] == "not_connected"
         assert await conn.fetchval("SELECT status FROM print_jobs") == "queued"
         async with running(Agent(conf)):
 
