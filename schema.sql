@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS services (
     -- typical handling time (call to finish), for wait estimates until there is
     -- history; NULL = a third of time_limit_minutes. Added by migration 0004.
     typical_minutes     integer CHECK (typical_minutes > 0),
+    -- 一次性告知: the documents to bring, and where in the hall it is handled
+    -- (free text such as "A区 1–4号窗口"). Added by migration 0006.
+    materials           text[] NOT NULL DEFAULT '{}',
+    place               text,
     UNIQUE (hall_id, code)
 );
 

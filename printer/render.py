@@ -84,6 +84,8 @@ class TicketPrint:
     url: str  # absolute phone URL, with its key
     reprint: bool = False
     hotline: str = "12345"
+    where: str | None = None  # where in the hall it is handled
+    materials: tuple[str, ...] = ()  # 一次性告知: the documents to bring
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,9 @@ def _layout(ticket: TicketPrint, roll: Paper) -> list[_Block]:
         _Line(ticket.category, scale=_fit(ticket.category, 2, columns), bold=True),
         _Line(f"前面等候 {ticket.ahead} 人", scale=2),
         _Line(f"取号时间：{ticket.issued_at:%Y-%m-%d %H:%M}"),
+        *([_Line(f"办理地点：{ticket.where}", bold=True)] if ticket.where else []),
         _Rule(),
+        *_materials(ticket.materials),
         _Qr(ticket.url),
         _Line("手机扫码，查看叫号进度"),
         _Rule(),
@@ -169,6 +173,14 @@ def _layout(ticket: TicketPrint, roll: Paper) -> list[_Block]:
     if ticket.reprint:
         blocks.append(_Line("（补打）"))
     return blocks
+
+
+def _materials(materials: tuple[str, ...]) -> list[_Block]:
+    """一次性告知 on the slip: the documents to bring, numbered."""
+    if not materials:
+        return []
+    lines = [_Line(f"{i}. {item}") for i, item in enumerate(materials, 1)]
+    return [_Line("请备齐以下材料：", bold=True), *lines, _Rule()]
 
 
 def _columns(text: str) -> int:

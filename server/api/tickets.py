@@ -10,6 +10,7 @@ from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok
 from clearhall.server.api.shapes import ticket_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import errors, idempotency, issuing, messages, ratings, tickets
+from clearhall.server.domain import hall as halls
 from clearhall.server.domain.issuing import Issued, Order
 from clearhall.server.keys import DB, HALL, PRINTING, SECRET
 from clearhall.server.printing import jobs
@@ -78,11 +79,12 @@ async def get_ticket(request: web.Request) -> web.Response:
             raise errors.unauthorized(messages.WRONG_TICKET_KEY)
         ahead, wait = await tickets.place_in_line(conn, hall.id, ticket)
         printed = await jobs.ticket_print_status(conn, ticket.id)
+        guide = await halls.guide(conn, ticket.service_id)  # 一次性告知, for the phone page
         # Its citizen (the key) learns whether it is rated; staff never do.
         rated = await ratings.is_rated(conn, ticket.id) if key is not None else None
     viewer = request.get(WHO)
     caller = viewer is not None and viewer.id == ticket.staff_id
-    body = ticket_json(ticket, hall, ahead=ahead, wait=wait, for_caller=caller, rated=rated)
+    body = ticket_json(ticket, hall, ahead=ahead, wait=wait, for_caller=caller, rated=rated) | guide.json()
     if printed is not None:
         body["print"] = printed.json()  # the kiosk follows a queued print to its end
     return ok({"ticket": body})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time
+from typing import Any
 
 import asyncpg
 
@@ -57,7 +58,8 @@ SERVED_NOW = """EXISTS (
     WHERE ws.service_id = s.id AND w.active AND w.staff_id IS NOT NULL AND NOT w.paused)"""
 
 SERVICES = f"""
-SELECT s.code, s.name, s.real_name_required, s.time_limit_minutes, {SERVED_NOW} AS served_now
+SELECT s.code, s.name, s.real_name_required, s.time_limit_minutes, {SERVED_NOW} AS served_now,
+       s.materials, s.place AS "where"
 FROM services s
 WHERE s.hall_id = $1 AND s.active ORDER BY s.position, s.code
 """
@@ -71,6 +73,22 @@ SELECT to_char(now() AT TIME ZONE $1, 'HH24:MI')
 
 async def services(conn: Connection, hall: Hall) -> list[asyncpg.Record]:
     return list(await conn.fetch(SERVICES, hall.id))
+
+
+@dataclass(frozen=True)
+class Guide:
+    """一次性告知 for one service: the documents to bring and where it is handled."""
+
+    materials: tuple[str, ...] = ()
+    where: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        return {"materials": list(self.materials), "where": self.where}
+
+
+async def guide(conn: Connection, service_id: int) -> Guide:
+    row = await conn.fetchrow("SELECT materials, place FROM services WHERE id = $1", service_id)
+    return Guide(tuple(row["materials"]), row["place"]) if row else Guide()
 
 
 async def open_now(conn: Connection, hall: Hall) -> bool:

@@ -32,6 +32,7 @@ import logging
 import asyncpg
 
 from clearhall.server.domain import action_log, errors, messages, tickets
+from clearhall.server.domain import hall as halls
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.issuing import Issued
@@ -116,7 +117,8 @@ async def _queue(
     reprint: bool,
     printing: Printing,
 ) -> Pending:
-    job = labels.ticket_print(hall, ticket, ahead=ahead, url=url, reprint=reprint)
+    guide = await halls.guide(conn, ticket.service_id)
+    job = labels.ticket_print(hall, ticket, ahead=ahead, url=url, reprint=reprint, guide=guide)
     try:
         # Text mode takes ~0.05 ms; a raster ticket ~20 ms, drawn off the event
         # loop so screens and windows are not held up while it draws.

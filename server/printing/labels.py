@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from clearhall.printer.render import TicketPrint, render
 from clearhall.server.domain import tickets
-from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.hall import Guide, Hall
 from clearhall.server.printing.printers import Printer
 
 CATEGORY_LABELS: Final = {
@@ -27,8 +27,15 @@ CATEGORY_LABELS: Final = {
 
 
 def ticket_print(
-    hall: Hall, ticket: tickets.Ticket, *, ahead: int, url: str, reprint: bool = False
+    hall: Hall,
+    ticket: tickets.Ticket,
+    *,
+    ahead: int,
+    url: str,
+    reprint: bool = False,
+    guide: Guide | None = None,
 ) -> TicketPrint:
+    guide = guide or Guide()
     return TicketPrint(
         hall_name=hall.name,
         service_name=ticket.service_name,
@@ -38,6 +45,8 @@ def ticket_print(
         issued_at=ticket.issued_at.astimezone(ZoneInfo(hall.timezone)),
         url=url,
         reprint=reprint,
+        where=guide.where,
+        materials=guide.materials,
     )
 
 

@@ -55,17 +55,18 @@ async def apply(conn: Connection, conf: HallConf) -> int:
             service_ids[s.code] = await conn.fetchval(
                 """
                 INSERT INTO services (hall_id, code, name, time_limit_minutes, real_name_required,
-                                      position, active, typical_minutes)
-                VALUES ($1, $2, $3, $4, $5, $6, true, $7)
+                                      position, active, typical_minutes, materials, place)
+                VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8, $9)
                 ON CONFLICT (hall_id, code) DO UPDATE SET
                     name = EXCLUDED.name, time_limit_minutes = EXCLUDED.time_limit_minutes,
                     real_name_required = EXCLUDED.real_name_required,
                     position = EXCLUDED.position, active = true,
-                    typical_minutes = EXCLUDED.typical_minutes
+                    typical_minutes = EXCLUDED.typical_minutes,
+                    materials = EXCLUDED.materials, place = EXCLUDED.place
                 RETURNING id
                 """,
                 hall_id, s.code, s.name, s.time_limit_minutes, s.real_name_required, position,
-                s.typical_minutes,
+                s.typical_minutes, list(s.materials), s.where,
             )  # fmt: skip
         # A service dropped from the file stops taking tickets; its history stays.
         await conn.execute(

@@ -43,6 +43,9 @@ MOST_TICKETS_PER_ID = 1_000
 MOST_KIOSK_TICKETS = 10_000
 MOST_NO_SHOW_WAIT_S = 3_600  # an hour before 过号 is allowed is already more than any hall waits
 MOST_COMEBACK_BEHIND = 1_000
+MOST_MATERIALS = 30  # a service asking for more documents than this needs a guide, not a receipt
+MOST_MATERIAL_CHARS = 80
+MOST_WHERE_CHARS = 40
 UNSTAFFED_CHOICES = ("warn", "refuse")
 
 
@@ -53,6 +56,8 @@ class ServiceConf:
     time_limit_minutes: int = 30
     real_name_required: bool = False
     typical_minutes: int | None = None  # None: a third of time_limit_minutes
+    materials: tuple[str, ...] = ()  # 一次性告知: the documents to bring
+    where: str | None = None  # where in the hall it is handled, e.g. "A区 1–4号窗口"
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,8 @@ def parse(text: str, source: str = "hall file") -> HallConf:
                 time_limit_minutes=reader.positive("time_limit_minutes", 30, most=MOST_MINUTES),
                 real_name_required=reader.get("real_name_required", bool, False),
                 typical_minutes=reader.positive("typical_minutes", None, most=MOST_MINUTES),
+                materials=materials(reader),
+                where=short_text(reader, "where", MOST_WHERE_CHARS),
             )
         )
         unique(reader, "code", code_, [s.code for s in services[:i]])
@@ -279,6 +286,28 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         devices=tuple(devices),
         printers=tuple(printers),
     )
+
+
+def materials(reader: Reader) -> tuple[str, ...]:
+    """A service's `materials`: the documents to bring (一次性告知), each a short line."""
+    items = reader.get("materials", list, [])
+    if len(items) > MOST_MATERIALS:
+        raise reader.fail("materials", f"at most {MOST_MATERIALS} documents")
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise reader.fail("materials", "must be a list of documents, each a non-empty string")
+        if len(item) > MOST_MATERIAL_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in item):
+            raise reader.fail(
+                "materials", f"each document is one line of at most {MOST_MATERIAL_CHARS} characters"
+            )
+    return tuple(item.strip() for item in items)
+
+
+def short_text(reader: Reader, key: str, most: int) -> str | None:
+    value = reader.text_value(key, None)
+    if value is not None and len(value) > most:
+        raise reader.fail(key, f"at most {most} characters")
+    return value.strip() if value is not None else None
 
 
 def load(path: Path) -> HallConf:

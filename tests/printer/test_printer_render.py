@@ -106,6 +106,27 @@ def test_long_names_wrap_within_the_paper(paper: str) -> None:
     assert name in "".join(op.text for op in texts)
 
 
+@pytest.mark.parametrize("paper", PAPER_NAMES)
+def test_materials_and_place_are_printed_within_the_paper(paper: str) -> None:
+    """一次性告知 on the slip: where, then the documents numbered; long ones wrap."""
+    long_item = "不动产权证书或购房合同原件及复印件（复印件需加盖单位公章）"
+    ticket = replace(sample_ticket(), where="二楼B区 3、4号窗口", materials=("身份证原件", long_item))
+    ops = decode(render(ticket, paper=paper), strict=True)
+    printed = lines(ops)
+    assert "办理地点：二楼B区 3、4号窗口" in printed
+    assert printed.index("请备齐以下材料：") < printed.index("1. 身份证原件")
+    assert long_item in "".join(printed[printed.index("1. 身份证原件") + 1 :])
+    for op in ops:
+        if isinstance(op, Text):
+            columns = sum(1 if ord(ch) < 0x80 else 2 for ch in op.text)
+            assert columns * DOT_COLUMN * op.style.width <= PAPERS[paper].dots, op.text
+    plain = lines(decode(render(sample_ticket(), paper=paper), strict=True))
+    assert "请备齐以下材料：" not in plain and not any(line.startswith("办理地点") for line in plain)
+    assert len(render(ticket, paper=paper, mode="raster")) > len(
+        render(sample_ticket(), paper=paper, mode="raster")
+    )
+
+
 def test_reprint_is_marked_bu_da() -> None:
     ops = decode(render(sample_ticket(reprint=True)), strict=True)
     marks = [op for op in ops if isinstance(op, Text) and "补打" in op.text]

@@ -300,3 +300,40 @@ async def test_the_new_keys_are_stored_and_added_to_an_old_database(conn: asyncp
     )
     assert tuple(hall or ()) == (60, 0, "warn")
     assert await conn.fetchval("SELECT count(*) FROM services WHERE typical_minutes IS NULL") == 3
+
+
+def test_a_services_materials_and_place() -> None:
+    """一次性告知: the documents to bring and where it is handled, checked like every key."""
+    text = GOOD.replace(
+        'name = "社保医保"\n',
+        'name = "社保医保"\nwhere = "C区 5号窗口"\nmaterials = ["身份证原件", "社保卡"]\n',
+        1,
+    )
+    services = {s.code: s for s in hallfile.parse(text).services}
+    assert services["C"].materials == ("身份证原件", "社保卡") and services["C"].where == "C区 5号窗口"
+    assert services["B"].materials == () and services["B"].where is None
+    for bad, expected in (
+        ('materials = "身份证"', "services[3].materials: expected a list, got str"),
+        ('materials = ["身份证", ""]', "services[3].materials: must be a list of documents"),
+        ('materials = ["身份证", 3]', "services[3].materials: must be a list of documents"),
+        (f'materials = ["{"长" * 81}"]', "services[3].materials: each document is one line of at most 80"),
+        ("materials = [" + ", ".join(['"x"'] * 31) + "]", "services[3].materials: at most 30 documents"),
+        (f'where = "{"楼" * 41}"', "services[3].where: at most 40 characters"),
+        ('where = ""', "services[3].where: must not be empty"),
+    ):
+        broken = GOOD.replace('name = "社保医保"\n', f'name = "社保医保"\n{bad}\n', 1)
+        with pytest.raises(hallfile.HallFileError) as caught:
+            hallfile.parse(broken, "hall.toml")
+        assert expected in str(caught.value), caught.value
+
+
+async def test_materials_and_place_are_stored_and_cleared(conn: asyncpg.Connection) -> None:
+    text = GOOD.replace(
+        'name = "社保医保"\n', 'name = "社保医保"\nwhere = "C区"\nmaterials = ["身份证原件"]\n', 1
+    )
+    await hall_apply.apply(conn, hallfile.parse(text))
+    row = await conn.fetchrow("SELECT materials, place FROM services WHERE code = 'C'")
+    assert row is not None and (row["materials"], row["place"]) == (["身份证原件"], "C区")
+    await hall_apply.apply(conn, hallfile.parse(GOOD))
+    row = await conn.fetchrow("SELECT materials, place FROM services WHERE code = 'C'")
+    assert row is not None and (row["materials"], row["place"]) == ([], None)
