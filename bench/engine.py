@@ -22,6 +22,7 @@ PostgreSQL are stopped at the end even on error.
 
     python bench/engine.py                       # embedded PostgreSQL in a temp dir
     python bench/engine.py --seconds 5
+    python bench/engine.py --no-sealer           # the same without chaining the action log
     python bench/engine.py --database-url postgresql://user@host/db   # a scratch database is made there
 """
 
@@ -269,7 +270,9 @@ async def phase_http_open_loop(client: Client, seconds: float) -> tuple[dict[str
 # ---------------------------------------------------------------- the run
 
 
-async def run(url: str, seconds: float, workdir: Path, postmaster_pid: int | None) -> int:
+async def run(
+    url: str, seconds: float, workdir: Path, postmaster_pid: int | None, sealer: bool = True
+) -> int:
     config = workdir / "hall.toml"
     config.write_text(hall_toml(), encoding="utf-8")
     hall = await prepare(url, config)
@@ -287,7 +290,8 @@ async def run(url: str, seconds: float, workdir: Path, postmaster_pid: int | Non
                 "SELECT id FROM devices WHERE hall_id = $1 AND kind = 'kiosk' ORDER BY name", hall.id
             )
         ]
-        async with server_process(config, url, workdir / "server.log") as (pid, base):
+        env = {} if sealer else {"CLEARHALL_SEALER_OFF": "1"}
+        async with server_process(config, url, workdir / "server.log", env) as (pid, base):
             meter = CpuMeter(pid, postmaster_pid)
 
             async def measure(
@@ -347,8 +351,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"a PostgreSQL server to use (a scratch database {DATABASE} is made and dropped there);"
         " default: an embedded PostgreSQL in a temporary folder",
     )
+    parser.add_argument(
+        "--no-sealer",
+        action="store_true",
+        help="the server does not chain its action log (to measure what the integrity log costs)",
+    )
     args = parser.parse_args(argv)
-    print(f"tree: {tree_version()}")
+    print(f"tree: {tree_version()}" + ("  (sealer off)" if args.no_sealer else ""))
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, {WINDOWS} windows, {KIOSKS} kiosks,"
         f" {WAITING:,} waiting at each phase start, {args.seconds:g} s per phase",
@@ -369,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.seconds,
                     workdir,
                     postmaster_pid(pg) if pg else None,
+                    sealer=not args.no_sealer,
                 )
             )
         finally:

@@ -1,24 +1,32 @@
-"""The `clearhall` command: `clearhall serve [--config HALL.toml] [--demo] ...`."""
+"""The `clearhall` command: `clearhall serve [--config HALL.toml] [--demo] ...`,
+`clearhall check-config FILE`, `clearhall audit verify`, `clearhall printer-agent`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import ipaddress
+import json
 import logging
 import os
+import re
 import socket
 import sys
 from pathlib import Path
 
+import asyncpg
 import uvloop
 from aiohttp import web
 
 from clearhall.server import logs
 from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import StartupError, create_app, data_dir_note
+from clearhall.server.domain import integrity
+from clearhall.server.domain.hall import load_hall, only_hall_code
 from clearhall.server.settings import Settings, default_data_dir
-from clearhall.server.store import hallfile
+from clearhall.server.store import db, hallfile
+from clearhall.server.store.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,6 +48,17 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     check = commands.add_parser("check-config", help="validate a hall file and exit")
     check.add_argument("file", type=Path)
+    audit = commands.add_parser("audit", help="check the integrity log (exit 0: intact, 1: altered)")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="recompute the action log's SHA-256 chain")
+    verify.add_argument("--hall", help="the hall's code, when the database holds several")
+    verify.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_data_dir()}")
+    verify.add_argument("--database-url", default=None, help="external PostgreSQL (or DATABASE_URL)")
+    verify.add_argument(
+        "--anchor",
+        metavar="SEQ:HASH",
+        help="a head printed earlier (a day's report): the chain must still have it",
+    )
     agent = commands.add_parser("printer-agent", help="print a kiosk's tickets on a printer attached here")
     agent.add_argument("--server", required=True, help="the hall server, e.g. https://hall.example.cn")
     agent.add_argument("--token", help="the device token (default: $CLEARHALL_TOKEN)")
@@ -162,12 +181,62 @@ def page_addresses(conf: hallfile.HallConf) -> list[tuple[str, str]]:
     return pages
 
 
+def audit_verify(args: argparse.Namespace) -> int:
+    """`clearhall audit verify`: 0 when the chain is intact, 1 when not (and 2 when it cannot tell)."""
+    anchor = None
+    if args.anchor:
+        seq, _, digest = args.anchor.partition(":")
+        if not (seq.isascii() and seq.isdigit() and re.fullmatch(r"[0-9a-fA-F]{64}", digest)):
+            print("clearhall: --anchor is SEQ:HASH, e.g. 1234:9f86d0…(64 hex digits)", file=sys.stderr)
+            return 2
+        anchor = (int(seq), digest)
+    url = args.database_url or os.environ.get("DATABASE_URL")
+    embedded = None
+    try:
+        if url is None:
+            pg = EmbeddedPostgres(args.data_dir or default_data_dir())
+            embedded = None if pg.running() else pg  # stopped again if this started it
+            url = pg.start()
+        verdict = asyncio.run(verify_chain(url, args.hall, anchor))
+    except (OSError, asyncpg.PostgresError, EmbeddedPostgresError, LookupError) as exc:
+        print(f"clearhall: cannot verify: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    print(json.dumps(verdict.json(), ensure_ascii=False, indent=2))
+    if verdict.ok:
+        print(
+            f"intact: {verdict.entries} entries chained, head {verdict.head_seq}:{verdict.head}",
+            file=sys.stderr,
+        )
+        return 0
+    bad = verdict.first_bad or {}
+    print(f"ALTERED: entry seq {bad.get('seq')} is {bad.get('problem')}", file=sys.stderr)
+    return 1
+
+
+async def verify_chain(url: str, hall_code: str | None, anchor: tuple[int, str] | None) -> integrity.Verdict:
+    conn = await asyncpg.connect(url)
+    try:
+        await db.init_connection(conn)
+        code = hall_code or await only_hall_code(conn)
+        hall = await load_hall(conn, code) if code else None
+        if hall is None:
+            raise LookupError("no such hall in this database (give --hall CODE)")
+        return await integrity.verify(conn, hall.id, anchor)
+    finally:
+        await conn.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logs.configure()
     if args.command == "printer-agent":
         printer_agent(args)
         return
+    if args.command == "audit":
+        sys.exit(audit_verify(args))
     if args.command == "check-config":
         try:
             conf = hallfile.load(args.file)
@@ -203,3 +272,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     except (hallfile.HallFileError, StartupError) as exc:
         sys.exit(f"clearhall: {exc}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,6 @@
-"""Reading the action log: GET /api/audit-log, for supervisors only (CONTRACT §3).
-
-Newest first, filtered by action, window, ticket number or hall-local date,
-paged with ?before=<id>.
+"""The action log for supervisors (CONTRACT §3, §11): GET /api/audit-log reads
+it, newest first, filtered by action, window, ticket number or hall-local date,
+paged with ?before=<id>; GET /api/audit/verify recomputes its SHA-256 chain.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from aiohttp import web
 
 from clearhall.server.api.routes import Access, Endpoint, ascii_number, ok
 from clearhall.server.api.shapes import log_entry_json
-from clearhall.server.domain import action_log, errors, messages
+from clearhall.server.domain import action_log, errors, integrity, messages
 from clearhall.server.keys import DB, HALL
 
 
@@ -60,10 +59,24 @@ async def get_audit_log(request: web.Request) -> web.Response:
     return ok({"entries": entries, "next_before": entries[-1]["id"] if entries else None})
 
 
+async def get_verify(request: web.Request) -> web.Response:
+    """Recompute the integrity log's chain: ok, or the first changed, missing or inserted entry."""
+    hall = request.app[HALL]
+    async with request.app[DB].acquire() as conn:
+        verdict = await integrity.verify(conn, hall.id)
+    return ok(verdict.json())
+
+
 ROUTES = (
     Endpoint(
         "GET", "/api/audit-log", get_audit_log,
         "The action log, newest first: who, where, which ticket, what, why, and the rule's choice",
         Access.SUPERVISOR, tag="audit", query=("limit", "before", "action", "window", "ticket", "date"),
+    ),
+    Endpoint(
+        "GET", "/api/audit/verify", get_verify,
+        "Recompute the integrity log's SHA-256 chain: ok with the head, or the first changed, missing"
+        " or inserted entry",
+        Access.SUPERVISOR, tag="audit",
     ),
 )  # fmt: skip

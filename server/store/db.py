@@ -60,7 +60,9 @@ async def keep_session(conn: Connection) -> None:
     so asyncpg's default reset would be a wasted round trip per request."""
 
 
-async def create_pool(url: str, size: int) -> asyncpg.Pool:
+async def create_pool(url: str, size: int, role: str | None = None) -> asyncpg.Pool:
+    """The pool; with `role`, every connection works as that role from its start
+    (store/app_role.py: the role that may only append to the action log)."""
     return await asyncpg.create_pool(
         url,
         min_size=min(2, size),
@@ -68,6 +70,7 @@ async def create_pool(url: str, size: int) -> asyncpg.Pool:
         init=init_connection,
         reset=keep_session,
         command_timeout=30,
+        server_settings={"role": role} if role else None,
     )
 
 
@@ -171,6 +174,13 @@ async def apply_schema(conn: Connection) -> list[int]:
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", SCHEMA_LOCK)
     return applied
+
+
+async def missing_migrations(conn: Connection) -> list[int]:
+    """The migrations this clearhall has and the database has not: a server that
+    may not change the schema (store/app_role.py) refuses to start on them."""
+    done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    return [version for version, _, _ in migrations() if version not in done]
 
 
 async def installation_secret(conn: Connection) -> bytes:

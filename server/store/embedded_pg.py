@@ -32,6 +32,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from clearhall.server.store.app_role import APP_ROLE
+
 log = logging.getLogger(__name__)
 
 SYSTEM_USER = "clearhall-pg"
@@ -61,7 +63,11 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@/postgres?host={self.socket_dir}"
+        return self.url_as("postgres")
+
+    def url_as(self, user: str) -> str:
+        """The URL as `user`: postgres (the owner, for the schema) or the server's own role."""
+        return f"postgresql://{user}@/postgres?host={self.socket_dir}"
 
     def start(self) -> str:
         """Initialise if needed, start unless running, and return the URL."""
@@ -211,8 +217,10 @@ class EmbeddedPostgres:
             ),
             "pg_ident.conf": (
                 "# Written by clearhall at every start; changes here are undone.\n"
-                "# The server's OS user and the database's own, both as postgres.\n"
+                "# The server's OS user and the database's own, both as postgres; and the\n"
+                "# server's as the role it works as (it may only append to the action log).\n"
                 + "".join(f'{IDENT_MAP} "{user}" postgres\n' for user in users)
+                + f'{IDENT_MAP} "{server}" {APP_ROLE}\n'
             ),
         }
         changed = False

@@ -258,3 +258,43 @@ def test_run_by_an_ordinary_user_the_cluster_is_that_users_alone(folder: Path) -
     finally:
         as_user("nobody", stop)
         shutil.rmtree(EmbeddedPostgres(data).socket_dir, ignore_errors=True)
+
+
+async def test_the_server_logs_in_as_the_role_that_may_only_append_to_the_log(folder: Path) -> None:
+    """Issue 11, item 1: with the embedded database the server's connections are the
+    append-only role itself (not a superuser that SET ROLE): RESET ROLE changes
+    nothing, and the log cannot be changed even with its triggers switched off."""
+    from aiohttp.test_utils import TestServer
+
+    from clearhall.server.app import create_app
+    from clearhall.server.keys import DB
+    from clearhall.server.settings import Settings
+    from clearhall.server.store.app_role import APP_ROLE
+
+    app = create_app(Settings(data_dir=folder, demo=True))
+    async with TestServer(app) as _:
+        pg = EmbeddedPostgres(folder)
+        owner = await asyncpg.connect(pg.url)
+        try:
+            await owner.execute("ALTER TABLE action_log DISABLE TRIGGER USER")
+            async with app[DB].acquire() as conn:
+                await conn.execute("RESET ROLE")
+                assert await conn.fetchval("SELECT session_user") == APP_ROLE
+                assert await conn.fetchval("SELECT current_user") == APP_ROLE
+                for attempt in (
+                    "UPDATE action_log SET reason = 'x'",
+                    "DELETE FROM action_log",
+                    "TRUNCATE action_log",
+                ):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                        await conn.execute(attempt)
+            with Opened(pg.socket_dir):  # another local user cannot log in as the server's role either
+                as_role = await asyncio.to_thread(
+                    subprocess.run,
+                    ["runuser", "-u", "nobody", "--", str(binaries() / "psql"), "-X", "-w", "-At",
+                     "-h", str(pg.socket_dir), "-U", APP_ROLE, "-c", "SELECT 1"],
+                    capture_output=True, text=True, cwd="/", timeout=30,
+                )  # fmt: skip
+                assert refused(as_role) and "Peer authentication failed" in as_role.stderr, as_role
+        finally:
+            await owner.close()
