@@ -1,23 +1,38 @@
-/* Kiosk (/kiosk#device=TOKEN): service → category (green channel explained) →
- * ID number or phone on an on-screen keypad where the service needs a real
- * name → the ticket on screen with its QR code and the printer's status.
- * Any screen goes back to the start after 30 s without a touch; a closed
- * hall shows its hours instead. */
+/* Kiosk (/kiosk#device=TOKEN): service → category (green channel explained, the
+ * documents to bring) → ID number or phone on an on-screen keypad where the
+ * service needs a real name → the ticket on screen with its QR code and the
+ * printer's status. Any screen goes back to the start after 30 s without a touch
+ * (60 s in 长者模式); a closed hall shows its hours instead.
+ *
+ * This file is the kiosk's core: the hall's services and policy, the screens,
+ * services and categories, issuing and the ticket, idle. The parts are loaded
+ * before it and share CH.kiosk (K) with it: kiosk-keypad.js (the keypad for ID
+ * and phone numbers), kiosk-rejoin.js (回队, the receipt QR scanner, a refused
+ * duplicate and its 补打), kiosk-elderly.js (the ID card path, 长者模式 and its
+ * voice, 呼叫导办), kiosk-complaint.js (投诉建议). Each part may have init,
+ * onScreen(id), rerender(screen) and reset(); this file, loaded last, calls them
+ * in that order of parts and starts the page. */
 (function () {
   "use strict";
   var CH = window.CH;
+  var K = CH.kiosk = CH.kiosk || {};
   CH.page = "kiosk";
 
-  var IDLE_MS = 30000;
-  var token = CH.deviceToken("kiosk");
-  var services = [];
-  var waiting = {};        // service code → people waiting (from the live queue)
-  var hall = null;         // {name, open_now, hours}
-  var choice = {};         // {service, category}
-  var entry = { mode: "id", value: "" };
-  var ticket = null;       // the last issued ticket (with key and url)
-  var current = "scrLoading";
+  var IDLE_MS = 30000, IDLE_ELDER_MS = 60000;
+  var PARTS = ["keypad", "rejoin", "elderly", "complaint"];
+  var token = K.token = CH.deviceToken("kiosk");
+  var st = K.st = {
+    services: [], hall: null, policy: null,   // from /api/services and /api/policy
+    windows: [],                              // the queue's windows (live), for a complaint's window
+    waiting: {}, served: {},                  // service code → people waiting, served now (live queue)
+    choice: {},                               // {service, category}
+    entry: { mode: "id", value: "", purpose: "issue" },
+    ticket: null,                             // the last issued ticket (with key and url)
+    person: null,                             // {name, id_number} from the ID card, for this citizen only
+    current: "scrLoading"
+  };
   var idleTimer = null, countdownTimer = null, printPoll = null;
+  var routes = K.routes = K.routes || {};
 
   CH.applyStrings();
   tickClock();
@@ -34,18 +49,14 @@
   ["pointerdown", "keydown", "touchstart"].forEach(function (ev) {
     document.addEventListener(ev, armIdle, { passive: true });
   });
-  CH.$("#tabId").addEventListener("click", function () { setMode("id"); });
-  CH.$("#tabPhone").addEventListener("click", function () { setMode("phone"); });
-  CH.$("#confirmBtn").addEventListener("click", function () { issue(); });
   CH.$("#reprintBtn").addEventListener("click", reprint);
-  document.addEventListener("keydown", onHardKey);
-  buildKeypad();
+  parts("init");
 
   loadServices();
   setInterval(loadServices, 60000);
 
-  // The waiting counts on the tiles come with the socket's snapshot and every
-  // queue.changed; /api/queue is read only while the socket is down.
+  // The waiting counts and served_now on the tiles come with the socket's
+  // snapshot and every queue.changed; /api/queue is read only while the socket is down.
   new CH.Live("token=" + encodeURIComponent(token), {
     poll: function () {
       return CH.api("GET", "/api/queue", null, token).then(function (res) { if (res.ok) takeQueue(res.data); return res.ok; });
@@ -62,79 +73,115 @@
   /* ---------- data ---------- */
 
   function loadServices() {
+    CH.api("GET", "/api/policy", null, token).then(function (res) {
+      if (res.ok && res.data && res.data.policy) { st.policy = res.data.policy; if (st.current === "scrServices") renderServices(); }
+    });
     return CH.readHall(token).then(function (res) {  // also sets the hall's clock
       if (res.status === 401 || res.status === 403) { CH.showBlockerKeys("bad_token_title", "bad_token_detail"); return; }
       if (!res.ok || !res.data) return;
-      services = res.data.services || [];
-      hall = res.data.hall || null;
-      if (hall && hall.name) { CH.$("#hallName").textContent = hall.name; CH.$("#hallName").removeAttribute("data-t"); }
+      st.services = res.data.services || [];
+      st.hall = res.data.hall || null;
+      if (st.hall && st.hall.name) { CH.$("#hallName").textContent = st.hall.name; CH.$("#hallName").removeAttribute("data-t"); }
       tickClock();
       fitName();
-      if (current === "scrLoading" || current === "scrClosed" || current === "scrServices") go("services");
+      if (st.current === "scrLoading" || st.current === "scrClosed" || st.current === "scrServices") go("services");
     });
   }
 
   function takeQueue(data) {
     if (!data || !Array.isArray(data.services)) return;
-    data.services.forEach(function (s) { waiting[s.code] = s.waiting; });
-    if (current === "scrServices") renderServices();
+    if (Array.isArray(data.windows)) st.windows = data.windows;
+    data.services.forEach(function (s) {
+      st.waiting[s.code] = s.waiting;
+      if (typeof s.served_now === "boolean") st.served[s.code] = s.served_now;
+    });
+    if (st.current === "scrServices") renderServices();
   }
 
-  function hallOpen() { return !hall || hall.open_now !== false; }
+  function hallOpen() { return !st.hall || st.hall.open_now !== false; }
+  K.service = function (code) { return st.services.filter(function (s) { return s.code === code; })[0] || null; };
+  /* false when no open window serves the service now (the queue's word first: it is live) */
+  K.servedNow = function (s) { return st.served[s.code] !== undefined ? st.served[s.code] : s.served_now !== false; };
+  K.refusesUnstaffed = function () { return !!st.policy && st.policy.unstaffed_services === "refuse"; };
 
   /* ---------- screens ---------- */
 
   function show(id) {
-    ["scrLoading", "scrServices", "scrCategory", "scrRealName", "scrIssuing", "scrTicket", "scrClosed"].forEach(function (s) {
-      CH.$("#" + s).hidden = s !== id;
-    });
-    current = id;
+    document.querySelectorAll(".kmain > .screen").forEach(function (s) { s.hidden = s.id !== id; });
+    st.current = id;
     armIdle();
+    parts("onScreen", id);
+  }
+  K.show = show;
+
+  function parts(method, arg) {
+    PARTS.forEach(function (p) { if (K[p] && K[p][method]) K[p][method](arg); });
   }
 
   function go(where) {
     clearInterval(countdownTimer);
     clearInterval(printPoll);
+    if (where === "home") { reset(); where = "services"; }
+    if (routes[where]) { routes[where](); return; }
     if (where === "services") {
-      choice = {}; entry = { mode: "id", value: "" };
+      st.choice = {}; st.entry = { mode: "id", value: "", purpose: "issue" };
+      CH.clear(CH.$("#entry"));  // no number typed by the last citizen stays in the page
       if (!hallOpen()) { renderClosed(); show("scrClosed"); return; }
       renderServices(); show("scrServices");
     } else if (where === "category") {
       renderCategories(); show("scrCategory");
     } else if (where === "realname") {
-      renderEntry(); show("scrRealName");
+      K.keypad.render(); show("scrRealName");
     }
   }
+  K.go = go;
+
+  /* The next citizen starts afresh: nothing of this one's ID, no 长者模式. */
+  function reset() {
+    st.person = null;
+    st.ticket = null;
+    parts("reset");
+  }
+  K.reset = reset;
 
   function rerender() {
-    if (current === "scrServices") renderServices();
-    if (current === "scrCategory") renderCategories();
-    if (current === "scrRealName") renderEntry();
-    if (current === "scrTicket") renderTicket();
-    if (current === "scrClosed") renderClosed();
+    var c = st.current;
+    if (c === "scrServices") renderServices();
+    if (c === "scrCategory") renderCategories();
+    if (c === "scrRealName") K.keypad.render();
+    if (c === "scrTicket") renderTicket();
+    if (c === "scrClosed") renderClosed();
+    parts("rerender", c);
   }
 
   function renderServices() {
+    if (K.elderly && K.elderly.renderPerson) K.elderly.renderPerson();
     var box = CH.clear(CH.$("#serviceTiles"));
-    if (!services.length) { box.appendChild(CH.el("p", { class: "big-note", text: CH.t("no_services") })); return; }
-    services.forEach(function (s) {
-      var open = s.open !== false;
-      var n = waiting[s.code] !== undefined ? waiting[s.code] : s.waiting;
+    if (!st.services.length) { box.appendChild(CH.el("p", { class: "big-note", text: CH.t("no_services") })); return; }
+    st.services.forEach(function (s) {
+      var open = s.open !== false, served = K.servedNow(s);
+      var takeable = open && (served || !K.refusesUnstaffed());
+      var n = st.waiting[s.code] !== undefined ? st.waiting[s.code] : s.waiting;
+      var meta = !open ? CH.t("service_closed") : (n !== undefined && n !== null ? CH.t("waiting_n", { n: n }) : "");
       box.appendChild(CH.el("button", {
-        type: "button", class: "tile", "data-service": s.code, disabled: open ? null : "disabled",
-        onclick: function () { choice = { service: s }; go("category"); }
+        type: "button", class: "tile" + (served ? "" : " unstaffed"), "data-service": s.code, "data-served": served ? "yes" : "no",
+        disabled: takeable ? null : "disabled",
+        onclick: function () { st.choice = { service: s }; go("category"); }
       }, [
         CH.el("div", { class: "top" }, [CH.el("span", { class: "code", text: s.code }),
           s.real_name_required ? CH.el("span", { class: "meta" }, [CH.el("span", { class: "tag", text: CH.t("real_name_tag") })]) : null]),
         CH.el("div", { class: "name", text: s.name }),
-        CH.el("div", { class: "meta" }, [open ? (n !== undefined && n !== null ? CH.t("waiting_n", { n: n }) : "") : CH.t("service_closed")])
+        CH.el("div", { class: "meta" }, [meta]),
+        open && !served ? CH.el("div", { class: "nowin", text: CH.t("unstaffed") }) : null
       ]));
     });
   }
 
   function renderCategories() {
-    CH.$("#catService").textContent = choice.service ? choice.service.code + " " + choice.service.name : "";
+    var s = st.choice.service;
+    CH.$("#catService").textContent = s ? s.code + " " + s.name : "";
     CH.$("#catMsg").textContent = "";
+    CH.$("#catUnstaffed").hidden = !s || K.servedNow(s);
     var normal = CH.clear(CH.$("#normalCats"));
     [["normal", "cat_normal_desc"], ["enterprise", "cat_enterprise_desc"]].forEach(function (c) {
       normal.appendChild(CH.el("button", { type: "button", class: "tile", "data-category": c[0], onclick: function () { pick(c[0]); } }, [
@@ -149,101 +196,42 @@
         CH.el("div", { class: "desc", text: CH.t("green_desc_" + c) })
       ]));
     });
+    if (K.elderly && K.elderly.suggestGreen) K.elderly.suggestGreen();
+    renderGuide(CH.$("#catGuide"), s);
   }
+
+  /* 一次性告知: the documents to bring and where the service is handled, when the hall says. */
+  function renderGuide(box, s) {
+    CH.clear(box);
+    var materials = s && Array.isArray(s.materials) ? s.materials.filter(function (m) { return m; }) : [];
+    var where = s && s.where;
+    box.hidden = !materials.length && !where;
+    if (materials.length) {
+      box.appendChild(CH.el("h2", { text: CH.t("materials_title") }));
+      box.appendChild(CH.el("ul", {}, materials.map(function (m) { return CH.el("li", { text: m }); })));
+    }
+    if (where) box.appendChild(CH.el("p", { class: "where" }, [CH.el("b", { text: CH.t("where_label") }), String(where)]));
+  }
+  K.renderGuide = renderGuide;
 
   function pick(category) {
-    choice.category = category;
-    if (choice.service.real_name_required) { entry = { mode: "id", value: "" }; go("realname"); }
+    st.choice.category = category;
+    if (st.person) issue({ id_number: st.person.id_number });  // the ID card is the real name
+    else if (st.choice.service.real_name_required) { st.entry = { mode: "id", value: "", purpose: "issue" }; go("realname"); }
     else issue();
   }
-
-  /* ---------- ID / phone keypad ---------- */
-
-  function buildKeypad() {
-    var pad = CH.clear(CH.$("#keypad"));
-    ["1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0"].forEach(function (k) {
-      pad.appendChild(CH.el("button", { type: "button", class: "key", "data-key": k, text: k, onclick: function () { type(k); } }));
-    });
-    pad.appendChild(CH.el("button", { type: "button", class: "key fn", "data-key": "back", "data-t": "key_back", text: CH.t("key_back"), onclick: function () { type("back"); } }));
-    pad.appendChild(CH.el("button", { type: "button", class: "key fn wide", "data-key": "clear", "data-t": "key_clear", text: CH.t("key_clear"), onclick: function () { type("clear"); } }));
-  }
-
-  function setMode(mode) { entry = { mode: mode, value: "" }; renderEntry(); }
-
-  function maxLen() { return entry.mode === "id" ? 18 : 11; }
-
-  function type(k) {
-    var v = entry.value;
-    if (k === "back") v = v.slice(0, -1);
-    else if (k === "clear") v = "";
-    else if (v.length < maxLen()) {
-      if (k === "X" && (entry.mode !== "id" || v.length !== 17)) return;
-      v += k;
-    }
-    entry.value = v;
-    CH.$("#rnMsg").textContent = "";
-    renderEntry();
-  }
-
-  function onHardKey(e) {
-    // a USB keyboard or an ID-card reader acting as one
-    if (current !== "scrRealName") return;
-    if (/^[0-9]$/.test(e.key)) type(e.key);
-    else if (e.key === "x" || e.key === "X") type("X");
-    else if (e.key === "Backspace") type("back");
-    else if (e.key === "Enter" && !CH.$("#confirmBtn").disabled) issue();
-  }
-
-  function entryState() {
-    var v = entry.value;
-    if (entry.mode === "id") {
-      var st = CH.checkIdNumber(v);
-      if (st === "ok") return { ok: true, cls: "ok", text: CH.t("id_ok") };
-      if (st === "incomplete") return { ok: false, cls: "info", text: CH.t("id_progress", { n: v.length }) };
-      return { ok: false, cls: "bad", text: CH.t("id_" + st) };
-    }
-    if (v.length && v[0] !== "1") return { ok: false, cls: "bad", text: CH.t("phone_bad") };
-    if (v.length === 11) return { ok: true, cls: "ok", text: CH.t("phone_ok") };
-    return { ok: false, cls: "info", text: CH.t("phone_progress", { n: v.length }) };
-  }
-
-  function renderEntry() {
-    CH.$("#rnService").textContent = choice.service ? choice.service.code + " " + choice.service.name : "";
-    CH.$("#tabId").setAttribute("aria-selected", entry.mode === "id" ? "true" : "false");
-    CH.$("#tabPhone").setAttribute("aria-selected", entry.mode === "phone" ? "true" : "false");
-    var box = CH.clear(CH.$("#entry"));
-    var groups = entry.mode === "id" ? [6, 8, 4] : [3, 4, 4];
-    var v = entry.value, at = 0;
-    groups.forEach(function (len) {
-      var part = v.slice(at, at + len);
-      var span = CH.el("span", { class: "grp" }, [part]);
-      if (part.length < len) span.appendChild(CH.el("span", { class: "ph", text: "·".repeat(len - part.length) }));
-      box.appendChild(span);
-      at += len;
-    });
-    var st = entryState();
-    var fb = CH.$("#feedback");
-    fb.textContent = st.text;
-    fb.className = "feedback " + st.cls;
-    CH.$("#confirmBtn").disabled = !st.ok;
-    var xKey = document.querySelector("[data-key='X']");
-    if (xKey) xKey.disabled = !(entry.mode === "id" && v.length === 17);
-    document.querySelectorAll(".keypad .key:not(.fn)").forEach(function (b) {
-      if (b.getAttribute("data-key") !== "X") b.disabled = v.length >= maxLen();
-    });
-  }
+  K.pick = pick;
 
   /* ---------- issuing ---------- */
 
   var issuing = false;
-  function issue() {
+  function issue(proof) {
     if (issuing) return;
     issuing = true;
-    var back = current;
-    var body = { service: choice.service.code, category: choice.category || "normal" };
-    if (current === "scrRealName") {
-      if (entry.mode === "id") body.id_number = entry.value; else body.phone = entry.value;
-    }
+    var back = st.current;
+    var body = { service: st.choice.service.code, category: st.choice.category || "normal" };
+    if (proof && proof.id_number) body.id_number = proof.id_number;
+    if (proof && proof.phone) body.phone = proof.phone;
     show("scrIssuing");
     // One key for this ticket: if the answer is lost on the network, the retry
     // gets the same ticket back from the server, never a second one.
@@ -251,58 +239,74 @@
     send(1);
 
     function send(tries) {
-    CH.api("POST", "/api/tickets", body, token, { "Idempotency-Key": attempt }).then(function (res) {
-      if (res.status === 0 && tries < 3) { setTimeout(function () { send(tries + 1); }, 1000); return; }
-      issuing = false;
-      if (res.ok && res.data && res.data.ticket) {
-        ticket = res.data.ticket;
-        entry.value = "";
-        renderTicket();
-        show("scrTicket");
-        startCountdown();
-        watchPrint();
-        return;
-      }
-      if (res.status === 401) { CH.showBlockerKeys("bad_token_title", "bad_token_detail"); return; }
-      var text = res.error && res.error.code === "limit_exceeded" ?
-        CH.t("limit_exceeded", { msg: CH.errorText(res) }) : CH.t("issue_failed", { msg: CH.errorText(res) });
-      if (back === "scrRealName") { renderEntry(); show("scrRealName"); CH.$("#rnMsg").textContent = text; }
-      else { renderCategories(); show("scrCategory"); CH.$("#catMsg").textContent = text; }
-    });
+      CH.api("POST", "/api/tickets", body, token, { "Idempotency-Key": attempt }).then(function (res) {
+        if (res.status === 0 && tries < 3) { setTimeout(function () { send(tries + 1); }, 1000); return; }
+        issuing = false;
+        if (res.ok && res.data && res.data.ticket) {
+          st.ticket = res.data.ticket;
+          st.entry.value = "";
+          renderTicket();
+          show("scrTicket");
+          startCountdown();
+          watchPrint();
+          return;
+        }
+        if (res.status === 401) { CH.showBlockerKeys("bad_token_title", "bad_token_detail"); return; }
+        // the same ID already holds a ticket of this service: say which, and offer its 补打
+        if (res.error && res.error.ticket && K.rejoin && K.rejoin.duplicate) { K.rejoin.duplicate(res.error.ticket, body); return; }
+        var text = res.error && res.error.code === "limit_exceeded" ?
+          CH.t("limit_exceeded", { msg: CH.errorText(res) }) : CH.t("issue_failed", { msg: CH.errorText(res) });
+        if (back === "scrRealName") { K.keypad.render(); show("scrRealName"); CH.$("#rnMsg").textContent = text; }
+        else { renderCategories(); show("scrCategory"); CH.$("#catMsg").textContent = text; }
+      });
     }
   }
+  K.issue = issue;
 
   function renderTicket() {
-    if (!ticket) return;
-    CH.$("#tNumber").textContent = ticket.number;
-    var svc = services.filter(function (s) { return s.code === ticket.service; })[0];
-    CH.$("#tService").textContent = (svc ? svc.name : ticket.service) + (ticket.category && ticket.category !== "normal" ? " · " + CH.categoryName(ticket.category) : "");
-    var ahead = CH.$("#tAhead");
-    CH.clear(ahead);
-    var parts = CH.t("ticket_ahead", { n: "\u0000" }).split("\u0000");
-    ahead.appendChild(document.createTextNode(parts[0]));
-    ahead.appendChild(CH.el("b", { text: String(ticket.ahead === undefined || ticket.ahead === null ? "—" : ticket.ahead) }));
-    ahead.appendChild(document.createTextNode(parts[1] || ""));
-    CH.$("#tWait").textContent = CH.t("ticket_wait", { w: CH.fmtTicketWait(ticket) });
+    var t = st.ticket;
+    if (!t) return;
+    CH.$("#tNumber").textContent = t.number;
+    var svc = K.service(t.service);
+    CH.$("#tService").textContent = (svc ? svc.name : t.service) + (t.category && t.category !== "normal" ? " · " + CH.categoryName(t.category) : "");
+    K.aheadLine(CH.$("#tAhead"), t.ahead);
+    CH.$("#tWait").textContent = CH.t("ticket_wait", { w: CH.fmtTicketWait(t) });
+    CH.$("#tUnstaffed").hidden = !t.unstaffed;
     var qrBox = CH.clear(CH.$("#tQr"));
-    if (ticket.url && window.qrcode) {
+    if (t.url && window.qrcode) {
       var qr = window.qrcode(0, "M");
-      qr.addData(ticket.url);
+      qr.addData(t.url);
       qr.make();
       qrBox.innerHTML = qr.createSvgTag({ cellSize: 6, margin: 2, scalable: true });
-      qrBox.setAttribute("data-url", ticket.url);
+      qrBox.setAttribute("data-url", t.url);
     }
+    renderGuide(CH.$("#tGuide"), svc);
     renderPrint();
   }
 
+  /* "前面还有 <b>3</b> 人" into `el` */
+  K.aheadLine = function (el, n) {
+    CH.clear(el);
+    var parts = CH.t("ticket_ahead", { n: "\u0000" }).split("\u0000");
+    el.appendChild(document.createTextNode(parts[0]));
+    el.appendChild(CH.el("b", { text: String(n === undefined || n === null ? "—" : n) }));
+    el.appendChild(document.createTextNode(parts[1] || ""));
+  };
+
+  /* The print status line of a ticket's `print` ({status, error}) into the box `box` (its first span the text). */
+  K.printText = function (p) {
+    var status = p && p.status ? p.status : "none";
+    var text = CH.t("print_" + (["queued", "printed", "failed"].indexOf(status) >= 0 ? status : "none"));
+    var fault = status === "failed" && p.error && CH.lookup("print_fault_" + p.error);
+    return fault ? CH.t("print_fault_" + p.error) + (CH.lang === "en" ? ". " : "。") + text : text;
+  };
+
   function renderPrint() {
-    var p = ticket && ticket.print;
+    var p = st.ticket && st.ticket.print;
     var status = p && p.status ? p.status : "none";
     var box = CH.$("#printBox");
     box.className = "print " + status;
-    var text = CH.t("print_" + (["queued", "printed", "failed"].indexOf(status) >= 0 ? status : "none"));
-    var fault = status === "failed" && p.error && CH.lookup("print_fault_" + p.error);
-    CH.$("#printText").textContent = fault ? CH.t("print_fault_" + p.error) + (CH.lang === "en" ? ". " : "。") + text : text;
+    CH.$("#printText").textContent = K.printText(p);
     CH.$("#reprintBtn").hidden = status !== "failed";
     box.setAttribute("data-status", status);
   }
@@ -310,14 +314,14 @@
   /* The printer answers after the ticket: re-read the ticket for a few seconds. */
   function watchPrint() {
     clearInterval(printPoll);
-    if (!ticket || !ticket.print || ticket.print.status !== "queued") return;
+    var mine = st.ticket;
+    if (!mine || !mine.print || mine.print.status !== "queued") return;
     var tries = 0;
-    var mine = ticket;
     printPoll = setInterval(function () {
       tries += 1;
-      if (tries > 12 || ticket !== mine) { clearInterval(printPoll); return; }
+      if (tries > 12 || st.ticket !== mine) { clearInterval(printPoll); return; }
       CH.api("GET", "/api/tickets/" + encodeURIComponent(mine.id) + "?key=" + encodeURIComponent(mine.key), null, null).then(function (res) {
-        if (!res.ok || !res.data || !res.data.ticket || ticket !== mine) return;
+        if (!res.ok || !res.data || !res.data.ticket || st.ticket !== mine) return;
         var pr = res.data.ticket.print;
         if (pr && pr.status && pr.status !== "queued") {
           mine.print = pr;
@@ -329,12 +333,13 @@
   }
 
   function reprint() {
-    if (!ticket) return;
-    CH.api("POST", "/api/tickets/" + encodeURIComponent(ticket.id) + "/reprint", {}, token).then(function (res) {
+    var t = st.ticket;
+    if (!t) return;
+    CH.api("POST", "/api/tickets/" + encodeURIComponent(t.id) + "/reprint", {}, token).then(function (res) {
       if (res.ok) {
-        ticket.print = (res.data && res.data.ticket && res.data.ticket.print) || (res.data && res.data.print) || { status: "queued" };
+        t.print = (res.data && res.data.ticket && res.data.ticket.print) || (res.data && res.data.print) || { status: "queued" };
         renderPrint();
-        if (ticket.print.status === "queued") watchPrint();
+        if (t.print.status === "queued") watchPrint();
       } else {
         CH.$("#printText").textContent = CH.t("print_failed") + " (" + CH.errorText(res) + ")";
       }
@@ -345,29 +350,37 @@
 
   function armIdle() {
     clearTimeout(idleTimer);
-    if (current === "scrServices" || current === "scrLoading" || current === "scrClosed") return;
-    if (current === "scrTicket") startCountdown();
-    idleTimer = setTimeout(function () { go("services"); }, IDLE_MS);
+    var elder = K.elderly && K.elderly.on && K.elderly.on();
+    var start = st.current === "scrServices" || st.current === "scrLoading" || st.current === "scrClosed";
+    // the start screen waits for the next citizen, unless this one's ID or 长者模式 is still up
+    if (start && !st.person && !elder) return;
+    if (st.current === "scrTicket" || st.current === "scrRejoined" || st.current === "scrComplained") startCountdown();
+    idleTimer = setTimeout(function () { go("home"); }, elder ? IDLE_ELDER_MS : IDLE_MS);
   }
+  K.armIdle = armIdle;
 
   function startCountdown() {
     clearInterval(countdownTimer);
-    var end = Date.now() + IDLE_MS;
+    var end = Date.now() + (K.elderly && K.elderly.on && K.elderly.on() ? IDLE_ELDER_MS : IDLE_MS);
     var tick = function () {
       var s = Math.max(0, Math.ceil((end - Date.now()) / 1000));
-      CH.$("#countdown").textContent = CH.t("back_in", { s: s });
+      document.querySelectorAll(".countdown").forEach(function (el) { el.textContent = CH.t("back_in", { s: s }); });
     };
     tick();
     countdownTimer = setInterval(tick, 1000);
   }
+  K.startCountdown = startCountdown;
 
   function renderClosed() {
-    CH.$("#closedHours").textContent = CH.t("closed_hours", { h: (hall && hall.hours) || "—" });
+    CH.$("#closedHours").textContent = CH.t("closed_hours", { h: (st.hall && st.hall.hours) || "—" });
   }
 
   // the hall's time (its timezone, the server's clock), whatever the kiosk's own
   function tickClock() { CH.$("#clock").textContent = CH.clockText(null, true); }
   function fitName() { CH.fitText(CH.$("#hallName"), 24); }
 
-  window.clearhallKiosk = { go: go, state: function () { return { screen: current, entry: entry, ticket: ticket }; } };
+  window.clearhallKiosk = {
+    go: go,
+    state: function () { return { screen: st.current, entry: st.entry, ticket: st.ticket }; }
+  };
 })();

@@ -69,4 +69,13 @@ def keyed_hash(secret: bytes, kind: str, value: str) -> bytes:
 
 
 def mask(value: str) -> str:
+    """An ID number as staff may see it: the first 4 and last 4 (CONTRACT §4)."""
     return value[:4] + "*" * (len(value) - 8) + value[-4:] if len(value) > 8 else "*" * len(value)
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: the first three and the last four of a phone number, as is usual in China
+    (four of 11 digits hidden: 4+4 would leave only three, 1,000 guesses from the number)."""
+    if len(phone) >= 9:
+        return phone[:3] + "****" + phone[-4:]
+    return phone[:1] + "****" if phone else ""

@@ -9,6 +9,12 @@ kiosk device may issue `policy.kiosk_tickets_per_minute` (counted in the
 database, `throttle`); staff at the counter are not limited by it. A service
 that no staffed, unpaused window serves is refused or issued with a warning,
 as the hall's `policy.unstaffed_services` says.
+
+A refused duplicate is not a dead end: the 409 for an ID number that already
+holds an unfinished ticket of the service carries where that ticket stands
+(`standing_of`: number, status, people ahead, wait; never its id or key), and
+the kiosk may have its receipt printed again (补打) by proving the same ID
+number once more (`held_ticket`, counted per kiosk and per ID number).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from clearhall.server.domain import action_log, errors, events, messages, throttle
 from clearhall.server.domain.hall import SERVED_NOW, Hall
@@ -24,6 +32,7 @@ from clearhall.server.domain.idcard import (
     id_problem,
     keyed_hash,
     mask,
+    mask_phone,
     normalise_id,
     normalise_phone,
     phone_problem,
@@ -60,9 +69,25 @@ WHERE s.hall_id = $1 AND s.code = $2 AND s.active
 """
 
 OPEN_FOR_ID = """
-SELECT 1 FROM tickets
+SELECT id FROM tickets
 WHERE service_id = $1 AND id_hash = $2 AND status = ANY($3::text[])
+ORDER BY issued_at DESC LIMIT 1
 """
+
+# -- the unfinished ticket an ID number holds for a service (by its code)
+HELD_FOR_ID = f"""
+SELECT {TICKET_COLUMNS} FROM tickets t JOIN services s ON s.id = t.service_id
+WHERE t.hall_id = $1 AND s.code = $2 AND t.id_hash = $3 AND t.status = ANY($4::text[])
+ORDER BY t.issued_at DESC LIMIT 1
+"""
+
+SELECT_STANDING = f"""
+SELECT {TICKET_COLUMNS} FROM tickets t JOIN services s ON s.id = t.service_id WHERE t.id = $1
+"""
+
+# 补打 by ID number: a citizen asks once or twice; paper is not for guessing.
+REPRINTS_AT_KIOSK = throttle.Rule("held_reprint_kiosk", 6, timedelta(seconds=20))
+REPRINTS_OF_ID = throttle.Rule("held_reprint_id", 3, timedelta(minutes=2))
 
 TODAY_FOR_ID = """
 SELECT count(*) FROM tickets
@@ -124,7 +149,7 @@ async def issue(
         if problem:
             raise errors.invalid(problem, "phone")
         phone = normalise_phone(phone)
-        phone_hash, phone_masked = keyed_hash(secret, "phone", phone), mask(phone)
+        phone_hash, phone_masked = keyed_hash(secret, "phone", phone), mask_phone(phone)
 
     ticket_id = secrets.token_urlsafe(16)
     key = secrets.token_urlsafe(24)
@@ -142,8 +167,12 @@ async def issue(
         if id_hash is not None:
             # Serialise tickets of the same ID number, then check its limits.
             await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(id_hash))
-            if await conn.fetchval(OPEN_FOR_ID, svc["id"], id_hash, list(UNFINISHED)):
-                raise errors.limit_exceeded(messages.OPEN_TICKET_FOR_ID)
+            held = await conn.fetchval(OPEN_FOR_ID, svc["id"], id_hash, list(UNFINISHED))
+            if held is not None:
+                raise errors.DomainError(
+                    errors.LIMIT_EXCEEDED, messages.OPEN_TICKET_FOR_ID,
+                    ticket=await standing_of(conn, hall, held, asker=actor),
+                )  # fmt: skip
             taken = await conn.fetchval(TODAY_FOR_ID, hall.id, id_hash, hall.timezone)
             if taken >= hall.daily_tickets_per_id:
                 raise errors.limit_exceeded(
@@ -173,3 +202,57 @@ async def issue(
         if then is not None:
             await then(conn, issued)
     return issued
+
+
+async def standing_of(
+    conn: Connection, hall: Hall, ticket_id: str, *, asker: action_log.Actor | None = None
+) -> dict[str, Any]:
+    """Where a ticket stands, for the person who proved it (its ID number, phone or key).
+
+    Number, service, status, people ahead, the wait, its window once called, what
+    is missing while suspended; never its id, key or person. With `asker`,
+    `reprint` says whether that caller may have its receipt printed again: the
+    kiosk that issued it, or staff.
+    """
+    row = await conn.fetchrow(SELECT_STANDING, ticket_id)
+    assert row is not None  # the caller found it in this transaction
+    t = Ticket.from_row(row)
+    ahead, wait = await place_in_line(conn, hall.id, t)
+    out: dict[str, Any] = {
+        "number": t.number, "service": t.service, "service_name": t.service_name, "category": t.category,
+        "status": t.status, "ahead": ahead, "estimated_wait_s": wait, "window": t.window,
+    }  # fmt: skip
+    if t.status == "suspended":
+        out["missing"] = t.missing or []
+    if asker is not None:
+        out["reprint"] = t.issued_by_device is not None and (
+            asker.kind == "staff" or t.issued_by_device == asker.id
+        )
+    return out
+
+
+async def held_ticket(
+    conn: Connection, hall: Hall, secret: bytes, actor: action_log.Actor, service: str, id_number: str
+) -> Ticket:
+    """The unfinished ticket of `service` that `id_number` holds, proven again for its 补打.
+
+    Every try is counted (per kiosk, per ID number's hash) before anything is
+    looked up; 404 when the ID holds no such ticket; 409 at a kiosk that did
+    not issue it (its receipt prints on the issuing kiosk's printer).
+    """
+    id_number = normalise_id(id_number)
+    problem = id_problem(id_number)
+    if problem:
+        raise errors.invalid(problem, "id_number")
+    id_hash = keyed_hash(secret, "id", id_number)
+    for rule, subject in ((REPRINTS_AT_KIOSK, f"{actor.kind}:{actor.id}"), (REPRINTS_OF_ID, id_hash.hex())):
+        wait = await throttle.hit(conn, hall.id, rule, subject)
+        if wait is not None:
+            raise throttle.refused(messages.REPRINT_TOO_MANY, wait)
+    row = await conn.fetchrow(HELD_FOR_ID, hall.id, service, id_hash, list(UNFINISHED))
+    if row is None:
+        raise errors.not_found(messages.NO_HELD_TICKET)
+    ticket = Ticket.from_row(row)
+    if actor.kind == "device" and ticket.issued_by_device != actor.id:
+        raise errors.conflict(messages.REPRINT_ELSEWHERE)
+    return ticket

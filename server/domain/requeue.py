@@ -13,7 +13,9 @@ ticket's service, for a ticket of today:
   green-channel tickets waiting, and behind N of the line if there are fewer.
 
 Both are in the action log: `requeue`, and `comeback` with N and the number of
-tickets ahead of it afterwards.
+tickets ahead of it afterwards. `suspended_list` is what a console offers for
+回队: today's suspended tickets of its window's services. A citizen may also
+re-join at a kiosk (`rejoin`); both end in `back_in_line`.
 """
 
 from __future__ import annotations
@@ -77,20 +79,63 @@ SELECT {TICKET_COLUMNS} FROM back t JOIN services s ON s.id = t.service_id
 """
 
 
+# -- today's suspended tickets of a window's services, longest suspended first, with
+# -- what is missing and when and where they were suspended (their latest suspend
+# -- in the log, along action_log_ticket)
+SUSPENDED_AT_WINDOW = """
+SELECT t.number, s.code AS service, t.category, t.priority AS green_channel, t.issued_at,
+       coalesce(t.missing, '{}') AS missing, t.suspend_reason,
+       l.at AS suspended_at, l.window_number AS suspended_window
+FROM tickets t JOIN services s ON s.id = t.service_id
+LEFT JOIN LATERAL (SELECT at, window_number FROM action_log
+                   WHERE ticket_id = t.id AND action = 'suspend'
+                   ORDER BY at DESC, id DESC LIMIT 1) l ON true
+WHERE t.hall_id = $1 AND t.status = 'suspended' AND t.day = (now() AT TIME ZONE $3)::date
+  AND t.service_id IN (SELECT ws.service_id FROM window_services ws
+                       JOIN windows w ON w.id = ws.window_id
+                       WHERE w.hall_id = $1 AND w.number = $2)
+ORDER BY l.at, t.id
+LIMIT 200
+"""
+
+
+async def suspended_list(conn: Connection, hall: Hall, number: int) -> list[asyncpg.Record]:
+    """Today's suspended tickets that window `number` may put back in line (no id, no person)."""
+    return list(await conn.fetch(SUSPENDED_AT_WINDOW, hall.id, number, hall.timezone))
+
+
 async def requeue(conn: Connection, hall: Hall, w: Window, p: Principal, number: str) -> Ticket:
     """A suspended or missed ticket's citizen is back; only at a window serving its service."""
     found = await conn.fetchrow(FIND_TODAY, hall.id, number, hall.timezone)
     mine = found is not None and found["service_id"] in w.service_ids
     if found is None or not mine or found["status"] not in (TicketStatus.SUSPENDED, TicketStatus.NO_SHOW):
         raise errors.conflict(messages.NOT_SUSPENDED_HERE(number=number, window=w.number))
+    return await back_in_line(conn, hall, p.actor, found, window=w.number)
+
+
+async def back_in_line(
+    conn: Connection,
+    hall: Hall,
+    actor: action_log.Actor,
+    found: asyncpg.Record,
+    *,
+    window: int | None = None,
+    details: dict[str, object] | None = None,
+) -> Ticket:
+    """A suspended ticket back in its old place, or a missed one once N behind (过号顺延); logged.
+
+    `found` is the ticket's row as FIND_TODAY reads it (id, number, service_id,
+    status, priority), suspended or no-show and locked by the caller: a
+    window's `requeue`, and 回队 at a kiosk (`rejoin`, where `window` is None).
+    """
     if found["status"] == TicketStatus.NO_SHOW:
-        return await come_back(conn, hall, w, p, found)
+        return await _come_back(conn, hall, actor, found, window, details)
     row = await conn.fetchrow(BACK_IN_PLACE, found["id"])
     assert row is not None  # suspended, and locked since FIND_TODAY
     ticket = Ticket.from_row(row)
     await action_log.record(
-        conn, hall.id, p.actor, "requeue", window=w.number, ticket_id=ticket.id,
-        ticket_number=ticket.number,
+        conn, hall.id, actor, "requeue", window=window, ticket_id=ticket.id,
+        ticket_number=ticket.number, details=details,
     )  # fmt: skip
     return ticket
 
@@ -112,7 +157,18 @@ def place_behind(behind: int, higher: int, own_class: list[datetime], now: datet
 
 
 async def come_back(conn: Connection, hall: Hall, w: Window, p: Principal, found: asyncpg.Record) -> Ticket:
-    """过号顺延: once, N behind the head of its service's line."""
+    """过号顺延 at window `w`: once, N behind the head of its service's line."""
+    return await _come_back(conn, hall, p.actor, found, w.number)
+
+
+async def _come_back(
+    conn: Connection,
+    hall: Hall,
+    actor: action_log.Actor,
+    found: asyncpg.Record,
+    window: int | None,
+    details: dict[str, object] | None = None,
+) -> Ticket:
     behind = hall.no_show_comeback_behind
     if behind == 0:
         raise errors.conflict(messages.NO_COMEBACK(number=found["number"]))
@@ -132,7 +188,7 @@ async def come_back(conn: Connection, hall: Hall, w: Window, p: Principal, found
     ticket = Ticket.from_row(row)
     ahead = await conn.fetchval(AHEAD, hall.id, ticket.service_id, ticket.green_channel, order_at, ticket.id)
     await action_log.record(
-        conn, hall.id, p.actor, "comeback", window=w.number, ticket_id=ticket.id,
-        ticket_number=ticket.number, details={"behind": behind, "ahead": ahead},
+        conn, hall.id, actor, "comeback", window=window, ticket_id=ticket.id,
+        ticket_number=ticket.number, details={"behind": behind, "ahead": ahead, **(details or {})},
     )  # fmt: skip
     return ticket
