@@ -6,6 +6,11 @@ the call's live events (delivered when the transaction commits), and returns
 an `Outcome`: the window and the ticket as they are afterwards. Putting a
 ticket back in line is `requeue`; undoing a finish or no-show is `undo`.
 
+办结并叫号 (`finish-and-call-next`) is the finish and the call-next of the
+two calls, in that order, in one transaction: the same code, so the rating pad
+is asked and "exactly once" holds exactly as for them. A paused window may
+finish but not call, so there it is refused before anything moves.
+
 过号 (no-show) is refused until the hall's `no_show_after_s` have passed since
 the call, with the seconds left (`error.seconds_left`): a recall may still
 bring the citizen. A finish and a no-show write the ticket's state before them
@@ -21,7 +26,17 @@ from typing import Any
 
 import asyncpg
 
-from clearhall.server.domain import action_log, calling, errors, events, messages, requeue, undo, views
+from clearhall.server.domain import (
+    action_log,
+    calling,
+    case_numbers,
+    errors,
+    events,
+    messages,
+    requeue,
+    undo,
+    views,
+)
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import SERVED_NOW, Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
@@ -47,6 +62,7 @@ class Call(StrEnum):
     RESUME = "resume"
     REQUEUE = "requeue"
     UNDO = "undo"
+    FINISH_AND_NEXT = "finish-and-call-next"
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,7 @@ class Outcome:
     window: Window
     ticket: Ticket | None
     unstaffed: bool = False  # a transfer into a service no open window serves now
+    finished: Ticket | None = None  # 办结并叫号: the ticket it finished (`ticket` is the one it called)
 
 
 # ---------------------------------------------------------------- moving the current ticket
@@ -195,6 +212,39 @@ async def suspend(
 ONE_OPEN_PER_ID = "tickets_one_open_per_id"  # schema.sql
 
 
+async def finish_and_call_next(
+    conn: Connection, hall: Hall, w: Window, p: Principal, case_number: str | None = None
+) -> Outcome:
+    """办结并叫号: `finish` (with its 办件编号, if given), then `call-next` by the rule, at one
+    locked window in one transaction."""
+    if w.paused and w.current_ticket_id is not None:
+        raise errors.conflict(messages.FINISH_ONLY_WHEN_PAUSED(number=w.number))
+    require_open(w)
+    finished = await transition(conn, hall, w, p, Call.FINISH, details={"then": Call.CALL_NEXT.value})
+    if case_number:
+        await case_numbers.attach(conn, hall.id, p.actor, finished.id, case_number)
+    w = w.with_current(None)
+    called = await calling.call_next(conn, hall, w, p)
+    return Outcome(w.with_current(called), called, finished=finished)
+
+
+# -- the window's current ticket, and the seconds before it may be marked a no-show
+# -- (0 once it may; NULL unless it is called)
+AT_WINDOW_NOW = f"""
+SELECT {TICKET_COLUMNS},
+       CASE WHEN t.status = 'called'
+            THEN greatest(0, ceil($3 - extract(epoch FROM now() - t.called_at)))::int END AS no_show_in_s
+FROM windows w JOIN tickets t ON t.id = w.current_ticket_id JOIN services s ON s.id = t.service_id
+WHERE w.hall_id = $1 AND w.number = $2 AND w.active
+"""
+
+
+async def at_window(conn: Connection, hall: Hall, number: int) -> tuple[Ticket | None, int | None]:
+    """What a console shows of its window beyond the queue: the current ticket, and when 过号 is allowed."""
+    row = await conn.fetchrow(AT_WINDOW_NOW, hall.id, number, hall.no_show_after_s)
+    return (Ticket.from_row(row), row["no_show_in_s"]) if row else (None, None)
+
+
 # ---------------------------------------------------------------- attendance and pauses
 
 
@@ -300,6 +350,8 @@ async def _run(
     if call is Call.UNDO:
         restored = await undo.undo(conn, hall, w, p)
         return Outcome(w.with_current(restored), restored)
+    if call is Call.FINISH_AND_NEXT:
+        return await finish_and_call_next(conn, hall, w, p, data.get("case_number"))
     if call is Call.TRANSFER:
         moved, unstaffed = await transfer(conn, hall, w, p, data["service"], data.get("reason"))
         return Outcome(w.with_current(None), moved, unstaffed)
@@ -314,6 +366,8 @@ async def _run(
         ticket = await suspend(conn, hall, w, p, data["reason"], data.get("missing", []))
     else:
         ticket = await transition(conn, hall, w, p, call)
+        if call is Call.FINISH and data.get("case_number"):  # 办件编号, carried with its rating
+            await case_numbers.attach(conn, hall.id, p.actor, ticket.id, data["case_number"])
     if ticket is None:
         return Outcome(w, None)
     return Outcome(w.with_current(ticket if call in KEEP_AT_WINDOW else None), ticket)
@@ -327,25 +381,33 @@ async def publish(conn: Connection, hall: Hall, call: Call, outcome: Outcome) ->
     """A window call's live events, sent when its transaction commits.
 
     `queue.changed` is not among them: every process's hub sends it, with the
-    whole state, after any burst of events.
+    whole state, after any burst of events. 办结并叫号 sends what a finish and
+    then a call-next send.
     """
-    t, n = outcome.ticket, outcome.window.number
-    batch: list[tuple[events.Event, dict[str, Any]]] = []
-    if call in CALLS_THAT_ANNOUNCE and t is not None:
-        batch.append(
-            (
-                events.TICKET_CALLED,
-                {"ticket": views.public_ticket(t), "window": n, "recall": call is Call.RECALL},
-            )
-        )
-    elif call is Call.FINISH and t is not None:
-        batch.append((events.TICKET_FINISHED, {"ticket": views.public_ticket(t), "window": n}))
-        # The rating pad asks by itself: staff never choose whether a ticket is rated.
-        ticket = {"id": t.id, "number": t.number, "service": t.service}
-        batch.append(
-            (events.RATING_REQUESTED, {"ticket": ticket, "window": n, "staff": {"name": t.staff_name}})
-        )
-    elif call is Call.NO_SHOW and t is not None:
-        batch.append((events.TICKET_NO_SHOW, {"ticket": views.public_ticket(t), "window": n}))
+    n = outcome.window.number
+    if call is Call.FINISH_AND_NEXT:
+        finished = ticket_events(Call.FINISH, outcome.finished, n)
+        batch = finished + ticket_events(Call.CALL_NEXT, outcome.ticket, n)
+    else:
+        batch = ticket_events(call, outcome.ticket, n)
     batch.append((events.WINDOW_CHANGED, {"window": n, "state": views.window_view(outcome.window)}))
     await events.publish_many(conn, hall.id, batch)
+
+
+def ticket_events(call: Call, t: Ticket | None, n: int) -> list[tuple[events.Event, dict[str, Any]]]:
+    """The events of one call about its ticket `t` at window `n`."""
+    if t is None:
+        return []
+    if call in CALLS_THAT_ANNOUNCE:
+        called = {"ticket": views.public_ticket(t), "window": n, "recall": call is Call.RECALL}
+        return [(events.TICKET_CALLED, called)]
+    if call is Call.FINISH:
+        # The rating pad asks by itself: staff never choose whether a ticket is rated.
+        ticket = {"id": t.id, "number": t.number, "service": t.service}
+        return [
+            (events.TICKET_FINISHED, {"ticket": views.public_ticket(t), "window": n}),
+            (events.RATING_REQUESTED, {"ticket": ticket, "window": n, "staff": {"name": t.staff_name}}),
+        ]
+    if call is Call.NO_SHOW:
+        return [(events.TICKET_NO_SHOW, {"ticket": views.public_ticket(t), "window": n})]
+    return []

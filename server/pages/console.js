@@ -1,14 +1,17 @@
 /* Staff console (/console): log in, sign in at a window, and work it.
  * Every window call of CONTRACT §5 has a big button and a key:
- *   N call next · R recall · S start · F finish · X no-show · T transfer ·
- *   G suspend (挂起) · C call a number out of order · P pause / resume · L language
- * Calls that need a reason ask for it first. Each call carries an
- * Idempotency-Key so a retried click never acts twice.
+ *   N call next · R recall · S start · F finish · J finish and call next ·
+ *   X no-show · T transfer · G suspend (挂起) · C call a number out of order ·
+ *   P pause / resume · U undo · L language
+ * F, J and X need a second press; calls that need a reason ask for it first.
+ * Each call carries an Idempotency-Key so a retried click never acts twice.
  *
  * This file is the console's core: the session, the window chosen, the live
- * feed, the current ticket, the waiting list and the calls themselves (post).
- * The buttons, keys and dialogs (console-actions.js) are loaded before it and
- * share CH.console with it; this file, loaded last, starts the page. */
+ * feed, the current ticket and the calls themselves (post). The guards
+ * (console-guard.js), dialogs (console-dialogs.js), the waiting and suspended
+ * lists (console-queue.js) and the buttons and keys (console-actions.js) are
+ * loaded before it and share CH.console with it; this file, loaded last,
+ * starts the page. */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -21,6 +24,7 @@
   var known = null;              // see remember()
   var windowStatus = "open";
   var services = [];
+  var servedNow = {};            // service code → a staffed, unpaused window handles it now (from the queue)
   var live = null;
 
   S.session = function () { return session; };
@@ -29,6 +33,11 @@
   S.services = function () { return services; };
   S.post = post;
   S.flash = flash;
+  S.clearFlash = clearFlash;
+  S.expired = expired;
+  S.busy = function () { return busy; };
+  S.servedNow = function (code) { return servedNow[code]; };
+  S.takeCurrent = takeCurrent;
 
   CH.applyStrings();
   S.buildButtons();
@@ -82,6 +91,7 @@
     var tok = session && session.token;
     if (live) { live.close(); live = null; }
     session = null; current = null; save();
+    S.dropUndo();
     if (tok) CH.api("POST", "/api/logout", {}, tok);
     route();
   }
@@ -125,6 +135,7 @@
       if (!res.ok) { flash(CH.errorText(res), true); return; }
       if (live) { live.close(); live = null; }
       session.window = null; save(); current = null;
+      S.dropUndo();
       route();
     });
   }
@@ -136,15 +147,19 @@
     CH.$("#staffName").textContent = session.staff.name || session.staff.username || "";
     CH.$("#partyBadge").hidden = !session.staff.party_member;
     renderAll();
-    refreshWaiting();
+    S.refreshWaiting();
     refreshStats();
-    CH.api("GET", "/api/services", null, session.token).then(function (res) {
-      if (res.ok && res.data && res.data.services) services = res.data.services;
+    // the services (names, time limits, who serves them) and the hall's clock, for the call timer
+    CH.readHall(session.token).then(function (res) {
+      if (!res.ok || !res.data || !res.data.services) return;
+      services = res.data.services;
+      services.forEach(function (s) { if (!(s.code in servedNow)) servedNow[s.code] = s.served_now; });
+      renderAll();
     });
     if (live) live.close();
     live = new CH.Live("token=" + encodeURIComponent(session.token), {
       poll: function () {
-        refreshWaiting();
+        S.refreshWaiting();
         refreshStats();
         return CH.api("GET", "/api/queue", null, session && session.token).then(function (res) {
           if (res.ok) takeQueue(res.data);
@@ -162,7 +177,7 @@
         if (!session || msg.window !== session.window) return;
         // (the answer to this console's own call may have come first, with more)
         if (msg.event === "ticket.called" && !msg.recall && msg.ticket && !(current && current.number === msg.ticket.number)) {
-          current = asKnown(Object.assign({ status: "called" }, msg.ticket));
+          current = asKnown(Object.assign({ status: "called", called_at: msg.at }, msg.ticket));
           renderCurrent();
         }
         var changed = CH.changedWindow(msg);
@@ -172,12 +187,13 @@
   }
 
   var refreshLater = CH.debounce(function () {
-    refreshWaiting();
+    S.refreshWaiting();
     refreshStats();
   }, 300);
 
   function takeQueue(data) {
     if (!session || !data || !Array.isArray(data.windows)) return;
+    (data.services || []).forEach(function (s) { if (typeof s.served_now === "boolean") servedNow[s.code] = s.served_now; });
     data.windows.forEach(function (w) { if (w.number === session.window) takeWindow(w); });
     renderAll();
   }
@@ -199,22 +215,16 @@
     return known && known.number === t.number ? Object.assign({}, known, t) : Object.assign({}, t);
   }
 
-  function refreshWaiting() {
-    if (!session || !session.window) return;
-    CH.api("GET", "/api/windows/" + session.window + "/waiting", null, session.token).then(function (res) {
-      if (res.status === 401) { expired(); return; }
-      var ol = CH.clear(CH.$("#waiting"));
-      var list = res.ok && res.data && res.data.tickets ? res.data.tickets : [];
-      if (!res.ok) { ol.appendChild(CH.el("li", { class: "empty", text: CH.errorText(res) })); return; }
-      if (!list.length) { ol.appendChild(CH.el("li", { class: "empty", text: CH.t("waiting_none") })); return; }
-      list.forEach(function (t) {
-        ol.appendChild(CH.el("li", { "data-number": t.number, title: CH.t("btn_call"), onclick: function () { S.askCall(t.number); } }, [
-          CH.el("span", { class: "num", text: t.number }),
-          CH.el("span", { class: "since", text: CH.fmtTime(t.issued_at) }),
-          CH.el("span", { class: "cat" + (CH.isGreen(t.category) ? " green" : ""), text: CH.categoryName(t.category) })
-        ]));
-      });
-    });
+  /* The window's current ticket as GET /api/windows/{n}/waiting read it (with its
+   * call time, which the socket does not carry), and the seconds before 过号.
+   * Only fills in the ticket the console already shows: the socket says which. */
+  function takeCurrent(t, noShowIn) {
+    if (!t || !current || current.number !== t.number) return;
+    // (without the masks when the server gives them only to the caller: the console keeps its own)
+    current = Object.assign({}, current, t);
+    if ("id_masked" in t) remember(current);
+    S.noShowWait(t.number, noShowIn);
+    renderCurrent();
   }
 
   function refreshStats() {
@@ -228,7 +238,7 @@
     });
   }
 
-  function renderAll() { renderCurrent(); S.renderButtons(); }
+  function renderAll() { renderCurrent(); S.renderButtons(); S.renderGuards(); }
 
   function renderCurrent() {
     var num = CH.$("#curNumber"), meta = CH.clear(CH.$("#curMeta"));
@@ -237,6 +247,7 @@
       num.textContent = CH.t("no_current");
       num.classList.add("none");
       S.renderButtons();
+      S.renderGuards();
       return;
     }
     num.classList.remove("none");
@@ -250,40 +261,92 @@
     if (current.id_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_id", { id: current.id_masked }) }));
     if (current.phone_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_phone", { phone: current.phone_masked }) }));
     S.renderButtons();
+    S.renderGuards();
   }
 
   var busy = false;
+  /* Make window call `action`; resolves to the CH.api result (null when another is on its way). */
   function post(action, body) {
-    if (busy) return Promise.resolve(null);
+    if (busy) { flash(CH.t("busy"), "warn"); return Promise.resolve(null); }
     busy = true;
-    var label = S.actionLabel(action);
+    var sent = Date.now();
+    var was = current;
     return CH.api("POST", "/api/windows/" + session.window + "/" + action, body, session.token,
       { "Idempotency-Key": CH.idempotencyKey() }).then(function (res) {
       busy = false;
       if (res.status === 401) { expired(); return res; }
-      if (!res.ok) { flash(CH.errorText(res), true); return res; }
-      var t = res.data && res.data.ticket;
-      if (action === "call-next" || action === "call") {
-        if (t) { current = remember(t); flash(CH.t("done_msg", { what: CH.t(label) + " " + t.number })); }
-        else { current = null; flash(CH.t("nobody"), true); }
-      } else if (action === "start") {
-        current = remember(t || Object.assign({}, current, { status: "serving" }));
-        flash(CH.t("done_msg", { what: CH.t(label) }));
-      } else if (["finish", "no-show", "transfer", "suspend"].indexOf(action) >= 0) {
-        current = null;
-        flash(CH.t("done_msg", { what: CH.t(label) }));
-      } else if (action === "pause") { windowStatus = "paused"; flash(CH.t("done_msg", { what: CH.t(label) })); }
-      else if (action === "resume") { windowStatus = "open"; flash(CH.t("done_msg", { what: CH.t(label) })); }
-      else flash(CH.t("done_msg", { what: CH.t(label) }));
+      S.disarm();
+      if (!res.ok) refused(action, res, was);
+      else took(action, res.data || {}, sent);
       renderAll();
       refreshLater();
       return res;
     });
   }
 
-  function flash(text, isError) {
+  function took(action, data, sent) {
+    var t = data.ticket, label = S.actionLabel(action);
+    // a call at the window ends what 撤销 could put back (pausing or 回队 do not)
+    if (["pause", "resume", "requeue"].indexOf(action) < 0) S.dropUndo();
+    if (action === "call-next" || action === "call") {
+      if (t) { current = remember(t); flash(CH.t("done_msg", { what: CH.t(label) + " " + t.number })); }
+      else { current = null; flash(CH.t("nobody"), "warn"); }
+    } else if (action === "finish-and-call-next") {
+      var f = data.finished ? data.finished.number : "";
+      current = t ? remember(t) : null;
+      flash(t ? CH.t("finished_called", { f: f, n: t.number }) : CH.t("finished_nobody", { f: f }), t ? "ok" : "warn");
+      if (!t && f) S.offerUndo(f, "finish", sent);  // nobody called: it was a finish, and undo is offered
+    } else if (action === "start") {
+      current = remember(t || Object.assign({}, current, { status: "serving" }));
+      flash(CH.t("done_msg", { what: CH.t(label) }));
+    } else if (action === "finish" || action === "no-show") {
+      current = null;
+      flash(CH.t(action === "finish" ? "finished_one" : "no_show_done", { n: t ? t.number : "" }));
+      if (t) S.offerUndo(t.number, action, sent);
+    } else if (action === "transfer") {
+      current = null;
+      var words = { n: t ? t.number : "", s: t ? t.service : "" };
+      if (data.unstaffed) flash(CH.t("transferred_unstaffed", words), "warn");
+      else flash(CH.t("transferred", words));
+    } else if (action === "suspend") {
+      current = null;
+      flash(CH.t("suspended_done", { n: t ? t.number : "" }));
+    } else if (action === "undo") {
+      current = t ? remember(t) : current;
+      if (t) flash(CH.t("undone", { n: t.number, status: CH.t("tstatus_" + t.status) }));
+    } else if (action === "requeue") {
+      flash(CH.t("requeued", { n: t ? t.number : "" }));
+    } else if (action === "pause") { windowStatus = "paused"; flash(CH.t("done_msg", { what: CH.t(label) })); }
+    else if (action === "resume") { windowStatus = "open"; flash(CH.t("done_msg", { what: CH.t(label) })); }
+    else flash(CH.t("done_msg", { what: CH.t(label) }));
+  }
+
+  function refused(action, res, was) {
+    var left = res.error && res.error.seconds_left;
+    if (action === "no-show" && typeof left === "number" && was) {
+      // too soon after the call: the server says how long; a recall may bring the citizen
+      S.noShowWait(was.number, left);
+      flash(CH.t("no_show_wait", { s: left }), "warn");
+      return;
+    }
+    if (action === "undo") S.dropUndo();
+    flash(CH.errorText(res), true);
+  }
+
+  /* A line under the buttons: kind "ok" (done), "warn" (a key that could not act, and why),
+   * "arm" (press again to confirm), or true / "error" (the server refused). */
+  var flashKind = null;
+  function flash(text, kind) {
     var m = CH.$("#actionMsg");
+    flashKind = kind === true ? "error" : kind || "ok";
     m.textContent = text;
-    m.className = "msg " + (isError ? "error" : "ok");
+    m.className = "msg " + flashKind;
+  }
+  function clearFlash(kind) {
+    if (flashKind !== kind) return;
+    var m = CH.$("#actionMsg");
+    m.textContent = "";
+    m.className = "msg";
+    flashKind = null;
   }
 })();

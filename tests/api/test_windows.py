@@ -371,3 +371,43 @@ async def test_a_transfer_into_a_service_nobody_serves_now_says_so(api: Api) -> 
     await api.window("s1", 1, "call-next")
     served = await api.window("s1", 1, "transfer", {"service": "C"})
     assert served.status == 200 and "unstaffed" not in served.body, served.body
+
+
+async def test_the_waiting_list_carries_what_the_console_works_from(
+    api: Api, conn: asyncpg.Connection
+) -> None:
+    """Issue 9, items 1 and 2: today's suspended tickets with what is missing, since when and
+    where (for 回队); the current ticket with its call time and the seconds before 过号."""
+    await api.issue("A")  # A001
+    await api.issue("A", id_number=valid_id(9))  # A002
+    await api.issue("A")  # A003
+    await api.sign_in("s1", 1)
+    await api.window("s1", 1, "call-next")
+    await api.window("s1", 1, "suspend", {"reason": "缺材料", "missing": ["营业执照", "公章"]})
+    s1 = await api.login("s1")
+    idle = (await api.get("/api/windows/1/waiting", token=s1)).body
+    assert idle["current"] is None and idle["no_show_in_s"] is None
+    [held] = idle["suspended"]
+    assert held["number"] == "A001" and held["missing"] == ["营业执照", "公章"] and held["window"] == 1
+    assert held["reason"] == "缺材料" and "id" not in held
+    logged = await conn.fetchval("SELECT at FROM action_log WHERE action = 'suspend'")
+    assert datetime.fromisoformat(held["suspended_at"]) == logged.replace(microsecond=0)
+    # Window 2 serves A too: its console offers A001 for 回队 as well, saying where it was suspended.
+    assert [t["window"] for t in (await api.get("/api/windows/2/waiting", token=s1)).body["suspended"]] == [1]
+
+    await api.window("s1", 1, "call-next")  # A002
+    mine = (await api.get("/api/windows/1/waiting", token=s1)).body
+    assert mine["current"]["number"] == "A002" and mine["current"]["status"] == "called"
+    assert mine["current"]["called_at"] is not None and mine["current"]["id_masked"] is not None
+    assert 55 <= mine["no_show_in_s"] <= 60  # policy.no_show_after_s = 60
+    await called_seconds_ago(conn, 61)
+    assert (await api.get("/api/windows/1/waiting", token=s1)).body["no_show_in_s"] == 0
+    # Only the staff member who called it sees the masks.
+    boss = (await api.get("/api/windows/1/waiting", token=await api.login("boss"))).body
+    assert boss["current"]["number"] == "A002" and "id_masked" not in boss["current"]
+    await api.window("s1", 1, "start")
+    assert (await api.get("/api/windows/1/waiting", token=s1)).body["no_show_in_s"] is None
+
+    # A ticket suspended yesterday cannot be put back today (requeue looks at today's), so it is not offered.
+    await conn.execute("UPDATE tickets SET day = day - 1 WHERE number = 'A001'")
+    assert (await api.get("/api/windows/1/waiting", token=s1)).body["suspended"] == []

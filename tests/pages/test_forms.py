@@ -17,7 +17,10 @@ def at_console(page: Any, hall: Hall, user: str, window: int, waiting: int) -> N
     page.fill("#username", user)
     page.fill("#password", PASSWORDS[user])
     page.click("#loginBtn")
-    page.click(f"[data-window='{window}']")
+    # signed in already (by an earlier test, or over the API): the console goes straight to the window
+    page.wait_for_selector("#workView:not([hidden]), #windowView:not([hidden])")
+    if page.is_visible("#windowView"):
+        page.click(f"[data-window='{window}']")
     page.wait_for_selector("#workView", state="visible")
     page.wait_for_function(
         "n => document.querySelectorAll('#waiting li[data-number]').length >= n", arg=waiting, timeout=WAIT_MS
@@ -25,6 +28,7 @@ def at_console(page: Any, hall: Hall, user: str, window: int, waiting: int) -> N
 
 
 def test_the_consoles_transfer_with_a_note_is_accepted_and_logged(page: Any, hall: Hall) -> None:
+    hall.window("zhangmin", 3, "sign-in")  # B is served now, so the form asks nothing more
     ticket = hall.issue("A")
     at_console(page, hall, "lina", 1, waiting=1)
     page.keyboard.press("n")
@@ -64,3 +68,39 @@ def test_the_consoles_out_of_order_call_sends_number_and_reason(page: Any, hall:
     assert status == 200
     entry = next(e for e in log["entries"] if e["ticket_number"] == later["number"])
     assert entry["reason"] == "预约办理，按约定时间叫号" and entry["rule_ticket_number"] != later["number"]
+
+
+def test_a_transfer_into_a_service_nobody_serves_now_asks_first(page: Any, hall: Hall) -> None:
+    """Issue 9, item 5: the transfer form marks a service that no open window handles now
+    ("当前无窗口办理此业务") and sends it only once the clerk has ticked that the citizen knows."""
+    hall.window("lina", 1, "sign-in")  # A is served now; nobody works H (window 12)
+    hall.window("zhangmin", 3, "sign-in")
+    hall.window("zhangmin", 3, "finish")  # whatever an earlier test left current
+    hall.issue("B")
+    at_console(page, hall, "zhangmin", 3, waiting=1)
+    page.keyboard.press("n")  # (a ticket transferred into B keeps its number: it may be an A…)
+    page.wait_for_function("() => /^[A-H]\\d{3}$/.test(document.querySelector('#curNumber').textContent)")
+    called = text(page, "#curNumber")
+    page.keyboard.press("t")
+    page.select_option("#fService", "A")
+    assert page.is_hidden("#fUnstaffed")
+    assert "当前无窗口办理此业务" not in page.inner_text("#fService option[value='A']")
+    assert "当前无窗口办理此业务" in page.inner_text("#fService option[value='H']")
+    page.select_option("#fService", "H")
+    assert page.is_visible("#fUnstaffed")
+    page.fill("#fReason", "应办工程建设审批")
+    page.click("#dlgOk")
+    assert "请确认" in text(page, "#dlgMsg") and page.is_visible("#dlg")
+    page.check("#fUnstaffedOk")
+    page.click("#dlgOk")
+    page.wait_for_selector("#dlg", state="hidden", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('#actionMsg').textContent.includes('当前无窗口办理此业务')"
+    )
+    status, login = hall.call(
+        "POST", "/api/login", {"username": "supervisor", "password": "demo-supervisor-2026"}
+    )
+    status, log = hall.call("GET", "/api/audit-log?action=transfer", token=login["token"])
+    assert status == 200
+    entry = next(e for e in log["entries"] if e["ticket_number"] == called)
+    assert entry["details"]["to_service"] == "H" and entry["reason"] == "应办工程建设审批"
