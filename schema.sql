@@ -40,7 +40,32 @@ CREATE TABLE IF NOT EXISTS halls (
     -- Added by migration 0003 on older databases.
     no_show_after_s           integer NOT NULL DEFAULT 60 CHECK (no_show_after_s >= 0),
     no_show_comeback_behind   integer NOT NULL DEFAULT 0 CHECK (no_show_comeback_behind >= 0),
-    unstaffed_services        text NOT NULL DEFAULT 'warn' CHECK (unstaffed_services IN ('warn', 'refuse'))
+    unstaffed_services        text NOT NULL DEFAULT 'warn' CHECK (unstaffed_services IN ('warn', 'refuse')),
+    -- 叫号提醒: warn a citizen (phone page, SMS) this many tickets before their
+    -- turn (0 = off). Added by migration 0005 on older databases.
+    alert_ahead               integer NOT NULL DEFAULT 3 CHECK (alert_ahead >= 0),
+    -- 好差评 (docs/haochaping.md), from the hall file's [ratings] and [calendar]:
+    -- the reasons a 差评 offers, how long after the finish a ticket may be rated,
+    -- working days to handle a case, days a closed case keeps its call-back
+    -- number, default ratings (0 = off), and the hall's closed days and 调休
+    -- workdays. Added by migration 0007 on older databases.
+    rating_bad_reasons        text[] NOT NULL
+                              DEFAULT '{态度冷漠,办事拖拉,一次性告知不到位,多次跑动,收费不合理,其他}',
+    rate_within_days          integer NOT NULL DEFAULT 7 CHECK (rate_within_days >= 1),
+    follow_up_days            integer NOT NULL DEFAULT 5 CHECK (follow_up_days >= 1),
+    contact_retention_days    integer NOT NULL DEFAULT 90 CHECK (contact_retention_days >= 1),
+    default_after_days        integer NOT NULL DEFAULT 0 CHECK (default_after_days >= 0),
+    default_score             integer NOT NULL DEFAULT 3 CHECK (default_score BETWEEN 3 AND 5),
+    calendar_holidays         date[] NOT NULL DEFAULT '{}',
+    calendar_workdays         date[] NOT NULL DEFAULT '{}',
+    -- [ratings.forward]: the provincial 好差评 platform (no url: forwarding is
+    -- off). The bearer token is in the environment variable NAMED here, never
+    -- in the database. Added by migration 0007.
+    forward_url               text,
+    forward_token_env         text,
+    region_code               text,                 -- 行政区划代码
+    dept_code                 text,
+    dept_name                 text
 );
 
 CREATE TABLE IF NOT EXISTS services (
@@ -59,6 +84,8 @@ CREATE TABLE IF NOT EXISTS services (
     -- (free text such as "A区 1–4号窗口"). Added by migration 0006.
     materials           text[] NOT NULL DEFAULT '{}',
     place               text,
+    -- 事项编码 on the provincial 好差评 platform (hall file's matter_code). Migration 0007.
+    matter_code         text,
     UNIQUE (hall_id, code)
 );
 
@@ -173,6 +200,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     finished_at       timestamptz,
     suspend_reason    text,
     missing           text[],
+    -- 办件编号: the case's number in the provincial approval system, given at
+    -- finish or afterwards; a rating carries it. Added by migration 0007.
+    case_number       text,
     UNIQUE (first_service_id, day, seq)   -- the number stays with its first service
 );
 -- Call-next reads one of these two in its ORDER BY (green channel first, or
@@ -254,27 +284,83 @@ CREATE TABLE IF NOT EXISTS ratings (
     score       integer NOT NULL CHECK (score BETWEEN 1 AND 5),
     dimensions  jsonb NOT NULL DEFAULT '{}'::jsonb,
     comment     text,
-    source      text NOT NULL CHECK (source IN ('citizen', 'pad')),
-    created_at  timestamptz NOT NULL DEFAULT now(),
+    -- where it was given: the window's pad, the citizen's phone (the ticket's
+    -- key), or a default for a visit left unrated. Before migration 0007 this
+    -- was `source` ('pad' | 'citizen', which is 'phone').
+    channel     text NOT NULL CONSTRAINT ratings_channel_check CHECK (channel IN ('pad', 'phone', 'default')),
+    created_at  timestamptz NOT NULL DEFAULT now(),   -- rated_at
     -- who issued the rated ticket (a kiosk, or a staff member at the counter),
     -- for the integrity signals; added by migration 0001 on older databases
     issued_by_device  integer REFERENCES devices(id),
-    issued_by_staff   integer REFERENCES staff(id)
+    issued_by_staff   integer REFERENCES staff(id),
+    -- a 差评's reasons, from the hall's list; `excluded`: an upheld appeal took
+    -- it out of the staff member's figures (the rating itself stays). 0007.
+    reasons     text[] NOT NULL DEFAULT '{}',
+    excluded    boolean NOT NULL DEFAULT false
 );
+CREATE INDEX IF NOT EXISTS ratings_hall_at ON ratings (hall_id, created_at);
 
--- 差评整改: a bad rating (1–2) opens a follow-up case that a supervisor works
--- through (call back, fix, close) before its deadline.
-CREATE TABLE IF NOT EXISTS follow_ups (
+-- 投诉: a citizen's complaint (no log-in), about a visit (its ticket, proved by
+-- the ticket's key) or a window, or neither. Without a ticket the complaint has
+-- a key of its own (sha256 here; the citizen is given it once) to rate the
+-- handling with. It opens a follow-up case, which holds any call-back number.
+CREATE TABLE IF NOT EXISTS complaints (
     id          bigserial PRIMARY KEY,
     hall_id     integer NOT NULL REFERENCES halls(id),
-    rating_id   bigint NOT NULL UNIQUE REFERENCES ratings(id),
-    status      text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'contacted', 'closed')),
-    due_at      timestamptz NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    closed_at   timestamptz,
-    note        text
+    text        text NOT NULL,
+    ticket_id   text REFERENCES tickets(id),
+    window_id   integer REFERENCES windows(id),
+    key_hash    bytea,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- 差评整改: a bad rating (1–2) or a complaint opens a follow-up case that
+-- supervisors work through (call back, fix or explain, close) before its
+-- deadline, counted in working days on the hall's calendar. Its state is
+-- derived: closed, else overdue once due_at has passed, else open.
+-- `overdue_at` is when follow_up.overdue was sent (once, across processes);
+-- `contact` is the call-back number, erased contact_retention_days after the
+-- case closed. Migration 0007 brought kind … satisfaction_at to older databases.
+CREATE TABLE IF NOT EXISTS follow_ups (
+    id               bigserial PRIMARY KEY,
+    hall_id          integer NOT NULL REFERENCES halls(id),
+    rating_id        bigint UNIQUE REFERENCES ratings(id),
+    status           text NOT NULL DEFAULT 'open' CONSTRAINT follow_ups_status_check
+                     CHECK (status IN ('open', 'closed')),
+    due_at           timestamptz NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    closed_at        timestamptz,
+    kind             text NOT NULL DEFAULT 'rating' CHECK (kind IN ('rating', 'complaint')),
+    complaint_id     bigint UNIQUE REFERENCES complaints(id),
+    staff_id         integer REFERENCES staff(id),      -- whom it is about, when known
+    window_id        integer REFERENCES windows(id),
+    contact          text,                              -- never logged, never shown but to supervisors
+    overdue_at       timestamptz,
+    satisfaction     text CHECK (satisfaction IN ('satisfied', 'basically', 'unsatisfied')),
+    satisfaction_at  timestamptz,
+    CONSTRAINT follow_ups_one_subject CHECK (
+        (kind = 'rating' AND rating_id IS NOT NULL AND complaint_id IS NULL)
+        OR (kind = 'complaint' AND complaint_id IS NOT NULL AND rating_id IS NULL))
 );
 CREATE INDEX IF NOT EXISTS follow_ups_open ON follow_ups (hall_id, due_at) WHERE status <> 'closed';
+CREATE INDEX IF NOT EXISTS follow_ups_hall_created ON follow_ups (hall_id, created_at);
+
+-- The steps of a case, in order, each by a supervisor. One appeal (申诉) and one
+-- decision on it per case, and one close; `upheld` goes with the decision only.
+CREATE TABLE IF NOT EXISTS follow_up_steps (
+    id            bigserial PRIMARY KEY,
+    hall_id       integer NOT NULL REFERENCES halls(id),
+    follow_up_id  bigint NOT NULL REFERENCES follow_ups(id),
+    kind          text NOT NULL CHECK (kind IN ('callback', 'fix', 'explain', 'close', 'appeal', 'appeal_decision')),
+    text          text,
+    upheld        boolean,
+    staff_id      integer NOT NULL REFERENCES staff(id),
+    at            timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT follow_up_steps_upheld CHECK ((kind = 'appeal_decision') = (upheld IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS follow_up_steps_case ON follow_up_steps (follow_up_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS follow_up_steps_once
+    ON follow_up_steps (follow_up_id, kind) WHERE kind IN ('appeal', 'appeal_decision', 'close');
 
 -- 清廉知识上屏: integrity notices on the screens, managed by supervisors.
 CREATE TABLE IF NOT EXISTS notices (
@@ -354,3 +440,164 @@ CREATE TABLE IF NOT EXISTS throttles (
     PRIMARY KEY (hall_id, scope, subject)
 );
 CREATE INDEX IF NOT EXISTS throttles_full_at ON throttles (full_at);
+
+-- Forwarding to the provincial 好差评 platform (CONTRACT §7): one row per
+-- rating and per closed follow-up, written in the transaction that made it,
+-- sent at least once by whichever server process claims it (SKIP LOCKED, with
+-- a lease that outlives a crash) until the platform answers 2xx. The payload
+-- is built when it is sent; `idempotency_key` is the rating id (or
+-- follow-up-<case id>), sent as the Idempotency-Key header every time.
+CREATE TABLE IF NOT EXISTS forward_outbox (
+    id               bigserial PRIMARY KEY,
+    hall_id          integer NOT NULL REFERENCES halls(id),
+    kind             text NOT NULL CHECK (kind IN ('rating', 'follow_up')),
+    ref_id           bigint NOT NULL,                -- ratings.id or follow_ups.id
+    idempotency_key  text NOT NULL,
+    status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sending', 'sent')),
+    attempts         integer NOT NULL DEFAULT 0,
+    last_error       text,
+    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+    lease_until      timestamptz,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    sent_at          timestamptz,
+    UNIQUE (hall_id, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS forward_outbox_due
+    ON forward_outbox (hall_id, next_attempt_at, id) WHERE status <> 'sent';
+
+-- Every rating, and every follow-up as it closes, goes into the outbox in the
+-- transaction that made it, when the hall forwards (halls.forward_url): a
+-- trigger, so no path that rates or closes can forget it.
+CREATE OR REPLACE FUNCTION forward_enqueue() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM halls WHERE id = NEW.hall_id AND forward_url IS NOT NULL) THEN
+        INSERT INTO forward_outbox (hall_id, kind, ref_id, idempotency_key)
+        VALUES (NEW.hall_id, TG_ARGV[0], NEW.id,
+                CASE TG_ARGV[0] WHEN 'rating' THEN NEW.id::text ELSE 'follow-up-' || NEW.id END)
+        ON CONFLICT (hall_id, idempotency_key) DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER ratings_forward
+    AFTER INSERT ON ratings
+    FOR EACH ROW EXECUTE FUNCTION forward_enqueue('rating');
+CREATE OR REPLACE TRIGGER follow_ups_forward
+    AFTER UPDATE OF status ON follow_ups
+    FOR EACH ROW WHEN (NEW.status = 'closed' AND OLD.status IS DISTINCT FROM 'closed')
+    EXECUTE FUNCTION forward_enqueue('follow_up');
+
+-- 叫号提醒 by SMS or WeChat 订阅消息 (server/notify): a citizen who left a phone
+-- number at the kiosk is told when their turn is near (at most
+-- halls.alert_ahead tickets ahead, once) and when they are called (once per
+-- call). Only a server process with a notifier keeps the number
+-- (notify_contacts, in clear: it is what a message is sent to), and only until
+-- the ticket is done or missed, or a day at most. The messages are put in the
+-- outbox by the trigger below, in the transaction of the call itself, and sent
+-- by whichever process claims them (SKIP LOCKED, a lease that outlives a crash:
+-- at least once), retried with backoff and given up after a few attempts or
+-- when too late to help. Outbox rows hold no phone number.
+CREATE TABLE IF NOT EXISTS notify_contacts (
+    ticket_id   text PRIMARY KEY REFERENCES tickets(id),
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    channel     text NOT NULL DEFAULT 'sms' CHECK (channel IN ('sms', 'wechat')),
+    address     text NOT NULL,                      -- the phone number (or an openid): never logged
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS notify_contacts_hall ON notify_contacts (hall_id, created_at);
+
+CREATE TABLE IF NOT EXISTS notify_outbox (
+    id               bigserial PRIMARY KEY,
+    hall_id          integer NOT NULL REFERENCES halls(id),
+    ticket_id        text NOT NULL REFERENCES tickets(id),
+    kind             text NOT NULL CHECK (kind IN ('near', 'called')),
+    ticket_number    text NOT NULL,
+    ahead            integer,                       -- near: tickets ahead when it was queued
+    window_number    integer,                       -- called: where to go
+    called_at        timestamptz,                   -- called: which call (a recall is the same one)
+    -- queued (due at next_attempt_at) → sending (claimed until next_attempt_at)
+    -- → sent, or back to queued with backoff, or failed (given up)
+    status           text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz DEFAULT now(),
+    claimed_by       text,
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    sent_at          timestamptz
+);
+CREATE INDEX IF NOT EXISTS notify_outbox_due
+    ON notify_outbox (hall_id, next_attempt_at, id) WHERE status IN ('queued', 'sending');
+CREATE UNIQUE INDEX IF NOT EXISTS notify_outbox_near_once ON notify_outbox (ticket_id) WHERE kind = 'near';
+CREATE UNIQUE INDEX IF NOT EXISTS notify_outbox_call_once
+    ON notify_outbox (ticket_id, called_at) WHERE kind = 'called';
+
+-- After a ticket is called: its own "called" message, and the early warning of
+-- the tickets of its service now at most alert_ahead from the front (the first
+-- alert_ahead + 1 in call-next's order, read from tickets_waiting_by_service,
+-- green channel first as `ahead` counts), each only where a contact is kept.
+-- Without any contact in the hall (no notifier) it stops at the first lookup.
+-- Inserted in one order, so two calls at once never wait on each other in a circle.
+CREATE OR REPLACE FUNCTION notify_after_call() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM notify_contacts WHERE hall_id = NEW.hall_id) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO notify_outbox (hall_id, ticket_id, kind, ticket_number, window_number, called_at)
+    SELECT NEW.hall_id, NEW.id, 'called', NEW.number,
+           (SELECT w.number FROM windows w WHERE w.id = NEW.window_id), NEW.called_at
+    FROM notify_contacts c WHERE c.ticket_id = NEW.id
+    ON CONFLICT DO NOTHING;
+    SELECT alert_ahead INTO n FROM halls WHERE id = NEW.hall_id;
+    IF n > 0 THEN
+        INSERT INTO notify_outbox (hall_id, ticket_id, kind, ticket_number, ahead)
+        SELECT NEW.hall_id, line.id, 'near', line.number, line.ahead
+        FROM (
+            SELECT f.id, f.number,
+                   row_number() OVER (ORDER BY f.priority DESC, f.order_at, f.id) - 1 AS ahead
+            FROM ((SELECT id, number, priority, order_at FROM tickets
+                   WHERE service_id = NEW.service_id AND status = 'waiting' AND priority = true
+                   ORDER BY order_at, id LIMIT n + 1)
+                  UNION ALL
+                  (SELECT id, number, priority, order_at FROM tickets
+                   WHERE service_id = NEW.service_id AND status = 'waiting' AND priority = false
+                   ORDER BY order_at, id LIMIT n + 1)) f
+        ) line
+        JOIN notify_contacts c ON c.ticket_id = line.id
+        WHERE line.ahead <= n
+        ORDER BY line.ahead
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER notify_after_call
+    AFTER UPDATE OF status ON tickets
+    FOR EACH ROW WHEN (NEW.status = 'called' AND OLD.status IS DISTINCT FROM 'called')
+    EXECUTE FUNCTION notify_after_call();
+
+-- The integrity log's chain (CONTRACT §11): entry `seq` of a hall's action log
+-- (gapless, 1, 2, 3, … in the order sealed) has hash = SHA-256 over the
+-- previous entry's hash, its seq and its content (server/domain/integrity.py).
+-- Actions insert into action_log with no lock between them; one sealer per
+-- hall (an advisory lock, any process) chains them here shortly after. Rows
+-- are only ever inserted, like the log's; there is no foreign key, so an entry
+-- deleted by hand shows as missing instead of being kept by one.
+CREATE TABLE IF NOT EXISTS action_log_chain (
+    hall_id    integer NOT NULL REFERENCES halls(id),
+    seq        bigint NOT NULL CHECK (seq > 0),
+    entry_id   bigint NOT NULL UNIQUE,
+    prev_hash  text NOT NULL,
+    hash       text NOT NULL,
+    sealed_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (hall_id, seq)
+);
+CREATE OR REPLACE TRIGGER action_log_chain_no_change
+    BEFORE UPDATE OR DELETE ON action_log_chain
+    FOR EACH ROW EXECUTE FUNCTION action_log_append_only();
+CREATE OR REPLACE TRIGGER action_log_chain_no_truncate
+    BEFORE TRUNCATE ON action_log_chain
+    FOR EACH STATEMENT EXECUTE FUNCTION action_log_append_only();

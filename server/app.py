@@ -2,8 +2,10 @@
 
 Start-up (in cleanup_ctx, undone in reverse on the way out): the embedded
 PostgreSQL when no DATABASE_URL is given, the pool, schema.sql and migrations,
-the hall file, the installation secret; then the hub, housekeeping and the
-print worker. The HTTP API is installed from each module's ROUTES.
+the hall file, the installation secret, the database role the pool works as;
+then the hub, housekeeping, the log's sealer, the print worker, the notifier
+and the forwarder to the provincial 好差评 platform. The HTTP API is installed
+from each module's ROUTES.
 """
 
 from __future__ import annotations
@@ -16,18 +18,27 @@ from pathlib import Path
 
 from aiohttp import web
 
-from clearhall.server.api import audit, hall, notices, openapi, pages, ratings, staff, tickets, windows
+from clearhall.server.api import audit, guide, hall, notices, openapi, pages, ratings, staff, tickets, windows
+from clearhall.server.api import cases as case_endpoints
+from clearhall.server.api import complaints as complaint_endpoints
+from clearhall.server.api import follow_ups as follow_up_endpoints
+from clearhall.server.api import forwarding as forward_endpoints
 from clearhall.server.api import printers as print_endpoints
 from clearhall.server.api.middleware import error_middleware, security_headers
 from clearhall.server.api.routes import Registry
 from clearhall.server.domain.hall import load_hall, only_hall_code
+from clearhall.server.forwarding.payload import target_of
+from clearhall.server.forwarding.sender import FORWARD_CONF, ForwardConf, Forwarder
 from clearhall.server.housekeeping import housekeeping
 from clearhall.server.keys import DB, DB_URL, HALL, PRINTING, SECRET, SETTINGS
 from clearhall.server.live.sockets import close_sockets, hub_context, websocket
+from clearhall.server.notify.conf import NOTIFIER_NAME
+from clearhall.server.notify.worker import notify_worker
 from clearhall.server.printing.conf import PRINT_CONF, PrintConf
 from clearhall.server.printing.worker import Printing
+from clearhall.server.sealing import sealer
 from clearhall.server.settings import Settings
-from clearhall.server.store import db, hall_apply, hallfile
+from clearhall.server.store import app_role, db, hall_apply, hallfile
 from clearhall.server.store.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 
 __all__ = ["StartupError", "create_app", "routes"]
@@ -39,7 +50,9 @@ def routes() -> Registry:
     """The whole HTTP API, module by module."""
     return Registry(
         hall.ROUTES, staff.ROUTES, tickets.ROUTES, windows.ROUTES, ratings.ROUTES, notices.ROUTES,
-        audit.ROUTES, print_endpoints.ROUTES,
+        audit.ROUTES, print_endpoints.ROUTES, guide.ROUTES,
+        case_endpoints.ROUTES, complaint_endpoints.ROUTES, follow_up_endpoints.ROUTES,  # 好差评
+        forward_endpoints.ROUTES,
     )  # fmt: skip
 
 
@@ -76,6 +89,7 @@ def hall_conf(settings: Settings) -> hallfile.HallConf | None:
 async def database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     conf = hall_conf(settings)  # a bad hall file stops us before the database starts
+    app[NOTIFIER_NAME] = conf.notifier if conf is not None else "none"  # [notify], for notify_worker
     wait_s = database_wait()
     embedded = None
     url = settings.database_url
@@ -93,7 +107,14 @@ async def database(app: web.Application) -> AsyncIterator[None]:
             raise StartupError(str(exc)) from None
         try:
             async with pool.acquire() as conn:
-                await db.apply_schema(conn)
+                owner = await app_role.owns_schema(conn)
+                if owner:
+                    await db.apply_schema(conn)
+                elif missing := await db.missing_migrations(conn):
+                    raise StartupError(
+                        f"the database lacks migrations {missing} of this clearhall, and this database user"
+                        " may not apply them: start once with the tables' owner (docs/operating.md)"
+                    )
                 app[SECRET] = await db.installation_secret(conn)
                 if conf is not None:
                     await hall_apply.apply(conn, conf)
@@ -101,6 +122,15 @@ async def database(app: web.Application) -> AsyncIterator[None]:
                 else:
                     code = settings.hall or await only_hall_code(conn)
                 hall = await load_hall(conn, code) if code else None
+                role = await app_role.prepare(conn, login=embedded is not None) if owner else None
+            if role is not None:  # from here on, work as the role that may only append to the log
+                await pool.close()
+                if embedded is not None:
+                    pool = await db.create_pool(embedded.url_as(role), settings.pool_size)
+                else:
+                    pool = await db.create_pool(url, settings.pool_size, role)
+            async with pool.acquire() as conn:
+                await app_role.check(conn)
             if hall is None:
                 raise StartupError(
                     "no hall to serve in this database: start with --config HALL.toml or --demo"
@@ -115,6 +145,19 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+
+
+async def forward_worker(app: web.Application) -> AsyncIterator[None]:
+    """The sender to the provincial 好差评 platform, when the hall forwards ([ratings.forward] url)."""
+    async with app[DB].acquire() as conn:
+        target = await target_of(conn, app[HALL].id)
+    if target is None:
+        yield
+        return
+    forwarder = Forwarder(app[DB], app[HALL], target, app.get(FORWARD_CONF) or ForwardConf())
+    forwarder.start()
+    yield
+    await forwarder.stop()
 
 
 async def print_worker(app: web.Application) -> AsyncIterator[None]:
@@ -142,7 +185,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(housekeeping)
+    app.cleanup_ctx.append(sealer)
     app.cleanup_ctx.append(print_worker)
+    app.cleanup_ctx.append(notify_worker)
+    app.cleanup_ctx.append(forward_worker)
     app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(close_sockets)
     app.on_shutdown.append(close_agents)

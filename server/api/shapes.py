@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from clearhall.server.domain.figures import Counts, Figures
+from clearhall.server.domain.follow_up_views import Case, appeal_state
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.notices import Notice
 from clearhall.server.domain.ratings import SCORE_WORDS, Rating
@@ -73,16 +75,124 @@ def staff_json(row: asyncpg.Record, windows: list[int]) -> dict[str, Any]:
 
 
 def rating_json(r: Rating, hall: Hall) -> dict[str, Any]:
+    """R (CONTRACT §7), and: `ticket_id`, `words` (the level in words), `follow_up`
+    (whether it opened a case) and, for a 差评, `case` {id, due_at} — the case whose
+    handling its citizen may rate later."""
     return {
         "id": r.id,
+        "ticket": r.ticket,
         "ticket_id": r.ticket_id,
         "score": r.score,
-        "dimensions": r.dimensions,
-        "comment": r.comment,
-        "source": r.source,
-        "created_at": local_iso(r.created_at, hall.timezone),
         "words": SCORE_WORDS[r.score],
+        "dimensions": r.dimensions,
+        "reasons": r.reasons,
+        "comment": r.comment,
+        "channel": r.channel,
+        "service": r.service,
+        "window": r.window,
+        "staff": r.staff,
+        "case_number": r.case_number,
+        "rated_at": local_iso(r.rated_at, hall.timezone),
         "follow_up": r.bad,
+        "case": (
+            {"id": r.follow_up_id, "due_at": local_iso(r.follow_up_due_at, hall.timezone)}
+            if r.follow_up_id is not None
+            else None
+        ),
+    }
+
+
+def follow_up_json(c: Case, hall: Hall) -> dict[str, Any]:
+    """A 差评整改 case (CONTRACT §10), for supervisors only: it carries the call-back number."""
+    row, tz = c.row, hall.timezone
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "kind": row["kind"],
+        "state": row["state"],
+        "opened_at": local_iso(row["opened_at"], tz),
+        "due_at": local_iso(row["due_at"], tz),
+        "closed_at": local_iso(row["closed_at"], tz),
+        "overdue_since": local_iso(row["overdue_at"], tz),
+        "staff": (
+            {"username": row["staff_username"], "name": row["staff_name"]} if row["staff_name"] else None
+        ),
+        "window": row["window"],
+        "rating": rating_json(c.rating, hall) | {"excluded": c.rating.excluded} if c.rating else None,
+        "complaint": (
+            {
+                "id": row["complaint_id"],
+                "text": row["complaint_text"],
+                "ticket": row["complaint_ticket"],
+                "window": row["complaint_window"],
+                "created_at": local_iso(row["complaint_at"], tz),
+            }
+            if row["complaint_id"] is not None
+            else None
+        ),
+        "contact": row["contact"],
+        "steps": [
+            {
+                "id": s["id"],
+                "kind": s["kind"],
+                "text": s["text"],
+                "upheld": s["upheld"],
+                "by": {"username": s["username"], "name": s["name"]},
+                "at": local_iso(s["at"], tz),
+            }
+            for s in c.steps
+        ],
+        "appeal": appeal_state(c.steps),
+        "satisfaction": (
+            {"result": row["satisfaction"], "at": local_iso(row["satisfaction_at"], tz)}
+            if row["satisfaction"]
+            else None
+        ),
+    }
+    if c.history is not None:
+        out["history"] = [
+            {
+                "at": local_iso(h["at"], tz),
+                "action": h["action"],
+                "actor": h["actor_name"],
+                "actor_kind": h["actor_kind"],
+                "window": h["window"],
+                "reason": h["reason"],
+            }
+            for h in c.history
+        ]
+    return out
+
+
+def counts_json(c: Counts) -> dict[str, Any]:
+    """One line of the 好差评 figures (docs/haochaping.md#the-figures)."""
+    return {
+        "finished": c.finished,
+        "rated": c.rated,
+        "unrated": c.unrated,
+        "excluded": c.excluded,
+        "levels": {str(n): c.levels[n] for n in range(5, 0, -1)},
+        "good": c.good,
+        "bad": c.bad,
+        "by_person": c.by_person,
+        "person_good": c.person_good,
+        "default": c.defaults,
+        "replied": c.replied,
+        "fixed": c.fixed,
+        "satisfaction_answers": c.answered,
+        "satisfied": c.satisfied,
+        **c.rates(),
+        "open_cases": c.open_cases,
+        "overdue_cases": c.overdue_cases,
+    }
+
+
+def figures_json(f: Figures) -> dict[str, Any]:
+    return {
+        "from": f.first.isoformat(),
+        "to": f.last.isoformat(),
+        "total": counts_json(f.total),
+        "windows": [{"window": n} | counts_json(c) for n, c in f.windows],
+        "staff": [{"staff": {"username": u, "name": name}} | counts_json(c) for u, name, c in f.staff],
     }
 
 

@@ -109,11 +109,54 @@ RATING_CLOSED = Event(
     own_window=True,
     own_ticket=True,
 )
+# 差评整改 (CONTRACT §10): supervisors' dashboards follow the cases. `follow_up`
+# {id, kind, state, window, due_at} (overdue also `staff` {name}); never the
+# call-back number, never the citizen.
+FOLLOW_UP_OPENED = Event(
+    "follow_up.opened",
+    frozenset({SUPERVISOR}),
+    ("follow_up",),
+    "To supervisors: a bad rating or a complaint opened a follow-up case:"
+    " `follow_up` {id, kind, state, window, due_at}.",
+)
+FOLLOW_UP_CHANGED = Event(
+    "follow_up.changed",
+    frozenset({SUPERVISOR}),
+    ("follow_up",),
+    "To supervisors: a step was added to a case, or its citizen rated the handling:"
+    " `follow_up` {id, kind, state, window, due_at, step}.",
+)
+FOLLOW_UP_OVERDUE = Event(
+    "follow_up.overdue",
+    frozenset({SUPERVISOR}),
+    ("follow_up",),
+    "To supervisors, once per case, when its deadline passes unclosed (checked continuously):"
+    " `follow_up` {id, kind, state, window, staff, due_at}.",
+)
 PRINTER_CHANGED = Event(
     "printer.changed",
     SCREENS,
     ("printer",),
     "A printer's state changed: `printer` {name, kiosk, state, ...}.",
+)
+TICKET_REJOINED = Event(
+    "ticket.rejoined",
+    SCREENS,
+    ("ticket",),
+    "A suspended or missed ticket's citizen re-joined the line at a kiosk (回队):"
+    " `ticket` {number, service, category}.",
+)
+GUIDE_CALLED = Event(
+    "guide.called",
+    frozenset({SUPERVISOR}),
+    ("call",),
+    "To supervisors: a citizen at a kiosk asks for a guide (呼叫导办): `call` {id, kiosk, at, screen}.",
+)
+GUIDE_ANSWERED = Event(
+    "guide.answered",
+    frozenset({SUPERVISOR}),
+    ("call",),
+    "To supervisors: a guide call was taken care of, so every dashboard drops it: `call` {id, kiosk, by}.",
 )
 
 CATALOGUE: Final = (
@@ -127,7 +170,13 @@ CATALOGUE: Final = (
     RATING_REQUESTED,
     RATING_RECEIVED,
     RATING_CLOSED,
+    FOLLOW_UP_OPENED,
+    FOLLOW_UP_CHANGED,
+    FOLLOW_UP_OVERDUE,
     PRINTER_CHANGED,
+    TICKET_REJOINED,
+    GUIDE_CALLED,
+    GUIDE_ANSWERED,
 )
 BY_NAME: Final = {e.name: e for e in CATALOGUE}
 

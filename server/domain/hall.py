@@ -26,6 +26,7 @@ class Hall:
     no_show_after_s: int  # seconds after a call before 过号 is allowed; 0 = at once
     no_show_comeback_behind: int  # 过号顺延: a missed ticket comes back once, N behind; 0 = never
     unstaffed_services: str  # issuing for a service no open window serves: "warn" or "refuse"
+    alert_ahead: int = 3  # 叫号提醒: warn a citizen this many tickets before their turn; 0 = off
 
     @property
     def refuses_unstaffed(self) -> bool:
@@ -35,7 +36,7 @@ class Hall:
 SELECT_HALL = """
 SELECT id, code, name, timezone, public_url, max_consecutive_priority,
        daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute,
-       no_show_after_s, no_show_comeback_behind, unstaffed_services
+       no_show_after_s, no_show_comeback_behind, unstaffed_services, alert_ahead
 FROM halls WHERE code = $1
 """
 

@@ -108,6 +108,65 @@ ONLY_DONE_RATED = Text("只有已办结的号可以评价", "Only a finished tic
 ALREADY_RATED = Text("这个号已经评价过了", "This ticket has already been rated")
 NO_NOTICE = Text("没有这条公告", "There is no such notice")
 
+# ---------------------------------------------------------------- 好差评: the loop (issue 10)
+BAD_RATING_NEEDS_REASON = Text(
+    "差评请至少选择一项原因或填写意见", "A rating of 1 or 2 needs at least one reason or a comment"
+)
+UNKNOWN_REASON = Text("“{reason}”不是本厅的差评原因", "'{reason}' is not one of this hall's reasons")
+REASONS_ONLY_FOR_BAD = Text("只有差评（1–2 分）选择原因", "Reasons go with a rating of 1 or 2 only")
+CONTACT_FORMAT = Text("联系电话应为 7–15 位数字", "A contact number has 7–15 digits")
+RATING_PERIOD_OVER = Text(
+    "办结已超过 {days} 天，评价期已过",
+    "A ticket can be rated within {days} days of its finish; this one is past",
+)
+CASE_NUMBER_FORMAT = Text(
+    "办件编号只能包含字母、数字和 . _ / -，最多 64 位",
+    "A case number is letters, digits and . _ / -, at most 64 characters",
+)
+CASE_NUMBER_NOT_YOURS = Text(
+    "只有办结此号的工作人员或监督员可以登记办件编号",
+    "Only the staff member who finished this ticket, or a supervisor, may give its case number",
+)
+CASE_NUMBER_NOT_DONE = Text("号办结后才能登记办件编号", "A case number is given once the ticket is finished")
+NO_FOLLOW_UP = Text("没有这个整改案件", "There is no such follow-up case")
+FOLLOW_UP_CLOSED = Text("此案件已办结，不能再添加步骤", "This case is closed; no more steps can be added")
+CLOSE_NEEDS_STEPS = Text(
+    "须先回访，并整改或说明，才能办结", "A case closes only after a call-back and a fix or an explanation"
+)
+CLOSE_APPEAL_PENDING = Text(
+    "申诉尚未复核，不能办结", "The appeal has not been decided; decide it before closing"
+)
+STEP_NEEDS_TEXT = Text("请填写此步骤的内容（{kind}）", "Say what was done in this step ({kind})")
+UPHELD_ONLY_WITH_DECISION = Text(
+    "upheld 只用于申诉复核结论（appeal_decision）", "upheld goes with an appeal_decision only"
+)
+DECISION_NEEDS_UPHELD = Text(
+    "申诉复核须给出结论 upheld（true 或 false）", "An appeal_decision needs upheld: true or false"
+)
+APPEAL_ONLY_RATINGS = Text("只有差评可以申诉", "Only a bad rating can be appealed")
+APPEALED_ALREADY = Text("此案件已申诉过", "This case has been appealed already")
+NO_APPEAL_PENDING = Text("此案件没有待复核的申诉", "This case has no appeal waiting for a decision")
+DECIDE_OWN_APPEAL = Text(
+    "申诉须由另一位监督员复核", "An appeal is decided by a supervisor other than the one who filed it"
+)
+HANDLING_RATED = Text("已评价过处理结果", "The handling of this case has been rated already")
+HANDLING_NOT_YET = Text(
+    "整改或说明之后才能评价处理结果", "The handling can be rated once the hall has fixed or explained"
+)
+HANDLING_BY_CITIZEN = Text(
+    "处理结果只能由群众凭号票凭证评价", "Only the citizen, with the ticket's key, rates the handling"
+)
+WRONG_CASE_KEY = Text("凭证不正确", "The key does not belong to this case")
+COMPLAINT_NEEDS_KEY = Text("投诉涉及的号须附带其凭证", "A complaint about a ticket needs the ticket's key")
+KEY_WITHOUT_TICKET = Text("凭证须与号一起提供", "key goes with ticket")
+COMPLAINTS_TOO_FAST = Text(
+    "投诉提交过于频繁，请 {seconds} 秒后再试", "Too many complaints from here; try again in {seconds} seconds"
+)
+QUERY_NOT_A_CHOICE = Text("参数 {name} 可选: {choices}", "{name} must be one of {choices}")
+TO_BEFORE_FROM = Text("结束日期 to 早于开始日期 from", "to is before from")
+RANGE_TOO_LONG = Text("统计区间最多 {days} 天", "A range is at most {days} days")
+NOT_BOOLEAN = Text("字段 {field} 应为 true 或 false", "Field '{field}' must be true or false")
+
 # ---------------------------------------------------------------- printing
 NO_PRINTER = Text("没有打印机 {name}", "There is no printer '{name}'")
 NO_PRINT_JOB = Text("没有 {job_id} 号打印任务", "There is no print job {job_id}")
@@ -149,6 +208,10 @@ UNDO_CALLED_SINCE = Text(
 )
 UNDO_RATED = Text("{number} 已评价，不能撤销办结", "{number} has been rated; its finish cannot be undone")
 UNDO_CHANGED = Text("{number} 此后已有变动，不能撤销", "{number} has changed since; nothing was undone")
+FINISH_ONLY_WHEN_PAUSED = Text(
+    "{number} 号窗口已暂停服务：只能办结，不能叫下一位",
+    "Window {number} is paused: finish the ticket without calling the next",
+)
 NO_COMEBACK = Text(
     "本厅过号不顺延，{number} 请重新取号",
     "A missed ticket does not come back in this hall: {number} needs a new one",
@@ -156,4 +219,56 @@ NO_COMEBACK = Text(
 COMEBACK_USED = Text(
     "{number} 已过号顺延过一次，请重新取号",
     "{number} has already come back once after a no-show; it needs a new one",
+)
+
+# ---------------------------------------------------------------- the kiosk: 回队, 补打 by ID, 导办 (issue 9)
+KIOSK_ONLY = Text("此操作只能在自助取号机上进行", "Only a kiosk may do this")
+TICKET_NUMBER_FORMAT = Text(
+    "号码应为字母加数字，如 A012", "A ticket number is a letter and digits, like A012"
+)
+REJOIN_PROOF = Text(
+    "请扫描小票二维码，或输入号码和取号时登记的身份证号或手机号",
+    "Scan the receipt's QR code, or give the number with the ID or phone number it was taken with",
+)
+REJOIN_NO_MATCH = Text(
+    "没有找到与此号码和证件相符的号，请核对后再试",
+    "No ticket of today matches this number and proof; please check and try again",
+)
+REJOIN_WAITING = Text("{number} 正在排队等候，无需回队", "{number} is waiting in line already")
+REJOIN_CALLED = Text("{number} 已叫号，请直接到窗口办理", "{number} has been called: please go to the window")
+REJOIN_DONE = Text(
+    "{number} 已办结，如需再次办理请重新取号", "{number} is finished; take a new number to come again"
+)
+REJOIN_TOO_MANY = Text(
+    "核对失败次数过多，请 {seconds} 秒后再试，或请工作人员协助",
+    "Too many failed tries; try again in {seconds} seconds, or ask a member of staff",
+)
+NO_HELD_TICKET = Text(
+    "此身份证号在该业务没有未办结的号", "This ID number holds no unfinished ticket for this service"
+)
+REPRINT_ELSEWHERE = Text(
+    "这个号不是在本机取的，请到原取号机补打，或请导办人员协助",
+    "This ticket was taken at another kiosk: reprint it there, or ask a guide",
+)
+REPRINT_TOO_MANY = Text(
+    "补打过于频繁，请 {seconds} 秒后再试", "Too many reprints; try again in {seconds} seconds"
+)
+GUIDE_TOO_OFTEN = Text(
+    "已呼叫导办人员，请在此稍候（{seconds} 秒后可再次呼叫）",
+    "A guide has been called; please wait here (you may call again in {seconds} seconds)",
+)
+NO_GUIDE_CALL = Text("没有这条导办呼叫", "There is no such guide call")
+
+# ---------------------------------------------------------------- 叫号提醒 by SMS / WeChat (server/notify)
+NOTIFY_NEAR = Text(
+    "【{hall}】您的号 {number} 前面还有 {ahead} 人，请回到等候区留意叫号。",
+    "{hall}: {ahead} ahead of ticket {number}. Please come back to the waiting area.",
+)
+NOTIFY_NEXT = Text(
+    "【{hall}】下一位就是您（{number}），请到等候区留意叫号。",
+    "{hall}: ticket {number} is next. Please wait near the windows.",
+)
+NOTIFY_CALLED = Text(
+    "【{hall}】轮到您了！请 {number} 到 {window} 号窗口办理。",
+    "{hall}: it is your turn. Ticket {number}, please go to window {window}.",
 )

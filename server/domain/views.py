@@ -114,6 +114,12 @@ def policy(hall: Hall) -> dict[str, Any]:
     return {
         "max_consecutive_priority": n,
         "daily_tickets_per_id": hall.daily_tickets_per_id,
+        # 叫号提醒: the phone page warns this many tickets before the citizen's turn (0 = off)
+        "alert_ahead": hall.alert_ahead,
+        # 过号: refused until this many seconds after the call (CONTRACT §5)
+        "no_show_after_s": hall.no_show_after_s,
+        # issuing for a service no open window serves now: "warn" or "refuse"
+        "unstaffed_services": hall.unstaffed_services,
         "green_channel": list(GREEN_CHANNEL),
         "text_zh": (
             "叫号规则：每个窗口在其办理的业务中，先叫绿色通道（老年人、残疾人、孕妇、军人），"

@@ -1,9 +1,16 @@
 /* Citizen's phone page (/t/{id}?key=KEY, the QR on the receipt): place in line,
  * live over /ws?ticket=ID&key=KEY; when called, a full-screen notice and a
- * vibration; after the service, the 好差评 form (score and four dimensions).
- * The first rating wins: rated at the window's pad (rating.closed for this
- * ticket, or `rated` in the ticket when the page opens), the form gives way to
- * "已评价，谢谢". */
+ * vibration; after the service, 好差评 (phone-rating.js: one touch for a good
+ * rating, reasons for a 差评; the first rating wins, rated at the pad it says
+ * "已评价，谢谢"); any time, 投诉 / 监督 and the handling of its cases
+ * (phone-complaint.js). Both are loaded before this file, which starts them.
+ *
+ * 叫号提醒: a tap on 开启叫号提醒 unlocks sound and vibration (CH.Alerts,
+ * phone-alerts.js). Then the early warning (at most `alert_ahead` of
+ * /api/policy ahead: a banner, a soft chime) and the call (the full-screen
+ * notice, a louder chime, a long vibration) ring by themselves; without the
+ * tap the banners alone show. 一次性告知: the ticket's `materials` and `where`
+ * (the documents to bring, and where it is handled) show under the number. */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -15,27 +22,38 @@
   var ticket = null;
   var lastStatus = null;
   var dismissedCall = null; // the call (number@window) the citizen has acknowledged
-  var rated = false;
-  var thanksKey = null; // what the rating box says once rated (a strings key)
-  var submitting = false;
-  var scores = {};
   var serviceNames = {};
-  var DIMS = ["score", "attitude", "efficiency", "professionalism", "integrity"];
+  var R = CH.phoneRating, C = CH.phoneComplaint;
+  var alertAhead = null; // from /api/policy (default 3; 0 = no early warning)
+  var alerts = id && CH.Alerts ? new CH.Alerts(id) : null;
+  var recallAt = ""; // the latest recall of this ticket: a recall rings again
 
   CH.applyStrings();
   CH.$("#langBtn").addEventListener("click", function () { CH.toggleLang(); });
-  CH.onlang = function () { buildScores(); render(); };
+  CH.onlang = function () { R.relabel(); C.relabel(); render(); };
   CH.$("#calledOk").addEventListener("click", function () {
     CH.$("#called").hidden = true;
     if (ticket) dismissedCall = ticket.number + "@" + windowOf(ticket);
   });
-  CH.$("#rateForm").addEventListener("submit", submitRating);
-  buildScores();
+  CH.$("#alertOn").addEventListener("click", function () { alerts.enable(); renderAlerts(); setTimeout(renderAlerts, 300); });
+  CH.$("#alertOff").addEventListener("click", function () { alerts.disable(); renderAlerts(); });
+  CH.$("#alertResume").addEventListener("click", function () { alerts.unlock(); setTimeout(renderAlerts, 300); });
+  // opened again after opting in: any tap brings the sound back (browsers want a gesture per page)
+  document.addEventListener("pointerdown", function () {
+    if (alerts && alerts.locked()) { alerts.unlock(); setTimeout(renderAlerts, 300); }
+  }, true);
 
   if (!id || !key) { CH.showBlockerKeys("no_key_title", "no_key_detail"); return; }
+  R.init({ id: id, key: key, reload: function () { return load(); }, onCase: function (c) { C.remember(c); } });
+  C.init({ id: id, key: key, reload: function () { return load(); } });
 
   var auth = "ticket=" + encodeURIComponent(id) + "&key=" + encodeURIComponent(key);
   load();
+  CH.api("GET", "/api/policy", null, null).then(function (res) {
+    var n = res.ok && res.data && res.data.policy ? res.data.policy.alert_ahead : null;
+    alertAhead = typeof n === "number" && n >= 0 ? n : 3;
+    render();
+  });
   CH.api("GET", "/api/services", null, null).then(function (res) {
     if (res.ok && res.data && res.data.services) { serviceNames = {}; res.data.services.forEach(function (x) { serviceNames[x.code] = x.name; }); render(); }
   });
@@ -51,12 +69,11 @@
     },
     onstate: function () { reload(); },
     onevent: function (msg) {
-      if (msg.event === "ticket.called" && ticket && msg.ticket && msg.ticket.number === ticket.number) load();
-      // rated at the pad: the answer to our own rating, if one is on its way, says it instead
-      if (msg.event === "rating.closed" && msg.ticket && msg.ticket.id === id && !rated && !submitting) {
-        rated = true;
-        render();
+      if (msg.event === "ticket.called" && ticket && msg.ticket && msg.ticket.number === ticket.number) {
+        if (msg.recall) { recallAt = msg.at || String(Date.now()); dismissedCall = null; }
+        load();
       }
+      if (msg.event === "rating.closed" && msg.ticket && msg.ticket.id === id) R.closed();
     }
   });
   // a slow re-read as well, for networks that drop WebSockets quietly
@@ -71,7 +88,6 @@
       if (!res.ok || !res.data || !res.data.ticket) return false;
       CH.hideBlocker();
       ticket = res.data.ticket;
-      if (ticket.rated || ticket.rating) rated = true;
       CH.$("#updated").textContent = CH.t("updated", { t: CH.pad2(new Date().getHours()) + ":" + CH.pad2(new Date().getMinutes()) + ":" + CH.pad2(new Date().getSeconds()) });
       render();
       return true;
@@ -101,20 +117,65 @@
       CH.$("#ahead").textContent = ticket.ahead === null || ticket.ahead === undefined ? "—" : CH.t("ahead_n", { n: ticket.ahead });
       CH.$("#wait").textContent = CH.fmtTicketWait(ticket);
     }
+    var near = isNear();
+    CH.$("#nearBox").hidden = !near;
+    if (near) {
+      CH.$("#nearText").textContent = ticket.ahead === 0 ? CH.t("near_next") : CH.t("near_text", { n: ticket.ahead });
+      if (alerts) alerts.near();
+    }
+    renderAlerts();
+    renderGuide();
     renderNote();
-    CH.$("#rating").hidden = ticket.status !== "done";
-    if (ticket.status === "done" && rated) showThanks(thanksKey || "rate_closed");
+    R.take(ticket);
+    C.take(ticket);
 
     var win = windowOf(ticket);
     if (ticket.status === "called" && dismissedCall !== ticket.number + "@" + win) {
       CH.$("#calledNumber").textContent = ticket.number;
       CH.$("#calledGo").textContent = CH.t("called_go", { n: win === null ? "?" : win });
-      if (CH.$("#called").hidden && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 800]);
+      var rang = alerts ? alerts.called(ticket.number + "@" + win + "@" + (ticket.called_at || "") + "@" + recallAt) : false;
+      // not opted in: a vibration still, which browsers allow once the page has been touched
+      if (CH.$("#called").hidden && !rang && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 800]);
       CH.$("#called").hidden = false;
     } else if (ticket.status !== "called") {
       CH.$("#called").hidden = true;
     }
     lastStatus = ticket.status;
+  }
+
+  function isNear() {
+    return alertAhead !== null && alertAhead > 0 && ticket.status === "waiting" &&
+      typeof ticket.ahead === "number" && ticket.ahead <= alertAhead;
+  }
+
+  /* The opt-in: a big button; once on, what it does and a way to turn it off;
+   * opted in but silent (the page opened again), a tap to bring the sound back. */
+  function renderAlerts() {
+    var box = CH.$("#alertBox");
+    box.hidden = !alerts || !ticket || (ticket.status !== "waiting" && ticket.status !== "suspended");
+    if (box.hidden) return;
+    var on = alerts.on(), locked = alerts.locked();
+    CH.$("#alertOn").hidden = on;
+    CH.$("#alertResume").hidden = !locked;
+    CH.$("#alertState").hidden = !on || locked;
+    CH.$("#alertDetail").textContent = alertAhead === 0 ? CH.t("alert_detail_off") : CH.t("alert_detail", { n: alertAhead === null ? 3 : alertAhead });
+    var explain = CH.$("#alertExplain");
+    explain.hidden = on;
+    explain.textContent = CH.t(!alerts.capable() ? "alert_explain_screen" : alertAhead === 0 ? "alert_explain_off" : "alert_explain");
+  }
+
+  /* 一次性告知: where it is handled and the documents to bring, while they still matter. */
+  function renderGuide() {
+    var docs = Array.isArray(ticket.materials) ? ticket.materials : [];
+    var where = typeof ticket.where === "string" && ticket.where ? ticket.where : null;
+    var box = CH.$("#guide");
+    box.hidden = !(docs.length || where) || ["waiting", "called", "serving", "suspended"].indexOf(ticket.status) < 0;
+    if (box.hidden) return;
+    CH.$("#guideWhere").hidden = !where;
+    CH.$("#guideWhere").textContent = where ? CH.t("guide_where", { where: where }) : "";
+    CH.$("#guideDocs").hidden = !docs.length;
+    var list = CH.clear(CH.$("#guideList"));
+    docs.forEach(function (x) { list.appendChild(CH.el("li", { text: String(x) })); });
   }
 
   function renderNote() {
@@ -137,62 +198,5 @@
     }
   }
 
-  /* ---------- rating ---------- */
-
-  function buildScores() {
-    document.querySelectorAll(".scores").forEach(function (box) {
-      var dim = box.getAttribute("data-dim");
-      CH.clear(box);
-      [5, 4, 3, 2, 1].forEach(function (n) {
-        var overall = dim === "score";
-        box.appendChild(CH.el("button", {
-          type: "button", "data-score": n, "aria-pressed": scores[dim] === n ? "true" : "false",
-          "aria-label": CH.t("rate_" + n), title: CH.t("rate_" + n),
-          onclick: function () { choose(dim, n); }
-        }, overall ? [CH.el("span", { class: "stars", "aria-hidden": "true", text: "★".repeat(n) }), CH.el("span", { class: "word", text: CH.t("rate_" + n) })]
-          : [String(n), CH.el("span", { class: "star1", "aria-hidden": "true", text: "★" })]));
-      });
-    });
-  }
-
-  function choose(dim, n) {
-    scores[dim] = n;
-    // the overall score pre-fills the dimensions not chosen yet; each can still be changed
-    if (dim === "score") DIMS.slice(1).forEach(function (d) { if (!scores["_" + d]) scores[d] = n; });
-    else scores["_" + dim] = true;
-    buildScores();
-    CH.$("#rateMsg").textContent = "";
-  }
-
-  function submitRating(e) {
-    e.preventDefault();
-    if (DIMS.some(function (d) { return !scores[d]; })) { CH.$("#rateMsg").textContent = CH.t("rate_need"); return; }
-    var body = {
-      ticket: id, key: key, score: scores.score,
-      dimensions: { attitude: scores.attitude, efficiency: scores.efficiency, professionalism: scores.professionalism, integrity: scores.integrity }
-    };
-    var comment = CH.$("#comment").value.trim();
-    if (comment) body.comment = comment;
-    CH.$("#rateSubmit").disabled = true;
-    submitting = true;
-    CH.api("POST", "/api/ratings", body, null).then(function (res) {
-      submitting = false;
-      CH.$("#rateSubmit").disabled = false;
-      if (res.ok) { rated = true; showThanks(scores.score <= 2 ? "rated_bad" : "rated"); return; }
-      if (res.status === 409) { rated = true; showThanks("already_rated"); return; }
-      CH.$("#rateMsg").textContent = CH.errorText(res);
-    });
-  }
-
-  // The form gives way to a sentence (kept as a key, so it follows the language).
-  function showThanks(key) {
-    thanksKey = key;
-    var box = CH.$("#rating");
-    CH.$("#rateForm").hidden = true;
-    var t = box.querySelector(".thanks");
-    if (!t) { t = CH.el("div", { class: "thanks", role: "status" }); box.appendChild(t); }
-    t.textContent = CH.t(key);
-  }
-
-  window.clearhallPhone = { state: function () { return { ticket: ticket, lastStatus: lastStatus, rated: rated }; } };
+  window.clearhallPhone = { state: function () { return { ticket: ticket, lastStatus: lastStatus, rated: R.isRated() }; } };
 })();

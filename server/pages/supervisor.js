@@ -1,7 +1,8 @@
 /* Supervisor dashboard (/supervisor): a supervisor or admin logs in and watches
  * the hall live — waiting per service, every window, the printers and their
  * failed jobs, the integrity notices (清廉知识上屏, which they manage here) and
- * the action log, with out-of-order calls (指呼) picked out.
+ * the action log, with out-of-order calls (指呼) picked out; and a kiosk's
+ * 呼叫导办 (guide.called) as a red alert in the top bar until someone takes it.
  *
  * Live data: one WebSocket (/ws?token=…) gives the queue snapshot, then events;
  * queue.changed carries the whole queue and is taken as it is (/api/queue is
@@ -12,7 +13,10 @@
  * and windows, the summary and the action log. The printers
  * (supervisor-printers.js) and the notices (supervisor-notices.js) are loaded
  * before it and share CH.supervisor with it; this file, loaded last, starts the
- * page. */
+ * page. Other parts (the 好差评 panel, the 差评整改 cases) put themselves in
+ * S.parts, {start, stop, render, tick, event}, and are called here at those
+ * moments: start and stop with the session, render on a language switch,
+ * tick every 30 s and after a reconnect, event with every socket event. */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -28,6 +32,7 @@
   var timer = null;
   var queue = { services: [], windows: [], notices: [] };  // changed in place, never replaced: S.queue
   var audit = { entries: null, error: null };
+  var guideCalls = [];             // open 呼叫导办 calls of the kiosks, newest first
 
   S.session = function () { return session; };
   S.api = api;
@@ -35,6 +40,8 @@
   S.queue = queue;
   S.renderSummary = renderSummary;
   S.hallTime = hallTime;
+  var parts = S.parts = S.parts || [];
+  function each(name, arg) { parts.forEach(function (p) { if (p[name]) p[name](arg); }); }
 
   CH.applyStrings();
   CH.onlang = function () { renderAll(); };
@@ -120,6 +127,7 @@
   function stop() {
     if (live) { live.close(); live = null; }
     clearInterval(timer); timer = null;
+    each("stop");
   }
 
   /* Every API call of the dashboard: a 401 ends the session. */
@@ -140,10 +148,12 @@
     S.refreshPrinting();
     S.refreshNotices();
     refreshAudit();
-    CH.api("GET", "/api/services", null, session.token).then(function (res) {
+    refreshGuide();
+    CH.readHall(session.token).then(function (res) {   // the hall's name, and its clock for the parts
       if (res.ok && res.data && res.data.hall && res.data.hall.name) CH.$("#hallName").textContent = res.data.hall.name;
     });
     stop();
+    each("start");
     live = new CH.Live("token=" + encodeURIComponent(session.token), {
       poll: function () {
         S.refreshPrinting();
@@ -162,11 +172,11 @@
       },
       onstate: function (state) {
         takeQueue(state);
-        if (state.type === "snapshot") { refreshPrintingLater(); refreshAuditLater(); }
+        if (state.type === "snapshot") { refreshPrintingLater(); refreshAuditLater(); refreshGuide(); each("tick"); }
       },
       onevent: onEvent
     });
-    timer = setInterval(function () { S.refreshPrinting(); refreshAudit(); }, 30000);
+    timer = setInterval(function () { S.refreshPrinting(); refreshAudit(); refreshGuide(); each("tick"); }, 30000);
   }
 
   function onEvent(msg) {
@@ -184,7 +194,12 @@
       refreshPrintingLater();
     }
     if (ev === "notice.changed") S.refreshNotices();
+    if (ev === "guide.called" && msg.call && msg.call.id) {
+      guideCalls = [msg.call].concat(guideCalls.filter(function (c) { return c.id !== msg.call.id; }));
+      renderSummary();
+    } else if (ev === "guide.answered" && msg.call) dropGuideCall(msg.call.id);
     if (ev !== "queue.changed") refreshAuditLater();
+    each("event", msg);
   }
 
   var refreshPrintingLater = CH.debounce(S.refreshPrinting, 600);
@@ -207,6 +222,7 @@
     S.renderNotices();
     renderAudit();
     renderSummary();
+    each("render");
     var liveEl = CH.$("#live");
     liveEl.textContent = CH.t("live_" + (liveEl.getAttribute("data-state") || "connecting"));
   }
@@ -263,6 +279,36 @@
     var alerts = S.printerAlerts(), bad = alerts.bad, warn = alerts.warn;
     if (bad) box.appendChild(CH.el("span", { class: "alert bad", id: "printerAlert", text: CH.t("sum_printer_bad", { n: bad }) }));
     else if (warn) box.appendChild(CH.el("span", { class: "alert warn", id: "printerAlert", text: CH.t("sum_printer_warn", { n: warn }) }));
+    var call = guideCalls[0];
+    CH.$("#hallName").hidden = !!call;  // the bar makes room for the call
+    if (call) {
+      box.appendChild(CH.el("span", { class: "alert bad", id: "guideAlert", "data-call": call.id }, [
+        CH.t("guide_alert", { kiosk: call.kiosk, t: hallTime(call.at), where: CH.t("gscreen_" + (call.screen || "start")) }) +
+          (guideCalls.length > 1 ? " " + CH.t("guide_more", { n: guideCalls.length - 1 }) : "") + " ",
+        CH.el("button", { type: "button", class: "btn tiny", id: "guideDone", text: CH.t("guide_done"), onclick: function () { answerGuide(call); } })
+      ]));
+    }
+  }
+
+  /* ---------- 呼叫导办 ---------- */
+
+  function refreshGuide() {
+    return api("GET", "/api/guide-calls").then(function (res) {
+      if (res.ok && res.data && Array.isArray(res.data.calls)) { guideCalls = res.data.calls; renderSummary(); }
+    });
+  }
+
+  function dropGuideCall(id) {
+    guideCalls = guideCalls.filter(function (c) { return c.id !== id; });
+    renderSummary();
+  }
+
+  /* Taken care of: gone from here at once, and from every dashboard by guide.answered. */
+  function answerGuide(call) {
+    dropGuideCall(call.id);
+    api("POST", "/api/guide-calls/" + encodeURIComponent(call.id) + "/answer", {}).then(function (res) {
+      if (!res.ok && res.status !== 404) refreshGuide();
+    });
   }
 
   /* ---------- the action log ---------- */

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from clearhall.server.store.credentials import hasher, token_hash
 from clearhall.server.store.db import Connection
+from clearhall.server.store.hall_ratings import apply_ratings
 from clearhall.server.store.hallfile import HallConf, PrinterConf
 
 
@@ -32,8 +33,8 @@ async def apply(conn: Connection, conf: HallConf) -> int:
             """
             INSERT INTO halls (code, name, timezone, public_url, max_consecutive_priority,
                                daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute,
-                               no_show_after_s, no_show_comeback_behind, unstaffed_services)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time, $9, $10, $11, $12)
+                               no_show_after_s, no_show_comeback_behind, unstaffed_services, alert_ahead)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time, $9, $10, $11, $12, $13)
             ON CONFLICT (code) DO UPDATE SET
                 name = EXCLUDED.name, timezone = EXCLUDED.timezone,
                 public_url = EXCLUDED.public_url,
@@ -43,12 +44,12 @@ async def apply(conn: Connection, conf: HallConf) -> int:
                 kiosk_tickets_per_minute = EXCLUDED.kiosk_tickets_per_minute,
                 no_show_after_s = EXCLUDED.no_show_after_s,
                 no_show_comeback_behind = EXCLUDED.no_show_comeback_behind,
-                unstaffed_services = EXCLUDED.unstaffed_services
+                unstaffed_services = EXCLUDED.unstaffed_services, alert_ahead = EXCLUDED.alert_ahead
             RETURNING id
             """,
             conf.code, conf.name, conf.timezone, conf.public_url, conf.max_consecutive_priority,
             conf.daily_tickets_per_id, conf.opens_at, conf.closes_at, conf.kiosk_tickets_per_minute,
-            conf.no_show_after_s, conf.no_show_comeback_behind, conf.unstaffed_services,
+            conf.no_show_after_s, conf.no_show_comeback_behind, conf.unstaffed_services, conf.alert_ahead,
         )  # fmt: skip
         service_ids = {}
         for position, s in enumerate(conf.services):
@@ -144,6 +145,9 @@ async def apply(conn: Connection, conf: HallConf) -> int:
             hall_id, [d.name for d in conf.devices],
         )  # fmt: skip
         await apply_printers(conn, hall_id, conf.printers)
+        # 好差评: [ratings], [ratings.forward], [calendar] and each service's 事项编码
+        matter_codes = {s.code: s.matter_code for s in conf.services}
+        await apply_ratings(conn, hall_id, conf.ratings, conf.calendar, matter_codes)
     return hall_id
 
 

@@ -17,6 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clearhall.server.store.hall_ratings import (
+    CalendarConf,
+    RatingsConf,
+    matter_code,
+    read_calendar,
+    read_ratings,
+)
 from clearhall.server.store.hall_reader import (
     MAX_NESTING,
     HallFileError,  # raised by parse and load
@@ -47,6 +54,8 @@ MOST_MATERIALS = 30  # a service asking for more documents than this needs a gui
 MOST_MATERIAL_CHARS = 80
 MOST_WHERE_CHARS = 40
 UNSTAFFED_CHOICES = ("warn", "refuse")
+MOST_ALERT_AHEAD = 100  # 叫号提醒 further ahead than this is no warning of anything
+NOTIFIERS = ("none", "log")  # [notify] notifier: what sends SMS / WeChat alerts (server/notify)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class ServiceConf:
     typical_minutes: int | None = None  # None: a third of time_limit_minutes
     materials: tuple[str, ...] = ()  # 一次性告知: the documents to bring
     where: str | None = None  # where in the hall it is handled, e.g. "A区 1–4号窗口"
+    matter_code: str | None = None  # 事项编码 on the provincial 好差评 platform
 
 
 @dataclass(frozen=True)
@@ -108,11 +118,15 @@ class HallConf:
     no_show_after_s: int = 60  # 0 = at once
     no_show_comeback_behind: int = 0  # 0 = a missed ticket never comes back
     unstaffed_services: str = "warn"  # or "refuse"
+    alert_ahead: int = 3  # 叫号提醒 this many tickets before a citizen's turn; 0 = off
+    notifier: str = "none"  # [notify]: "log" (the demo) or "none"
     services: tuple[ServiceConf, ...] = ()
     windows: tuple[WindowConf, ...] = ()
     staff: tuple[StaffConf, ...] = ()
     devices: tuple[DeviceConf, ...] = ()
     printers: tuple[PrinterConf, ...] = field(default=())
+    ratings: RatingsConf = field(default_factory=RatingsConf)  # [ratings], [ratings.forward]
+    calendar: CalendarConf = field(default_factory=CalendarConf)  # [calendar]: holidays, 调休 workdays
 
 
 def parse(text: str, source: str = "hall file") -> HallConf:
@@ -133,7 +147,10 @@ def parse(text: str, source: str = "hall file") -> HallConf:
 
     top = Reader(source, text, data, "", "")
     for key in data:
-        if key not in ("hall", "policy", "services", "windows", "staff", "devices", "printers"):
+        if key not in (
+            "hall", "policy", "notify", "services", "windows", "staff", "devices", "printers",
+            "ratings", "calendar",
+        ):  # fmt: skip
             raise top.fail(key, f'unknown section "{key}"')
 
     hall = Reader(source, text, table(top, data, "hall", required=True), "hall", "hall")
@@ -165,7 +182,12 @@ def parse(text: str, source: str = "hall file") -> HallConf:
     no_show_after = policy.number("no_show_after_s", 60, least=0, most=MOST_NO_SHOW_WAIT_S)
     comeback = policy.number("no_show_comeback_behind", 0, least=0, most=MOST_COMEBACK_BEHIND)
     unstaffed = policy.text_value("unstaffed_services", "warn", choices=UNSTAFFED_CHOICES)
+    alert_ahead = policy.number("alert_ahead", 3, least=0, most=MOST_ALERT_AHEAD)
     policy.finish()
+
+    notify = Reader(source, text, table(top, data, "notify"), "notify", "notify")
+    notifier = notify.text_value("notifier", "none", choices=NOTIFIERS)
+    notify.finish()
 
     services: list[ServiceConf] = []
     for i, reader in array(top, source, text, data, "services"):
@@ -181,6 +203,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
                 typical_minutes=reader.positive("typical_minutes", None, most=MOST_MINUTES),
                 materials=materials(reader),
                 where=short_text(reader, "where", MOST_WHERE_CHARS),
+                matter_code=matter_code(reader),
             )
         )
         unique(reader, "code", code_, [s.code for s in services[:i]])
@@ -280,11 +303,15 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         no_show_after_s=no_show_after,
         no_show_comeback_behind=comeback,
         unstaffed_services=unstaffed,
+        alert_ahead=alert_ahead,
+        notifier=notifier,
         services=tuple(services),
         windows=tuple(windows),
         staff=tuple(staff),
         devices=tuple(devices),
         printers=tuple(printers),
+        ratings=read_ratings(top, data),
+        calendar=read_calendar(top, data),
     )
 
 

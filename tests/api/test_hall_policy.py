@@ -90,6 +90,13 @@ async def test_a_missed_ticket_does_not_come_back_by_default(api: Api, conn: asy
     assert await conn.fetchval("SELECT status FROM tickets WHERE number = 'A001'") == "no_show"
 
 
+async def test_the_policy_publishes_both_choices(db_url: str) -> None:
+    """The pages read them: the console counts down to 过号, the kiosk refuses or warns."""
+    async with hall_with(db_url, no_show_after_s=45, unstaffed_services="refuse") as api:
+        policy = (await api.get("/api/policy")).body["policy"]
+        assert policy["no_show_after_s"] == 45 and policy["unstaffed_services"] == "refuse"
+
+
 async def test_issuing_for_a_service_nobody_serves_is_refused_when_the_hall_says_so(db_url: str) -> None:
     async with hall_with(db_url, unstaffed_services="refuse") as api:
         r = await api.post("/api/tickets", {"service": "A"}, token=KIOSK)

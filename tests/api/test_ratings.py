@@ -23,13 +23,20 @@ async def test_citizen_rates_once_with_the_key(api: Api, conn: asyncpg.Connectio
             "dimensions": {"attitude": 5, "efficiency": 4, "professionalism": 5, "integrity": 5}, "comment": "很好"}  # fmt: skip
     r = await api.post("/api/ratings", body)
     assert r.status == 201 and r.body["rating"]["score"] == 5 and r.body["rating"]["words"] == "非常满意"
+    # R (CONTRACT §7): the visit it rates, where, by whom, how.
+    rating = r.body["rating"]
+    assert set(rating) >= {"id", "ticket", "score", "dimensions", "reasons", "comment", "channel", "service",
+                           "window", "staff", "case_number", "rated_at"}  # fmt: skip
+    assert rating["ticket"] == t["number"] and rating["service"] == "A" and rating["window"] == 1
+    assert rating["staff"] == "李娜" and rating["channel"] == "phone" and rating["case_number"] is None
+    assert rating["reasons"] == [] and rating["comment"] == "很好" and rating["rated_at"].endswith("+08:00")
     again = await api.post("/api/ratings", body)
     assert again.status == 409 and again.body["error"]["code"] == "conflict"
     row = cast(
         asyncpg.Record,
         await conn.fetchrow("SELECT r.*, st.username FROM ratings r JOIN staff st ON st.id = r.staff_id"),
     )
-    assert row["username"] == "s1" and row["source"] == "citizen"
+    assert row["username"] == "s1" and row["channel"] == "phone"
     assert row["window_id"] == await conn.fetchval("SELECT id FROM windows WHERE number = 1")
     assert row["service_id"] == await conn.fetchval("SELECT id FROM services WHERE code = 'A'")
     assert await conn.fetchval("SELECT count(*) FROM follow_ups") == 0
@@ -62,7 +69,7 @@ async def test_the_windows_pad_rates_without_the_key(api: Api) -> None:
     other = await api.post("/api/ratings", {"ticket": elsewhere["id"], "score": 4}, token=RATING)
     assert other.status == 403  # the pad of window 1 rates only what window 1 finished
     r = await api.post("/api/ratings", {"ticket": here["id"], "score": 4}, token=RATING)
-    assert r.status == 201 and r.body["rating"]["source"] == "pad"
+    assert r.status == 201 and r.body["rating"]["channel"] == "pad"
 
 
 async def test_a_bad_rating_opens_a_follow_up(api: Api, conn: asyncpg.Connection) -> None:

@@ -21,13 +21,14 @@ from typing import Any
 from tests.helpers import http_call, valid_id
 from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.pages.helpers import REPO
+from tests.pages.screenshots_counter import shoot_console, shoot_kiosk, shoot_phone
+from tests.pages.screenshots_haochaping import shoot_ratings, shoot_supervision
 
 OUT = REPO / "docs" / "screenshots"
 
 KIOSK = "demo-kiosk-1-token"
 HALL = "demo-hall-screen-token"
 WINDOW3 = "demo-window-3-screen"
-RATE3 = "demo-rating-pad-3"
 STAFF = {
     "lina": ("demo-lina-2026", 1),
     "zhangmin": ("demo-zhangmin-2026", 3),
@@ -165,21 +166,6 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
 
         page("console-suspend-1366x768", 1366, 768, "/console", console_suspend)
 
-        def rate_request(p: Any) -> None:
-            got = api.call("POST", "/api/windows/3/call-next", {}, tokens["zhangmin"])
-            api.call("POST", "/api/windows/3/start", {}, tokens["zhangmin"])
-            api.call("POST", "/api/windows/3/finish", {}, tokens["zhangmin"])
-            p.wait_for_timeout(1500)
-            if p.is_visible("#idle") and got and got.get("ticket"):
-                # no rating.requested arrived (a server without /ws): show it by hand
-                t = got["ticket"]
-                msg = {"ticket": {"id": t["id"], "number": t["number"], "service": t["service"]},
-                       "window": 3, "staff": {"name": "张敏"}}  # fmt: skip
-                p.evaluate("m => window.clearhallRatePad.ask(m)", msg)
-
-        page("rate-3-idle-1280x800", 1280, 800, f"/rate/3#device={RATE3}")
-        page("rate-3-ask-1280x800", 1280, 800, f"/rate/3#device={RATE3}", rate_request)
-
         for w, h in [(1080, 1920), (1920, 1080)]:
             page(f"kiosk-services-{w}x{h}", w, h, f"/kiosk#device={KIOSK}")
 
@@ -251,12 +237,12 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
 
         page("phone-called-390x844", 390, 844, "/" + phone_url, phone_called, mobile=True)
 
-        def phone_done(p: Any) -> None:
-            api.call("POST", "/api/windows/5/finish", {}, tokens["chenjing"])
-            p.wait_for_timeout(5500)
-
-        page("phone-rate-390x844", 390, 844, "/" + phone_url, phone_done, mobile=True)
         page("phone-no-key-390x844", 390, 844, "/t/nothing", mobile=True)
+        shoot_phone(page, api, tokens)
+        shoot_console(page, api, tokens, STAFF)
+        shoot_kiosk(page, api, tokens, STAFF, KIOSK)
+        shoot_ratings(page, api, tokens, STAFF, KIOSK)
+        shoot_supervision(page, api, tokens, STAFF, KIOSK)
 
         # the supervisor dashboard: an out-of-order call and two notices to show
         sup = api.login("supervisor", "demo-supervisor-2026")

@@ -83,8 +83,7 @@ def test_a_phone_rating_drops_the_pads_question(page: Any, hall: Hall) -> None:
     mine = finished_at_window_3(hall, pad, page)
     assert unreadable(pad, ".face") == []
 
-    page.click(".scores[data-dim='score'] [data-score='4']")
-    page.click("#rateSubmit")
+    page.click(".scores[data-dim='score'] [data-score='4']")  # one touch sends it
     page.wait_for_selector(".thanks", state="visible")
 
     pad.wait_for_selector("#ask", state="hidden", timeout=WAIT_MS)
@@ -99,11 +98,12 @@ def test_a_pad_rating_turns_the_phones_form_to_rated(page: Any, hall: Hall) -> N
     pad, pad_errors = second_page(page)
     mine = finished_at_window_3(hall, pad, page)
 
-    # A thumb's targets: every score button and the submit button.
-    for label, width, height in page.evaluate(SIZES, ".scores button, #rateSubmit"):
+    # A thumb's targets: every level, the optional details' opener and, opened, every indicator.
+    page.click("#rateMore summary")
+    for label, width, height in page.evaluate(SIZES, ".scores button, #rateMore summary"):
         assert width >= MIN_TARGET_PX and height >= MIN_TARGET_PX, (label, width, height)
-    assert unreadable(page, ".scores button, #rateSubmit") == []
-    page.click(".scores[data-dim='score'] [data-score='3']")  # pressed buttons too
+    assert unreadable(page, ".scores button") == []
+    page.click(".scores[data-dim='integrity'] [data-score='3']")  # pressed buttons too
     assert page.get_attribute(".scores[data-dim='integrity'] [data-score='3']", "aria-pressed") == "true"
     assert unreadable(page, ".scores button[aria-pressed='true']") == []
 
