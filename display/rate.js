@@ -275,30 +275,7 @@
     if (!voiceOn && window.speechSynthesis) { try { window.speechSynthesis.cancel(); } catch (e) { /* quiet */ } }
   }
 
-  function localVoice() {
-    var synth = window.speechSynthesis;
-    if (!synth || !window.SpeechSynthesisUtterance) return null;
-    var want = CH.lang === "en" ? "en" : "zh";
-    var voices = synth.getVoices() || [];
-    for (var i = 0; i < voices.length; i++) {
-      if (voices[i].localService && String(voices[i].lang).toLowerCase().indexOf(want) === 0) return voices[i];
-    }
-    return null;  // never a network voice: the hall may have no internet, and what is said is the citizen's
-  }
-
-  function say(text) {
-    if (!voiceOn || !text) return;
-    try {
-      var voice = localVoice();
-      if (!voice) return;
-      window.speechSynthesis.cancel();
-      var u = new window.SpeechSynthesisUtterance(text);
-      u.voice = voice;
-      u.lang = voice.lang;
-      u.rate = 0.85;
-      window.speechSynthesis.speak(u);
-    } catch (e) { /* no voice: the screen says it */ }
-  }
+  function say(text) { if (voiceOn) CH.say(text); }
 
   // for a technician checking the pad (and the screenshots): show a request by hand
   window.clearhallRatePad = { ask: ask, idle: idle };

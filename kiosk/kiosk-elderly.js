@@ -125,31 +125,7 @@
     if (PROMPTS[id]) say(CH.t(PROMPTS[id]));
   }
 
-  /* A voice installed on this machine for the page's language, or null: never a network voice. */
-  function localVoice() {
-    var synth = window.speechSynthesis;
-    if (!synth || !window.SpeechSynthesisUtterance) return null;
-    var want = CH.lang === "en" ? "en" : "zh";
-    var voices = synth.getVoices() || [];
-    for (var i = 0; i < voices.length; i++) {
-      if (voices[i].localService && String(voices[i].lang).toLowerCase().indexOf(want) === 0) return voices[i];
-    }
-    return null;
-  }
-
-  function say(text) {
-    if (!elder || !text) return;
-    try {
-      var voice = localVoice();
-      if (!voice) return;
-      window.speechSynthesis.cancel();
-      var u = new window.SpeechSynthesisUtterance(text);
-      u.voice = voice;
-      u.lang = voice.lang;
-      u.rate = 0.85;
-      window.speechSynthesis.speak(u);
-    } catch (e) { /* no voice: the screen says it */ }
-  }
+  function say(text) { if (elder) CH.say(text); }
   K.say = say;
 
   /* "♪ A 零 一 二 号" from the hall screen's clips: they are on this server, whatever the kiosk has installed. */

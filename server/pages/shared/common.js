@@ -240,6 +240,36 @@
     return msg || CH.t("err_generic", { status: res.status });
   };
 
+  /* ---------- spoken prompts ---------- */
+
+  /* A voice installed on this machine for the page's language, or null: never a
+   * network voice (the hall may have no internet, and what is said is the citizen's). */
+  CH.localVoice = function () {
+    var synth = root.speechSynthesis;
+    if (!synth || !root.SpeechSynthesisUtterance) return null;
+    var want = CH.lang === "en" ? "en" : "zh";
+    var voices = synth.getVoices() || [];
+    for (var i = 0; i < voices.length; i++) {
+      if (voices[i].localService && String(voices[i].lang).toLowerCase().indexOf(want) === 0) return voices[i];
+    }
+    return null;
+  };
+
+  /* Say `text` with the local voice, slowly; quietly nothing without one (the screen says it). */
+  CH.say = function (text) {
+    if (!text) return;
+    try {
+      var voice = CH.localVoice();
+      if (!voice) return;
+      root.speechSynthesis.cancel();
+      var u = new root.SpeechSynthesisUtterance(text);
+      u.voice = voice;
+      u.lang = voice.lang;
+      u.rate = 0.85;
+      root.speechSynthesis.speak(u);
+    } catch (e) { /* no voice */ }
+  };
+
   CH.idempotencyKey = function () {
     if (root.crypto && root.crypto.randomUUID) return root.crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
