@@ -3,7 +3,7 @@
 Start-up (in cleanup_ctx, undone in reverse on the way out): the embedded
 PostgreSQL when no DATABASE_URL is given, the pool, schema.sql and migrations,
 the hall file, the installation secret, the database role the pool works as;
-then the hub, housekeeping, the log's sealer, the print worker, the notifier
+then the hub, housekeeping, the log's sealer, the card evaluator, the print worker, the notifier
 and the forwarder to the provincial 好差评 platform. The HTTP API is installed
 from each module's ROUTES.
 """
@@ -19,13 +19,18 @@ from pathlib import Path
 from aiohttp import web
 
 from clearhall.server.api import audit, guide, hall, notices, openapi, pages, ratings, staff, tickets, windows
+from clearhall.server.api import cards as card_endpoints
 from clearhall.server.api import cases as case_endpoints
 from clearhall.server.api import complaints as complaint_endpoints
 from clearhall.server.api import follow_ups as follow_up_endpoints
 from clearhall.server.api import forwarding as forward_endpoints
+from clearhall.server.api import hourly as hourly_endpoints
 from clearhall.server.api import printers as print_endpoints
+from clearhall.server.api import reports as report_endpoints
+from clearhall.server.api import signals as signal_endpoints
 from clearhall.server.api.middleware import error_middleware, security_headers
 from clearhall.server.api.routes import Registry
+from clearhall.server.carding import carding
 from clearhall.server.domain.hall import load_hall, only_hall_code
 from clearhall.server.forwarding.payload import target_of
 from clearhall.server.forwarding.sender import FORWARD_CONF, ForwardConf, Forwarder
@@ -53,6 +58,10 @@ def routes() -> Registry:
         audit.ROUTES, print_endpoints.ROUTES, guide.ROUTES,
         case_endpoints.ROUTES, complaint_endpoints.ROUTES, follow_up_endpoints.ROUTES,  # 好差评
         forward_endpoints.ROUTES,
+        signal_endpoints.ROUTES,  # integrity signals
+        card_endpoints.ROUTES,  # 红黄牌
+        hourly_endpoints.ROUTES,  # the supervisor's charts and wall screen
+        report_endpoints.ROUTES,  # daily and monthly reports
     )  # fmt: skip
 
 
@@ -186,6 +195,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(hub_context)
     app.cleanup_ctx.append(housekeeping)
     app.cleanup_ctx.append(sealer)
+    app.cleanup_ctx.append(carding)
     app.cleanup_ctx.append(print_worker)
     app.cleanup_ctx.append(notify_worker)
     app.cleanup_ctx.append(forward_worker)

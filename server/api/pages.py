@@ -40,6 +40,7 @@ PAGES = {
     r"/rate/{n:\d+}": FOLDERS["display"] / "rate.html",
     "/console": FOLDERS["pages"] / "console.html",
     "/supervisor": FOLDERS["pages"] / "supervisor.html",
+    "/supervisor/wall": FOLDERS["pages"] / "supervisor-wall.html",  # 数据大屏: a supervisor's log-in
     "/t/{id}": FOLDERS["pages"] / "phone.html",
 }
 

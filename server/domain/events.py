@@ -158,6 +158,15 @@ GUIDE_ANSWERED = Event(
     ("call",),
     "To supervisors: a guide call was taken care of, so every dashboard drops it: `call` {id, kiosk, by}.",
 )
+# 红黄牌 (CONTRACT §11): the moment the evaluator issues a card, with its evidence.
+CARD_ISSUED = Event(
+    "card.issued",
+    frozenset({SUPERVISOR}),
+    ("card",),
+    "To supervisors, once per card, the moment it is issued: `card` {id, color, rule, staff, window,"
+    " ticket, at, issued_at, evidence, notes} as GET /api/cards shows it (an evidence too long for a"
+    " notification comes cut, `truncated`).",
+)
 
 CATALOGUE: Final = (
     TICKET_ISSUED,
@@ -177,6 +186,7 @@ CATALOGUE: Final = (
     TICKET_REJOINED,
     GUIDE_CALLED,
     GUIDE_ANSWERED,
+    CARD_ISSUED,
 )
 BY_NAME: Final = {e.name: e for e in CATALOGUE}
 

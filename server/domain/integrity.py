@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -35,6 +36,8 @@ GENESIS: Final = "0" * 64  # the "previous hash" of seq 1
 SEAL_LOCK: Final = 0x636C6861  # advisory lock class "clha"; the hall id is the second key
 SEAL_BATCH: Final = 1000
 SETTLE_S: Final = 60  # a late commit is at most this older than the chained entry after it
+GAP_S: Final = 120  # a sealer looks for a missing id this long (transactions end within 30 s)
+MOST_GAPS: Final = 10_000  # ids noted missing in one stretch at most (another hall's burst)
 
 COLUMNS = """a.id, a.hall_id, a.at, a.actor_kind, a.actor_id, a.actor_name, a.window_number, a.ticket_id,
        a.ticket_number, a.action, a.reason, a.rule_ticket_id, a.rule_ticket_number, a.details"""
@@ -59,6 +62,25 @@ WHERE a.hall_id = $1 AND a.at >= $3::timestamptz - make_interval(secs => $4) AND
   AND NOT EXISTS (SELECT 1 FROM action_log_chain c WHERE c.entry_id = a.id)
   AND a.at >= {NEXT_CHAINED_AT} - make_interval(secs => $4)
 ORDER BY a.id
+"""
+
+# -- the same, by id: the ids a sealer saw missing (a late commit can only fill one)
+LATE_BY_ID = f"""
+SELECT {COLUMNS} FROM action_log a
+WHERE a.hall_id = $1 AND a.id = ANY($2::bigint[])
+  AND NOT EXISTS (SELECT 1 FROM action_log_chain c WHERE c.entry_id = a.id)
+  AND a.at >= {NEXT_CHAINED_AT} - make_interval(secs => $3)
+ORDER BY a.id
+"""
+
+# -- the ids below the newest chained one, over its last SETTLE_S, that are not chained:
+# -- rolled back, another hall's, or a transaction still open (a late commit to come)
+MISSING = """
+SELECT g.id FROM generate_series(
+    coalesce((SELECT min(a.id) FROM action_log a
+              WHERE a.hall_id = $1 AND a.at >= $3::timestamptz - make_interval(secs => $4)), $2),
+    $2) AS g(id)
+WHERE NOT EXISTS (SELECT 1 FROM action_log_chain c WHERE c.entry_id = g.id)
 """
 
 # -- the new ones, after the newest chained id
@@ -124,18 +146,60 @@ def entry_hash(prev_hash: str, seq: int, row: Any) -> str:
     return hashlib.sha256(f"{prev_hash}|{seq}|{content(row)}".encode()).hexdigest()
 
 
-async def seal(conn: Connection, hall_id: int) -> int:
-    """Chain the hall's unchained entries, if no other sealer is at it; how many were chained."""
+@dataclass
+class Gaps:
+    """What one sealer remembers between rounds: the ids it saw missing below what it
+    chained (a late commit can only fill one of them), for GAP_S each, and how far it
+    had chained. Another sealer chaining in between makes it start again (`known` off)."""
+
+    ids: dict[int, float] = field(default_factory=dict)  # id → when to stop looking (monotonic)
+    newest: int = 0
+    known: bool = False
+
+    def note(self, first: int, rows: list[Any], now: float) -> None:
+        """The ids missing between `first` and the rows just chained (in id order)."""
+        expected = first
+        for row in rows:
+            for missing in range(expected, min(row["id"], expected + MOST_GAPS)):
+                self.ids[missing] = now + GAP_S
+            expected = max(expected, row["id"] + 1)
+
+    def forget(self, chained: list[int], now: float) -> None:
+        for entry in chained:
+            self.ids.pop(entry, None)
+        for entry in [i for i, until in self.ids.items() if until < now]:
+            del self.ids[entry]
+
+
+async def seal(conn: Connection, hall_id: int, *, late: bool = True, gaps: Gaps | None = None) -> int:
+    """Chain the hall's unchained entries, if no other sealer is at it; how many were chained.
+
+    Late commits (below the newest chained id): with `gaps`, looked up by the ids this
+    sealer saw missing, by key; otherwise, or when another sealer chained since, and
+    when `late`, by scanning the last SETTLE_S of the log (which then seeds `gaps`)."""
     async with conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", SEAL_LOCK, hall_id):
             return 0
+        now = time.monotonic()
         head = await conn.fetchrow(HEAD, hall_id)
         seq, prev = (head["seq"], head["hash"]) if head else (0, GENESIS)
         frontier = await conn.fetchrow(NEWEST, hall_id)
         newest = frontier["entry_id"] if frontier else 0
         at = frontier["at"] if frontier else None
-        late = await conn.fetch(LATE, hall_id, newest, at, SETTLE_S) if at else []
-        rows = [*late, *await conn.fetch(NEW, hall_id, newest, SEAL_BATCH)]
+        found: list[Any] = []
+        if gaps is not None and gaps.known and gaps.newest == newest:
+            if gaps.ids:
+                found = list(await conn.fetch(LATE_BY_ID, hall_id, list(gaps.ids), SETTLE_S))
+        elif late:
+            found = list(await conn.fetch(LATE, hall_id, newest, at, SETTLE_S)) if at else []
+            if gaps is not None:  # start again from what is missing now (nothing, before any chain)
+                missing = await conn.fetch(MISSING, hall_id, newest, at, SETTLE_S) if at else []
+                gaps.ids = {r["id"]: now + GAP_S for r in missing}
+                gaps.known = True
+        elif gaps is not None:
+            gaps.known = False  # another sealer chained since: look again when `late`
+        new = list(await conn.fetch(NEW, hall_id, newest, SEAL_BATCH))
+        rows = [*found, *new]
         seqs, ids, prevs, hashes = [], [], [], []
         for row in rows:
             seq += 1
@@ -147,6 +211,10 @@ async def seal(conn: Connection, hall_id: int) -> int:
             prev = digest
         if rows:
             await conn.execute(INSERT_SEALS, hall_id, seqs, ids, prevs, hashes)
+        if gaps is not None and gaps.known:
+            gaps.note(newest + 1, new, now)
+            gaps.forget(ids, now)
+            gaps.newest = max([newest, *ids])
         return len(rows)
 
 

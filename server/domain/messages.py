@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from clearhall.server.domain.text import Text
 
+# The integrity signals' sentences (why each signal was raised) are in `signal_texts`, beside them.
+
 # ---------------------------------------------------------------- requests and bodies
 NOT_JSON = Text("请求内容不是有效的 JSON", "The body is not valid JSON")
 NOT_OBJECT = Text("请求内容应为 JSON 对象", "The body must be a JSON object")
@@ -165,6 +167,10 @@ COMPLAINTS_TOO_FAST = Text(
 QUERY_NOT_A_CHOICE = Text("参数 {name} 可选: {choices}", "{name} must be one of {choices}")
 TO_BEFORE_FROM = Text("结束日期 to 早于开始日期 from", "to is before from")
 RANGE_TOO_LONG = Text("统计区间最多 {days} 天", "A range is at most {days} days")
+QUERY_NOT_MONTH = Text("参数 {name} 应为 YYYY-MM", "{name} must be a month, YYYY-MM")
+REPORT_OUT_OF_RANGE = Text(
+    "报表的日期应在 {first} 至 {last} 之间", "A report's dates must be from {first} to {last}"
+)
 NOT_BOOLEAN = Text("字段 {field} 应为 true 或 false", "Field '{field}' must be true or false")
 
 # ---------------------------------------------------------------- printing
@@ -271,4 +277,47 @@ NOTIFY_NEXT = Text(
 NOTIFY_CALLED = Text(
     "【{hall}】轮到您了！请 {number} 到 {window} 号窗口办理。",
     "{hall}: it is your turn. Ticket {number}, please go to window {window}.",
+)
+
+# ---------------------------------------------------------------- 红黄牌: why each card (domain/cards.py)
+NO_CARD = Text("没有这张红黄牌", "There is no such card")
+CARD_TIME_LIMIT = Text(
+    "{ticket}（{service}）{since} 在 {window} 号窗口叫号后，办理超过限时 {minutes} 分钟未办结",
+    "{ticket} ({service}) was at window {window} from its call at {since} past its {minutes}-minute"
+    " time limit",
+)
+CARD_LONG_WAIT = Text(
+    "{ticket}（{service}）自 {since} 起等候 {minutes} 分钟仍未被叫号",
+    "{ticket} ({service}) waited {minutes} minutes from {since} without being called",
+)
+CARD_IDLE_WINDOW = Text(
+    "{window} 号窗口在岗未暂停，自 {since} 起 {minutes} 分钟未叫号，而本窗口业务有号等候（最早 {ticket}）",
+    "Window {window} was open and called nobody for {minutes} minutes from {since} while its services'"
+    " tickets waited (the first {ticket})",
+)
+CARD_ABSENT = Text(
+    "{window} 号窗口 {name} {since} 签退后，营业时间内 {minutes} 分钟无人签到（空岗）",
+    "Window {window} was left empty in opening hours for {minutes} minutes after {name} signed out at"
+    " {since}",
+)
+CARD_OUT_OF_ORDER = Text(
+    "{window} 号窗口 {since} 指呼 {ticket}，按叫号规则应叫 {rule_ticket}；理由：{reason}",
+    "Window {window} called {ticket} out of order at {since}; the rule would have called {rule_ticket}."
+    " Reason: {reason}",
+)
+CARD_SUSPENDED_TWICE = Text(
+    "{ticket} 在 {window} 号窗口第 {times} 次挂起（所缺：{missing}），一次性告知未落实",
+    "{ticket} was suspended again at window {window} (suspension {times}; missing: {missing}): the"
+    " documents were not all named at once",
+)
+CARD_NOTHING_NAMED = Text("未列明", "nothing named")
+CARD_BAD_RATING = Text(
+    "{ticket} 的差评（{score} 分）于 {since} 整改结案，{appeal}，差评成立",
+    "The bad rating ({score}) of {ticket} stands: its case closed at {since} {appeal}",
+)
+CARD_NOT_APPEALED = Text("未申诉", "without an appeal")
+CARD_APPEAL_REJECTED = Text("申诉未获支持", "after its appeal was rejected")
+CARD_RED = Text(
+    "{name} 在 {days} 天内累计 {count} 张黄牌（{rules}）",
+    "{name} received {count} yellow cards within {days} days ({rules})",
 )

@@ -26,7 +26,7 @@ from clearhall.server.store.db import SCHEMA_LOCK, Connection
 log = logging.getLogger(__name__)
 
 APP_ROLE: Final = "clearhall_app"
-APPEND_ONLY: Final = ("action_log", "action_log_chain")
+APPEND_ONLY: Final = ("action_log", "action_log_chain", "cards", "card_notes")
 
 MAKE_ROLE = f"""
 DO $$

@@ -11,7 +11,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from clearhall.server.store.credentials import hasher, token_hash
 from clearhall.server.store.db import Connection
+from clearhall.server.store.hall_cards import apply_cards
 from clearhall.server.store.hall_ratings import apply_ratings
+from clearhall.server.store.hall_signals import apply_signals
 from clearhall.server.store.hallfile import HallConf, PrinterConf
 
 
@@ -148,6 +150,8 @@ async def apply(conn: Connection, conf: HallConf) -> int:
         # 好差评: [ratings], [ratings.forward], [calendar] and each service's 事项编码
         matter_codes = {s.code: s.matter_code for s in conf.services}
         await apply_ratings(conn, hall_id, conf.ratings, conf.calendar, matter_codes)
+        await apply_cards(conn, hall_id, conf.cards)  # [cards]: 红黄牌 rules
+        await apply_signals(conn, hall_id, conf.signals)  # [signals]
     return hall_id
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clearhall.server.store.hall_cards import CardsConf, read_cards
 from clearhall.server.store.hall_ratings import (
     CalendarConf,
     RatingsConf,
@@ -34,6 +35,7 @@ from clearhall.server.store.hall_reader import (
     table,
     unique,
 )
+from clearhall.server.store.hall_signals import SignalsConf, read_signals
 from clearhall.server.store.kinds import DeviceKind, Role
 
 DEMO = Path(__file__).resolve().parent / "demo_hall.toml"
@@ -127,6 +129,8 @@ class HallConf:
     printers: tuple[PrinterConf, ...] = field(default=())
     ratings: RatingsConf = field(default_factory=RatingsConf)  # [ratings], [ratings.forward]
     calendar: CalendarConf = field(default_factory=CalendarConf)  # [calendar]: holidays, 调休 workdays
+    cards: CardsConf = field(default_factory=CardsConf)  # [cards]: 红黄牌 rules
+    signals: SignalsConf = field(default_factory=SignalsConf)  # [signals]: integrity signals' thresholds
 
 
 def parse(text: str, source: str = "hall file") -> HallConf:
@@ -149,7 +153,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
     for key in data:
         if key not in (
             "hall", "policy", "notify", "services", "windows", "staff", "devices", "printers",
-            "ratings", "calendar",
+            "ratings", "calendar", "cards", "signals",
         ):  # fmt: skip
             raise top.fail(key, f'unknown section "{key}"')
 
@@ -312,6 +316,8 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         printers=tuple(printers),
         ratings=read_ratings(top, data),
         calendar=read_calendar(top, data),
+        cards=read_cards(top, data),
+        signals=read_signals(top, data),
     )
 
 

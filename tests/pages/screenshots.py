@@ -23,6 +23,7 @@ from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.pages.helpers import REPO
 from tests.pages.screenshots_counter import shoot_console, shoot_kiosk, shoot_phone
 from tests.pages.screenshots_haochaping import shoot_ratings, shoot_supervision
+from tests.pages.screenshots_supervision import shoot_wall
 
 OUT = REPO / "docs" / "screenshots"
 
@@ -243,6 +244,7 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
         shoot_kiosk(page, api, tokens, STAFF, KIOSK)
         shoot_ratings(page, api, tokens, STAFF, KIOSK)
         shoot_supervision(page, api, tokens, STAFF, KIOSK)
+        shoot_wall(page, api, tokens, STAFF, KIOSK)
 
         # the supervisor dashboard: an out-of-order call and two notices to show
         sup = api.login("supervisor", "demo-supervisor-2026")

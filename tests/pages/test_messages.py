@@ -17,7 +17,16 @@ BILINGUAL_BY_DESIGN = {"lang_switch"}  # the button that names the other languag
 
 
 def test_every_string_table_has_both_languages_and_never_mixes_them(page: Any, hall: Hall) -> None:
-    pages = ["/kiosk", "/console", "/supervisor", "/display", "/display/window/3", "/rate/3", "/t/x?key=y"]
+    pages = [
+        "/kiosk",
+        "/console",
+        "/supervisor",
+        "/supervisor/wall",
+        "/display",
+        "/display/window/3",
+        "/rate/3",
+        "/t/x?key=y",
+    ]
     seen = 0
     for path in pages:
         page.goto(hall.base + path)

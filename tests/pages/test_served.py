@@ -11,7 +11,16 @@ from html.parser import HTMLParser
 from clearhall.server.api.pages import FOLDERS
 from tests.conftest import Api
 
-ADDRESSES = ("/kiosk", "/display", "/display/window/3", "/rate/1", "/console", "/supervisor", "/t/abc")
+ADDRESSES = (
+    "/kiosk",
+    "/display",
+    "/display/window/3",
+    "/rate/1",
+    "/console",
+    "/supervisor",
+    "/supervisor/wall",
+    "/t/abc",
+)
 
 
 class Loads(HTMLParser):
