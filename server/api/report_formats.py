@@ -84,7 +84,7 @@ def report_json(r: Report) -> dict[str, Any]:
             "complete": r.complete,
             "head": head,
             "unsealed": r.unsealed,
-            "columns": [{"key": c.key, "title": c.title, "kind": c.kind} for c in COLUMNS],
+            "columns": [{"field": c.key, "title": c.title, "kind": c.kind} for c in COLUMNS],
             "total": dict(r.total.values),
             **lines,
         }

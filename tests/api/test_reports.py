@@ -234,7 +234,7 @@ async def test_the_daily_report_is_the_day_computed_by_hand(api: Api, conn: asyn
     report = await daily_json(api, d.day)
     assert (report["kind"], report["from"], report["to"]) == ("daily", d.day.isoformat(), d.day.isoformat())
     assert report["hall"] == {"code": "main", "name": "测试政务服务中心"} and report["complete"] is False
-    assert [c["key"] for c in report["columns"]][:9] == list(OPS)
+    assert [c["field"] for c in report["columns"]][:9] == list(OPS)
     assert without_cards(report["total"]) == expected(*TOTAL)
     # every service and window, the window staff (no supervisor acted); the names as people read them
     assert [s["service"] for s in report["services"]] == ["A", "B", "C"]
@@ -257,7 +257,7 @@ async def test_the_daily_report_is_the_day_computed_by_hand(api: Api, conn: asyn
 async def test_the_lines_add_up_and_agree_with_the_figures(api: Api, conn: asyncpg.Connection) -> None:
     d = await build_day(api, conn)
     report = await daily_json(api, d.day)
-    counts = [c["key"] for c in report["columns"] if c["kind"] == "count"]
+    counts = [c["field"] for c in report["columns"] if c["kind"] == "count"]
     for key in counts:
         total = report["total"][key]
         by = {g: [line[key] for line in report[g]] for g in ("services", "windows", "staff")}
@@ -307,7 +307,7 @@ async def test_the_csv_holds_the_same_numbers(api: Api, conn: asyncpg.Connection
     )
     assert unquote(disposition.split("''", 1)[1]) == f"测试政务服务中心日报-{d.day}.csv"
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    titles = {c["title"]: c["key"] for c in report["columns"]}
+    titles = {c["title"]: c["field"] for c in report["columns"]}
     assert rows[0] == ["分组", "编号", "名称", *titles]
     assert "\r\n" in raw.decode("utf-8-sig")
     parsed = [(r[0], r[1], r[2], {titles[t]: number(v) for t, v in zip(rows[0][3:], r[3:], strict=True)})
@@ -336,7 +336,7 @@ async def test_the_workbook_holds_the_same_numbers(api: Api, conn: asyncpg.Conne
     book = openpyxl.load_workbook(io.BytesIO(raw))
     assert book.sheetnames == ["汇总", "按业务", "按窗口", "按人员"]
     titles = [c["title"] for c in report["columns"]]
-    keys = [c["key"] for c in report["columns"]]
+    keys = [c["field"] for c in report["columns"]]
     for sheet_name, name, key, heads in (("按业务", "services", "service", ["业务代码", "业务名称"]),
                                         ("按窗口", "windows", "window", ["窗口号", "窗口"]),
                                         ("按人员", "staff", "staff", ["用户名", "姓名"])):  # fmt: skip
@@ -406,7 +406,7 @@ async def test_a_month_is_the_sum_of_its_days(api: Api, conn: asyncpg.Connection
     assert [x["total"]["served"] for x in days if x["total"]["served"]] == (
         [2, 4] if other < d.day else [4, 2]
     )
-    counts = [c["key"] for c in month["columns"] if c["kind"] == "count"]
+    counts = [c["field"] for c in month["columns"] if c["kind"] == "count"]
     for name, key in (("services", "service"), ("windows", "window"), ("staff", "staff")):
         for line in month[name]:
             for column in counts:

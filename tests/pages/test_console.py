@@ -247,6 +247,12 @@ def test_finish_and_call_next_is_one_key_pressed_twice(page: Any, hall: Hall) ->
     at_window_9(page, hall)
     page.keyboard.press("n")
     wait_current(page, first["number"])
+    # the call's own answer (after the socket's) says so: only then is the console idle again
+    page.wait_for_function(
+        "want => document.querySelector('#actionMsg').textContent.includes(want)",
+        arg=first["number"],
+        timeout=WAIT_MS,
+    )
     page.keyboard.press("j")
     assert "再按一次 J 办结并叫下一位" in text(page, "#actionMsg") and current_number(page) == first["number"]
     page.keyboard.press("j")
