@@ -5,41 +5,13 @@ paged with ?before=<id>; GET /api/audit/verify recomputes its SHA-256 chain.
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
 from aiohttp import web
 
-from clearhall.server.api.routes import Access, Endpoint, ascii_number, ok
+from clearhall.server.api.query import query_date, query_int, query_word
+from clearhall.server.api.routes import Access, Endpoint, ok
 from clearhall.server.api.shapes import log_entry_json
-from clearhall.server.domain import action_log, errors, integrity, messages
+from clearhall.server.domain import action_log, integrity
 from clearhall.server.keys import DB, HALL
-
-
-def query_int(request: web.Request, name: str, low: int, high: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    number = ascii_number(raw, high)
-    if number is None or number < low:
-        raise errors.invalid(messages.QUERY_NOT_INTEGER(name=name, low=low, high=high), name)
-    return number
-
-
-def query_date(request: web.Request, name: str) -> date | None:
-    if not request.query.get(name):
-        return None
-    try:
-        return date.fromisoformat(request.query[name])
-    except ValueError:
-        raise errors.invalid(messages.QUERY_NOT_DATE(name=name), name) from None
-
-
-def query_word(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name) or None
-    if value is not None and not re.fullmatch(r"[A-Za-z0-9_]{1,32}", value):
-        raise errors.invalid(messages.QUERY_WRONG_FORMAT(name=name), name)
-    return value
 
 
 async def get_audit_log(request: web.Request) -> web.Response:

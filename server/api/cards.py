@@ -7,13 +7,10 @@ endpoint for it, and the database refuses it. Rules: `domain/cards.py`.
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from aiohttp import web
 
-from clearhall.server.api.audit import query_date, query_int
 from clearhall.server.api.follow_ups import query_choice
+from clearhall.server.api.query import query_days, query_int
 from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok, path_number
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import cards, errors, messages
@@ -34,13 +31,7 @@ def card_id(request: web.Request) -> int:
 
 
 def wanted(request: web.Request) -> cards.Filter:
-    today = datetime.now(ZoneInfo(request.app[HALL].timezone)).date()
-    last = query_date(request, "to") or today
-    first = query_date(request, "from") or last
-    if last < first:
-        raise errors.invalid(messages.TO_BEFORE_FROM, "to")
-    if (last - first).days >= MOST_DAYS:
-        raise errors.invalid(messages.RANGE_TOO_LONG(days=MOST_DAYS), "from")
+    first, last = query_days(request, request.app[HALL].timezone, MOST_DAYS)
     staff = request.query.get("staff") or None
     if staff is not None and len(staff) > MOST_USERNAME:
         raise errors.invalid(messages.QUERY_WRONG_FORMAT(name="staff"), "staff")

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from clearhall.server.api.audit import query_int
+from clearhall.server.api.query import query_int
 from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok, path_number
 from clearhall.server.api.shapes import follow_up_json
 from clearhall.server.api.validate import Body, Field

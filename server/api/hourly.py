@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from clearhall.server.api.audit import query_date
+from clearhall.server.api.query import query_date
 from clearhall.server.api.routes import Access, Endpoint, ok
 from clearhall.server.domain import hourly
 from clearhall.server.domain.hall import Hall

@@ -4,16 +4,13 @@ GET /api/ratings/figures?from=&to= (hall-local dates, default today)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from aiohttp import web
 
-from clearhall.server.api.audit import query_date
+from clearhall.server.api.query import query_days
 from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok
 from clearhall.server.api.shapes import figures_json, rating_json
 from clearhall.server.api.validate import Body, Field
-from clearhall.server.domain import errors, figures, messages, rating_rules, ratings
+from clearhall.server.domain import figures, rating_rules, ratings
 from clearhall.server.keys import DB, HALL
 
 RATING = Body(
@@ -67,13 +64,7 @@ async def get_rules(request: web.Request) -> web.Response:
 
 async def get_figures(request: web.Request) -> web.Response:
     hall = request.app[HALL]
-    today = datetime.now(ZoneInfo(hall.timezone)).date()
-    last = query_date(request, "to") or today
-    first = query_date(request, "from") or last
-    if last < first:
-        raise errors.invalid(messages.TO_BEFORE_FROM, "to")
-    if (last - first).days >= figures.MOST_DAYS:
-        raise errors.invalid(messages.RANGE_TOO_LONG(days=figures.MOST_DAYS), "from")
+    first, last = query_days(request, hall.timezone, figures.MOST_DAYS)
     async with request.app[DB].acquire() as conn:
         found = await figures.figures(conn, hall.id, hall.timezone, first, last)
     return ok({"figures": figures_json(found)})

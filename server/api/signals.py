@@ -8,15 +8,14 @@ ID or phone number); it never holds a number or a mask (`signal_rows`).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from clearhall.server.api.audit import query_date
+from clearhall.server.api.query import query_days
 from clearhall.server.api.routes import Access, Endpoint, ok
-from clearhall.server.domain import errors, messages, signals
+from clearhall.server.domain import signals
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.signal_rows import LogRow, RatingRow, Row, Signal, TicketRow
 from clearhall.server.domain.tickets import local_iso
@@ -87,13 +86,7 @@ def signal_json(s: Signal, hall: Hall) -> dict[str, Any]:
 
 async def get_signals(request: web.Request) -> web.Response:
     hall = request.app[HALL]
-    today = datetime.now(ZoneInfo(hall.timezone)).date()
-    last = query_date(request, "to") or today
-    first = query_date(request, "from") or last
-    if last < first:
-        raise errors.invalid(messages.TO_BEFORE_FROM, "to")
-    if (last - first).days >= signals.MOST_DAYS:
-        raise errors.invalid(messages.RANGE_TOO_LONG(days=signals.MOST_DAYS), "from")
+    first, last = query_days(request, hall.timezone, signals.MOST_DAYS)
     async with request.app[DB].acquire() as conn:
         thresholds, found = await signals.find(conn, hall, first, last)
     return ok(answer(hall, first, last, thresholds, found))
