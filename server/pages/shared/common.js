@@ -87,13 +87,10 @@
     return CH.t("wait_min", { n: min });
   };
 
-  /* A ticket's wait: "—" rather than "very soon" when people are still ahead
-   * and the server has no estimate worth the name. */
+  /* A ticket's wait: "—" only when the server has no estimate (no staffed
+   * window serves its service); a short one with several windows is 不到 1 分钟. */
   CH.fmtTicketWait = function (t) {
-    if (!t) return CH.t("wait_unknown");
-    var s = t.estimated_wait_s;
-    if ((s === null || s === undefined || s < 60) && t.ahead > 0) return CH.t("wait_unknown");
-    return CH.fmtWait(s);
+    return t ? CH.fmtWait(t.estimated_wait_s) : CH.t("wait_unknown");
   };
 
   /* "09:05": the time of an ISO 8601 instant on the hall's clock face */
