@@ -69,7 +69,10 @@ CREATE TABLE IF NOT EXISTS halls (
     -- [signals]: the integrity signals' thresholds, as one object of the hall
     -- file's keys; a key missing takes its default (server/store/hall_signals.py).
     -- Added by migration 0011 on older databases.
-    signal_thresholds         jsonb NOT NULL DEFAULT '{}'::jsonb
+    signal_thresholds         jsonb NOT NULL DEFAULT '{}'::jsonb,
+    -- the days the hall opens: its working days (the [calendar]) or every day.
+    -- Added by migration 0012.
+    open_days                 text NOT NULL DEFAULT 'workdays' CHECK (open_days IN ('workdays', 'all'))
 );
 
 CREATE TABLE IF NOT EXISTS services (
@@ -90,6 +93,11 @@ CREATE TABLE IF NOT EXISTS services (
     place               text,
     -- 事项编码 on the provincial 好差评 platform (hall file's matter_code). Migration 0007.
     matter_code         text,
+    -- 预约: whether the service takes bookings, its slots' length and how many
+    -- each holds (docs/appointments.md). Added by migration 0012.
+    appointments        boolean NOT NULL DEFAULT false,
+    slot_minutes        integer NOT NULL DEFAULT 30 CHECK (slot_minutes > 0),
+    slot_capacity       integer NOT NULL DEFAULT 2 CHECK (slot_capacity > 0),
     UNIQUE (hall_id, code)
 );
 
@@ -184,8 +192,9 @@ CREATE TABLE IF NOT EXISTS tickets (
     seq               integer NOT NULL,
     number            text NOT NULL,                 -- "A001"
     category          text NOT NULL CHECK (category IN
-                        ('normal', 'elderly', 'disabled', 'pregnant', 'military', 'enterprise')),
-    priority          boolean NOT NULL,              -- green channel
+                        ('normal', 'elderly', 'disabled', 'pregnant', 'military', 'enterprise',
+                         'appointment')),           -- 'appointment' added by migration 0012
+    priority          boolean NOT NULL,              -- called first: green channel or appointment
     status            text NOT NULL CHECK (status IN
                         ('waiting', 'called', 'serving', 'done', 'no_show', 'suspended')),
     issued_at         timestamptz NOT NULL DEFAULT now(),
@@ -207,6 +216,10 @@ CREATE TABLE IF NOT EXISTS tickets (
     -- 办件编号: the case's number in the provincial approval system, given at
     -- finish or afterwards; a rating carries it. Added by migration 0007.
     case_number       text,
+    -- 帮代办: the proxy who took the ticket for its applicant (id_hash is the
+    -- applicant's, whom the caps count). Added by migration 0012.
+    proxy_id_hash     bytea,
+    proxy_id_masked   text,
     UNIQUE (first_service_id, day, seq)   -- the number stays with its first service
 );
 -- Call-next reads one of these two in its ORDER BY (green channel first, or
@@ -682,3 +695,82 @@ CREATE OR REPLACE TRIGGER card_notes_no_change
 CREATE OR REPLACE TRIGGER card_notes_no_truncate
     BEFORE TRUNCATE ON card_notes
     FOR EACH STATEMENT EXECUTE FUNCTION cards_kept();
+
+-- 预约 (CONTRACT §12; docs/appointments.md). The hall file's [appointments],
+-- one row per hall (no row: the defaults).
+CREATE TABLE IF NOT EXISTS appointment_rules (
+    hall_id                integer PRIMARY KEY REFERENCES halls(id),
+    cancel_before_minutes  integer NOT NULL DEFAULT 60 CHECK (cancel_before_minutes >= 0),
+    checkin_early_minutes  integer NOT NULL DEFAULT 30 CHECK (checkin_early_minutes >= 0),
+    checkin_late_minutes   integer NOT NULL DEFAULT 15 CHECK (checkin_late_minutes >= 0),
+    no_show_limit          integer NOT NULL DEFAULT 3 CHECK (no_show_limit >= 0),
+    no_show_days           integer NOT NULL DEFAULT 30 CHECK (no_show_days >= 1),
+    days_ahead             integer NOT NULL DEFAULT 7 CHECK (days_ahead >= 1)
+);
+
+-- How many bookings each slot holds: a booking takes its place in one
+-- statement that adds one only while the slot has room, so the last place goes
+-- to exactly one of two bookers; a cancellation gives it back.
+CREATE TABLE IF NOT EXISTS appointment_slots (
+    service_id  integer NOT NULL REFERENCES services(id),
+    slot        timestamptz NOT NULL,
+    taken       integer NOT NULL DEFAULT 0 CHECK (taken >= 0),
+    PRIMARY KEY (service_id, slot)
+);
+
+-- A booking. Its code (what the QR holds and the citizen types) is stored as a
+-- SHA-256 like a ticket's key; the ID number and phone as keyed hashes. A
+-- booking is 'booked' until it is checked in (its ticket), cancelled, or its
+-- check-in window passes (a no-show: still 'booked', with its slot past).
+CREATE TABLE IF NOT EXISTS appointments (
+    id             text PRIMARY KEY,                 -- random, unguessable
+    hall_id        integer NOT NULL REFERENCES halls(id),
+    service_id     integer NOT NULL REFERENCES services(id),
+    day            date NOT NULL,                    -- the slot's hall-local day
+    slot           timestamptz NOT NULL,
+    slot_end       timestamptz NOT NULL,
+    code_hash      bytea NOT NULL UNIQUE,
+    id_hash        bytea NOT NULL,
+    id_masked      text NOT NULL,
+    phone_hash     bytea,
+    phone_masked   text,
+    status         text NOT NULL DEFAULT 'booked' CHECK (status IN ('booked', 'checked_in', 'cancelled')),
+    ticket_id      text REFERENCES tickets(id),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    changed_at     timestamptz
+);
+-- one booking per ID number per service per day (cancelled ones aside)
+CREATE UNIQUE INDEX IF NOT EXISTS appointments_one_per_day
+    ON appointments (service_id, day, id_hash) WHERE status <> 'cancelled';
+CREATE INDEX IF NOT EXISTS appointments_hall_day ON appointments (hall_id, day);
+CREATE INDEX IF NOT EXISTS appointments_id ON appointments (hall_id, id_hash, slot);
+
+-- 延时服务: kiosks issue for these services outside the hall's hours until
+-- `until` (or until ended early), opened by staff or a supervisor.
+CREATE TABLE IF NOT EXISTS extended_hours (
+    id          serial PRIMARY KEY,
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    service_ids integer[] NOT NULL,
+    until       timestamptz NOT NULL,
+    opened_by   integer NOT NULL REFERENCES staff(id),
+    opened_at   timestamptz NOT NULL DEFAULT now(),
+    ended_at    timestamptz,
+    ended_by    integer REFERENCES staff(id)
+);
+CREATE INDEX IF NOT EXISTS extended_hours_hall ON extended_hours (hall_id, until);
+
+-- 帮代办: registered proxies, from the hall file ([[proxies]]) or added by a
+-- supervisor; known by the keyed hash of their ID number.
+CREATE TABLE IF NOT EXISTS proxies (
+    id          serial PRIMARY KEY,
+    hall_id     integer NOT NULL REFERENCES halls(id),
+    name        text NOT NULL,
+    id_hash     bytea NOT NULL,
+    id_masked   text NOT NULL,
+    note        text,
+    source      text NOT NULL CHECK (source IN ('file', 'supervisor')),
+    active      boolean NOT NULL DEFAULT true,
+    added_by    integer REFERENCES staff(id),
+    added_at    timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (hall_id, id_hash)
+);

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from clearhall.server.api import appointments as appointment_endpoints
 from clearhall.server.api import audit, guide, hall, notices, openapi, pages, ratings, staff, tickets, windows
 from clearhall.server.api import cards as card_endpoints
 from clearhall.server.api import cases as case_endpoints
@@ -25,12 +26,14 @@ from clearhall.server.api import complaints as complaint_endpoints
 from clearhall.server.api import follow_ups as follow_up_endpoints
 from clearhall.server.api import forwarding as forward_endpoints
 from clearhall.server.api import hourly as hourly_endpoints
+from clearhall.server.api import hours as hours_endpoints
 from clearhall.server.api import printers as print_endpoints
 from clearhall.server.api import reports as report_endpoints
 from clearhall.server.api import signals as signal_endpoints
 from clearhall.server.api.middleware import error_middleware, security_headers
 from clearhall.server.api.routes import Registry
 from clearhall.server.carding import carding
+from clearhall.server.domain import proxies
 from clearhall.server.domain.hall import load_hall, only_hall_code
 from clearhall.server.forwarding.payload import target_of
 from clearhall.server.forwarding.sender import FORWARD_CONF, ForwardConf, Forwarder
@@ -62,6 +65,7 @@ def routes() -> Registry:
         card_endpoints.ROUTES,  # 红黄牌
         hourly_endpoints.ROUTES,  # the supervisor's charts and wall screen
         report_endpoints.ROUTES,  # daily and monthly reports
+        appointment_endpoints.ROUTES, hours_endpoints.ROUTES,  # 预约, 延时服务, 帮代办
     )  # fmt: skip
 
 
@@ -126,7 +130,11 @@ async def database(app: web.Application) -> AsyncIterator[None]:
                     )
                 app[SECRET] = await db.installation_secret(conn)
                 if conf is not None:
-                    await hall_apply.apply(conn, conf)
+                    hall_id = await hall_apply.apply(conn, conf)
+                    try:  # [[proxies]]: their ID numbers are checked and hashed with the secret
+                        await proxies.apply_file(conn, hall_id, app[SECRET], conf.proxies)
+                    except ValueError as exc:
+                        raise StartupError(str(exc)) from None
                     code: str | None = conf.code
                 else:
                     code = settings.hall or await only_hall_code(conn)

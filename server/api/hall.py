@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from clearhall.server.api.routes import Access, Endpoint, ok
 from clearhall.server.domain import hall as halls
-from clearhall.server.domain import views
+from clearhall.server.domain import hours, views
 from clearhall.server.keys import DB, HALL
-from clearhall.server.store.kinds import Category
+from clearhall.server.store.kinds import ASKABLE
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -28,14 +28,20 @@ async def get_services(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     async with request.app[DB].acquire() as conn:
         rows = await halls.services(conn, hall)
-        open_now = await halls.open_now(conn, hall)
+        extended = await hours.sessions(conn, hall)
+    moment = datetime.now(UTC)
+    reopens = hours.next_opening(hall, moment)
     return ok(
         {
             "services": [dict(r) for r in rows],
-            "categories": list(Category),
+            "categories": list(ASKABLE),
             "hall": {
                 "name": hall.name,
-                "open_now": open_now,
+                # open today at this hour (its calendar counted); kiosks issue outside
+                # hours only for services under 延时服务, listed in `extended`
+                "open_now": hours.is_open(hall, moment),
+                "opens": reopens.astimezone(ZoneInfo(hall.timezone)).isoformat() if reopens else None,
+                "extended": extended,
                 "hours": f"{hall.opens_at:%H:%M}–{hall.closes_at:%H:%M}",
                 # the screens show the hall's time from this clock, not the browser's
                 "timezone": hall.timezone,

@@ -33,6 +33,7 @@ def ticket_json(
         "service_name": t.service_name,
         "category": t.category,
         "green_channel": t.green_channel,
+        "proxy": t.proxy_masked is not None,  # 帮代办: taken by someone for the applicant
         "status": t.status,
         "issued_at": local_iso(t.issued_at, hall.timezone),
         "ahead": ahead,
@@ -49,6 +50,7 @@ def ticket_json(
     if for_caller:
         out["id_masked"] = t.id_masked
         out["phone_masked"] = t.phone_masked
+        out["proxy_masked"] = t.proxy_masked
     return out
 
 

@@ -39,6 +39,7 @@ def row_json(row: Row, hall: Hall) -> dict[str, Any]:
             "staff": {"username": row.staff, "name": row.staff_name} if row.staff else None,
             "issued_by": row.issued_by,
             "applicant": row.applicant,
+            "proxy": row.proxy,  # who took it for the applicant (帮代办), by ref
             "phone": row.phone,
         }
     if isinstance(row, RatingRow):

@@ -28,16 +28,35 @@ from clearhall.server.notify import worker as notify
 from clearhall.server.printing import jobs
 from clearhall.server.printing.print_jobs import Pending
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import Category
+from clearhall.server.store.kinds import ASKABLE
 
 ISSUE = Body(
     (
-        Field("service", str, required=True, max_length=2, pattern=r"[A-Z]{1,2}"),
-        Field("category", str, choices=tuple(Category)),
+        Field(
+            "service",
+            str,
+            max_length=2,
+            pattern=r"[A-Z]{1,2}",
+            description="the service's code; may be left out when `appointment` is given",
+        ),
+        Field("category", str, choices=ASKABLE),
         Field(
             "id_number", str, max_length=40, description="18-character resident ID (GB 11643); spaces ignored"
         ),
         Field("phone", str, max_length=20, description="11-digit mobile number; spaces and dashes ignored"),
+        Field(
+            "appointment",
+            str,
+            max_length=300,
+            description="预约: a booking's code (typed, or its QR as a scanner types it) to check it in",
+        ),
+        Field("walk_in", bool, description="an ordinary ticket although this ID number has a booking today"),
+        Field(
+            "proxy_id_number",
+            str,
+            max_length=40,
+            description="帮代办: the ID number of who takes the ticket for the applicant (id_number)",
+        ),
     )
 )
 
@@ -65,6 +84,8 @@ async def issue_ticket(request: web.Request) -> web.Response:
             body["unstaffed"] = True
         return 201, {"ticket": body | {"key": issued.key, "url": issued.url}}
 
+    async with request.app[DB].acquire() as conn:
+        await issuing.count_code_try(conn, hall, who.actor, order)
     # A kiosk that lost the answer retries with the same Idempotency-Key and gets
     # the same ticket back, never a second one.
     retry_key = request.headers.get("Idempotency-Key")

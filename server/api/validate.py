@@ -26,7 +26,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: type  # str, int, list (of str), dict (of int)
+    kind: type  # str, int, bool, list (of str), dict (of int)
     required: bool = False
     max_length: int = 200
     choices: tuple[str, ...] | None = None
@@ -44,6 +44,10 @@ class Field:
             return self._check_str(value, self.name)
         if self.kind is int:
             return self._check_int(value, self.name)
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise invalid(messages.NOT_BOOLEAN(field=self.name), self.name)
+            return value
         if self.kind is list:
             if not isinstance(value, list) or len(value) > self.max_items:
                 raise invalid(messages.NOT_STRING_LIST(field=self.name, most=self.max_items), self.name)
@@ -99,6 +103,8 @@ class Field:
                 schema["minimum"] = self.minimum
             if self.maximum is not None:
                 schema["maximum"] = self.maximum
+        elif self.kind is bool:
+            schema = {"type": "boolean"}
         elif self.kind is list:
             schema = {
                 "type": "array",

@@ -167,6 +167,14 @@ CARD_ISSUED = Event(
     " ticket, at, issued_at, evidence, notes} as GET /api/cards shows it (an evidence too long for a"
     " notification comes cut, `truncated`).",
 )
+# 延时服务 (CONTRACT §12): a session opened or ended; the screens and kiosks show it.
+HOURS_CHANGED = Event(
+    "hours.changed",
+    SCREENS,
+    ("extended",),
+    "Extended hours (延时服务) were opened or ended: `extended` is every session now in force,"
+    " [{id, services, until, opened_by, opened_at}], as GET /api/extended-hours answers.",
+)
 
 CATALOGUE: Final = (
     TICKET_ISSUED,
@@ -187,6 +195,7 @@ CATALOGUE: Final = (
     GUIDE_CALLED,
     GUIDE_ANSWERED,
     CARD_ISSUED,
+    HOURS_CHANGED,
 )
 BY_NAME: Final = {e.name: e for e in CATALOGUE}
 

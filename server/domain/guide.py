@@ -28,7 +28,18 @@ from clearhall.server.store.db import Connection
 
 CALLS_AT_KIOSK = throttle.Rule("guide_call", 2, timedelta(seconds=60))
 # Where the citizen was when they called: what the guide should expect.
-SCREENS = ("start", "card", "category", "real_name", "rejoin", "duplicate", "ticket")
+SCREENS = (
+    "start",
+    "card",
+    "category",
+    "real_name",
+    "rejoin",
+    "duplicate",
+    "ticket",
+    "checkin",
+    "proxy",
+    "closed",
+)
 
 # -- today's calls of the hall that nobody has answered, newest first
 OPEN_CALLS = """

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
 import asyncpg
 
+from clearhall.server.domain.workdays import Calendar
 from clearhall.server.store.db import Connection
 
 
@@ -27,6 +28,8 @@ class Hall:
     no_show_comeback_behind: int  # 过号顺延: a missed ticket comes back once, N behind; 0 = never
     unstaffed_services: str  # issuing for a service no open window serves: "warn" or "refuse"
     alert_ahead: int = 3  # 叫号提醒: warn a citizen this many tickets before their turn; 0 = off
+    open_days: str = "workdays"  # the [calendar]'s working days, or "all"
+    calendar: Calendar = field(default_factory=Calendar)  # holidays and 调休 workdays
 
     @property
     def refuses_unstaffed(self) -> bool:
@@ -36,14 +39,19 @@ class Hall:
 SELECT_HALL = """
 SELECT id, code, name, timezone, public_url, max_consecutive_priority,
        daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute,
-       no_show_after_s, no_show_comeback_behind, unstaffed_services, alert_ahead
+       no_show_after_s, no_show_comeback_behind, unstaffed_services, alert_ahead, open_days,
+       calendar_holidays, calendar_workdays
 FROM halls WHERE code = $1
 """
 
 
 async def load_hall(conn: Connection, code: str) -> Hall | None:
     row = await conn.fetchrow(SELECT_HALL, code)
-    return Hall(**dict(row)) if row else None
+    if row is None:
+        return None
+    fields = dict(row)
+    calendar = Calendar.of(fields.pop("calendar_holidays"), fields.pop("calendar_workdays"))
+    return Hall(**fields, calendar=calendar)
 
 
 async def only_hall_code(conn: Connection) -> str | None:
@@ -60,15 +68,9 @@ SERVED_NOW = """EXISTS (
 
 SERVICES = f"""
 SELECT s.code, s.name, s.real_name_required, s.time_limit_minutes, {SERVED_NOW} AS served_now,
-       s.materials, s.place AS "where"
+       s.materials, s.place AS "where", s.appointments
 FROM services s
 WHERE s.hall_id = $1 AND s.active ORDER BY s.position, s.code
-"""
-
-# -- open from the first minute of opens_at through the last minute of closes_at
-OPEN_NOW = """
-SELECT to_char(now() AT TIME ZONE $1, 'HH24:MI')
-       BETWEEN to_char($2::time, 'HH24:MI') AND to_char($3::time, 'HH24:MI')
 """
 
 
@@ -90,7 +92,3 @@ class Guide:
 async def guide(conn: Connection, service_id: int) -> Guide:
     row = await conn.fetchrow("SELECT materials, place FROM services WHERE id = $1", service_id)
     return Guide(tuple(row["materials"]), row["place"]) if row else Guide()
-
-
-async def open_now(conn: Connection, hall: Hall) -> bool:
-    return bool(await conn.fetchval(OPEN_NOW, hall.timezone, hall.opens_at, hall.closes_at))

@@ -26,7 +26,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from clearhall.server.domain import action_log, errors, events, messages, throttle
+from clearhall.server.domain import (
+    action_log,
+    booking_texts,
+    checkin,
+    errors,
+    events,
+    hours,
+    messages,
+    throttle,
+)
 from clearhall.server.domain.hall import SERVED_NOW, Hall
 from clearhall.server.domain.idcard import (
     id_problem,
@@ -39,17 +48,26 @@ from clearhall.server.domain.idcard import (
 )
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket, lock_key, place_in_line
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import GREEN_CHANNEL, UNFINISHED, Category
+from clearhall.server.store.kinds import CALLED_FIRST, UNFINISHED, Category
 
 
 @dataclass(frozen=True)
 class Order:
-    """What a kiosk or a staff member asked for."""
+    """What a kiosk or a staff member asked for.
 
-    service: str
+    `appointment`: a booking's code, to check it in (the service may then be
+    left out); `walk_in`: an ordinary ticket even though the ID number has a
+    booking today; `proxy_id_number`: who takes the ticket for the applicant
+    (帮代办), whose `id_number` the caps count.
+    """
+
+    service: str | None = None
     category: str = Category.NORMAL
     id_number: str | None = None
     phone: str | None = None
+    appointment: str | None = None
+    walk_in: bool = False
+    proxy_id_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +81,7 @@ class Issued:
 
 
 SERVICE_FOR_ISSUE = f"""
-SELECT s.id, s.code, s.name, s.real_name_required, {SERVED_NOW} AS served_now
+SELECT s.id, s.code, s.name, s.real_name_required, s.appointments, {SERVED_NOW} AS served_now
 FROM services s
 WHERE s.hall_id = $1 AND s.code = $2 AND s.active
 """
@@ -88,6 +106,9 @@ SELECT {TICKET_COLUMNS} FROM tickets t JOIN services s ON s.id = t.service_id WH
 # 补打 by ID number: a citizen asks once or twice; paper is not for guessing.
 REPRINTS_AT_KIOSK = throttle.Rule("held_reprint_kiosk", 6, timedelta(seconds=20))
 REPRINTS_OF_ID = throttle.Rule("held_reprint_id", 3, timedelta(minutes=2))
+# 预约 codes tried at one kiosk (a scan or a typed code each): a hall's queue of
+# bookers checks in one by one; a burst of guesses does not get far.
+CODES_AT_KIOSK = throttle.Rule("checkin_code_kiosk", 10, timedelta(seconds=6))
 
 TODAY_FOR_ID = """
 SELECT count(*) FROM tickets
@@ -105,16 +126,34 @@ WITH counter AS (
 ), t AS (
     INSERT INTO tickets (id, hall_id, service_id, first_service_id, day, seq, number, category,
                          priority, status, order_at, key_hash, id_hash, id_masked, phone_hash,
-                         phone_masked, issued_by_device, issued_by_staff)
+                         phone_masked, issued_by_device, issued_by_staff, proxy_id_hash, proxy_id_masked)
     SELECT $1, $2, $3, $3, counter.day, counter.last,
            $5 || CASE WHEN counter.last < 1000 THEN lpad(counter.last::text, 3, '0')
                       ELSE counter.last::text END,
-           $6, $7, 'waiting', now(), $8, $9, $10, $11, $12, $13, $14
+           $6, $7, 'waiting', now(), $8, $9, $10, $11, $12, $13, $14, $15, $16
     FROM counter
     RETURNING *
 )
 SELECT {TICKET_COLUMNS} FROM t JOIN services s ON s.id = t.service_id
 """
+
+
+async def count_code_try(conn: Connection, hall: Hall, actor: action_log.Actor, order: Order) -> None:
+    """Count a kiosk's try of a booking code, outside (before) the ticket's transaction, so
+    an unknown code — a 404 that rolls the ticket back — counts too."""
+    if order.appointment is not None and actor.kind == "device":
+        wait = await throttle.hit(conn, hall.id, CODES_AT_KIOSK, f"device:{actor.id}")
+        if wait is not None:
+            raise throttle.refused(booking_texts.TOO_MANY_CODES, wait)
+
+
+def proven_id(secret: bytes, id_number: str, field: str) -> tuple[bytes, str]:
+    """An ID number checked (NFKC first: a full-width digit is a digit) → (keyed hash, mask)."""
+    id_number = normalise_id(id_number)
+    problem = id_problem(id_number)
+    if problem:
+        raise errors.invalid(problem, field)
+    return keyed_hash(secret, "id", id_number), mask(id_number)
 
 
 def phone_url(base_url: str, ticket_id: str, key: str) -> str:
@@ -137,13 +176,15 @@ async def issue(
     job of a kiosk with a printer), so both commit or neither does.
     """
     service, category, id_number, phone = order.service, order.category, order.id_number, order.phone
-    id_hash = id_masked = phone_hash = phone_masked = None
+    id_hash = id_masked = phone_hash = phone_masked = proxy_hash = proxy_masked = None
     if id_number is not None:
-        id_number = normalise_id(id_number)
-        problem = id_problem(id_number)
-        if problem:
-            raise errors.invalid(problem, "id_number")
-        id_hash, id_masked = keyed_hash(secret, "id", id_number), mask(id_number)
+        id_hash, id_masked = proven_id(secret, id_number, "id_number")
+    if order.proxy_id_number is not None:
+        if id_hash is None:
+            raise errors.invalid(booking_texts.PROXY_NEEDS_APPLICANT, "id_number")
+        proxy_hash, proxy_masked = proven_id(secret, order.proxy_id_number, "proxy_id_number")
+        if proxy_hash == id_hash:
+            raise errors.invalid(booking_texts.PROXY_IS_APPLICANT, "proxy_id_number")
     if phone is not None:
         problem = phone_problem(phone)
         if problem:
@@ -157,9 +198,26 @@ async def issue(
         if actor.kind == "device" and actor.id is not None:
             # A kiosk's tickets per minute (policy); a refused one rolls back uncounted.
             await throttle.kiosk_ticket(conn, hall.id, hall.kiosk_tickets_per_minute, actor.id)
+        # 预约: a booking's code checks it in (or, with walk_in, gives its holder an
+        # ordinary ticket); so does the ID number it was booked with, below
+        booked = None
+        if order.appointment is not None:
+            booked = await checkin.by_code(conn, hall, order.appointment, service, walk_in=order.walk_in)
+            service = booked.service_code
+        if service is None:
+            raise errors.invalid(messages.MISSING_FIELD(field="service"), "service")
         svc = await conn.fetchrow(SERVICE_FOR_ISSUE, hall.id, service)
         if svc is None:
             raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")
+        if booked is None and id_hash is not None and svc["appointments"] and not order.walk_in:
+            booked = await checkin.by_id(conn, hall, svc["id"], id_hash)
+        if booked is not None:
+            id_hash, id_masked = booked.id_hash, booked.id_masked
+            phone_hash, phone_masked = phone_hash or booked.phone_hash, phone_masked or booked.phone_masked
+            if not order.walk_in:
+                category = Category.APPOINTMENT
+        if actor.kind == "device" and category != Category.APPOINTMENT:
+            await hours.kiosk_may_issue(conn, hall, svc["id"])  # outside hours: 409 closed, unless 延时服务
         if not svc["served_now"] and hall.refuses_unstaffed:
             raise errors.conflict(messages.UNSTAFFED_SERVICE)
         if svc["real_name_required"] and id_hash is None:
@@ -181,17 +239,26 @@ async def issue(
         row = await conn.fetchrow(
             ISSUE,
             ticket_id, hall.id, svc["id"], hall.timezone, svc["code"], category,
-            category in GREEN_CHANNEL, hashlib.sha256(key.encode()).digest(), id_hash, id_masked,
+            category in CALLED_FIRST, hashlib.sha256(key.encode()).digest(), id_hash, id_masked,
             phone_hash, phone_masked,
             actor.id if actor.kind == "device" else None,
             actor.id if actor.kind == "staff" else None,
+            proxy_hash, proxy_masked,
         )  # fmt: skip
         assert row is not None  # an INSERT … RETURNING returns its row
         ticket = Ticket.from_row(row)
+        if booked is not None:  # checked in, or its holder came for an ordinary ticket
+            await checkin.checked_in(conn, booked.id, ticket.id)
+        elif order.walk_in and id_hash is not None and svc["appointments"]:
+            await checkin.walked_in(conn, hall, svc["id"], id_hash, ticket.id)
+        details = {"service": ticket.service, "category": category, "real_name": id_hash is not None}
+        if booked is not None:
+            details["appointment"] = booked.id
+        if proxy_masked is not None:
+            details["proxy"] = proxy_masked
         await action_log.record(
-            conn, hall.id, actor, "issue", ticket_id=ticket.id, ticket_number=ticket.number,
-            details={"service": ticket.service, "category": category, "real_name": id_hash is not None},
-        )  # fmt: skip
+            conn, hall.id, actor, "issue", ticket_id=ticket.id, ticket_number=ticket.number, details=details
+        )
         await events.publish(
             conn, hall.id, events.TICKET_ISSUED,
             ticket={"number": ticket.number, "service": ticket.service, "category": category},
@@ -240,11 +307,7 @@ async def held_ticket(
     looked up; 404 when the ID holds no such ticket; 409 at a kiosk that did
     not issue it (its receipt prints on the issuing kiosk's printer).
     """
-    id_number = normalise_id(id_number)
-    problem = id_problem(id_number)
-    if problem:
-        raise errors.invalid(problem, "id_number")
-    id_hash = keyed_hash(secret, "id", id_number)
+    id_hash, _ = proven_id(secret, id_number, "id_number")
     for rule, subject in ((REPRINTS_AT_KIOSK, f"{actor.kind}:{actor.id}"), (REPRINTS_OF_ID, id_hash.hex())):
         wait = await throttle.hit(conn, hall.id, rule, subject)
         if wait is not None:

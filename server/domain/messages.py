@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from clearhall.server.domain.text import Text
 
-# The integrity signals' sentences (why each signal was raised) are in `signal_texts`, beside them.
+# The integrity signals' sentences (why each signal was raised) are in `signal_texts`, beside them;
+# those of appointments, hours and proxies in `booking_texts`.
 
 # ---------------------------------------------------------------- requests and bodies
 NOT_JSON = Text("请求内容不是有效的 JSON", "The body is not valid JSON")
@@ -18,6 +19,7 @@ MISSING_FIELD = Text("缺少字段 {field}", "Field '{field}' is required")
 NULL_FIELD = Text("字段 {field} 不能为 null", "Field '{field}' must not be null")
 NOT_STRING = Text("字段 {field} 应为字符串", "Field '{field}' must be a string")
 NOT_INTEGER = Text("字段 {field} 应为整数", "Field '{field}' must be an integer")
+NOT_BOOLEAN = Text("字段 {field} 应为 true 或 false", "Field '{field}' must be true or false")
 NOT_OBJECT_FIELD = Text("字段 {field} 应为对象", "Field '{field}' must be an object")
 NOT_STRING_LIST = Text(
     "字段 {field} 应为不超过 {most} 项的字符串列表",

@@ -83,7 +83,8 @@ SELECT {TICKET_COLUMNS} FROM back t JOIN services s ON s.id = t.service_id
 # -- what is missing and when and where they were suspended (their latest suspend
 # -- in the log, along action_log_ticket)
 SUSPENDED_AT_WINDOW = """
-SELECT t.number, s.code AS service, t.category, t.priority AS green_channel, t.issued_at,
+SELECT t.number, s.code AS service, t.category,
+       (t.priority AND t.category <> 'appointment') AS green_channel, t.issued_at,
        coalesce(t.missing, '{}') AS missing, t.suspend_reason,
        l.at AS suspended_at, l.window_number AS suspended_window
 FROM tickets t JOIN services s ON s.id = t.service_id
@@ -186,7 +187,7 @@ async def _come_back(
         raise
     assert row is not None  # a no-show, locked since FIND_TODAY
     ticket = Ticket.from_row(row)
-    ahead = await conn.fetchval(AHEAD, hall.id, ticket.service_id, ticket.green_channel, order_at, ticket.id)
+    ahead = await conn.fetchval(AHEAD, hall.id, ticket.service_id, ticket.called_first, order_at, ticket.id)
     await action_log.record(
         conn, hall.id, actor, "comeback", window=window, ticket_id=ticket.id,
         ticket_number=ticket.number, details={"behind": behind, "ahead": ahead, **(details or {})},

@@ -47,6 +47,7 @@ class TicketRow:
     issued_by: str | None  # the kiosk's device name, or the staff member's name
     applicant: str | None  # ref of the ID number it was taken with
     phone: str | None  # ref of the phone number
+    proxy: str | None = None  # ref of the ID number of who took it for the applicant (帮代办)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def number(value: float) -> str:
 TICKET_ROWS = """
 SELECT t.number, s.code AS service, t.day, t.status, t.issued_at, t.called_at, t.finished_at,
        w.number AS window, st.username AS staff, st.name AS staff_name,
-       coalesce(d.name, issuer.name) AS issued_by, t.id_hash, t.phone_hash
+       coalesce(d.name, issuer.name) AS issued_by, t.id_hash, t.phone_hash, t.proxy_id_hash
 FROM tickets t
 JOIN services s ON s.id = t.service_id
 LEFT JOIN windows w ON w.id = t.window_id
@@ -124,9 +125,10 @@ async def ticket_rows(conn: Connection, hall_id: int, ids: Sequence[str]) -> lis
     rows = await conn.fetch(TICKET_ROWS, hall_id, list(ids[:MOST_ROWS]))
     return [
         TicketRow(
-            **{k: r[k] for k in TicketRow.__dataclass_fields__ if k not in ("applicant", "phone")},
+            **{k: r[k] for k in TicketRow.__dataclass_fields__ if k not in ("applicant", "phone", "proxy")},
             applicant=ref(r["id_hash"]),
             phone=ref(r["phone_hash"]),
+            proxy=ref(r["proxy_id_hash"]),
         )
         for r in rows
     ]

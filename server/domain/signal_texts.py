@@ -49,7 +49,7 @@ SAME_STAFF = Text(
     "One applicant (ID number {ref}) was served by {staff} {count} times from {first} to {last}; the line"
     " is {limit} within {days} days. {servers} staff members finished these services in that time.",
 )
-REGISTERED_PROXY = Text("此办事人是登记的帮代办人员。", " This applicant is a registered proxy.")
+REGISTERED_PROXY = Text("此人是登记的帮代办人员。", " This person is a registered proxy.")
 
 # ---------------------------------------------------------------- 好差评
 TOP_FAST = Text(

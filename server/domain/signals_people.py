@@ -29,6 +29,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from clearhall.server.domain import proxies
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.signal_rows import (
     Signal,
@@ -52,18 +53,21 @@ from clearhall.server.store.db import Connection
 from clearhall.server.store.hall_signals import SignalsConf
 
 MIN_SAMPLE: Final = 100  # number-days of history before the hall's percentile means anything
-NUMBERS: Final = {"id": "id_hash", "phone": "phone_hash"}  # the kinds of number, and their column
+# The kinds of number, and what counts as one: a proxy's ticket (帮代办) counts for the
+# proxy, who took it and stands at the window, and its applicant is named in its row.
+NUMBERS: Final = {"id": "coalesce(t.proxy_id_hash, t.id_hash)", "phone": "t.phone_hash"}
+PERSON: Final = NUMBERS["id"]
 
 
 def per_day_sql(column: str) -> str:
     # -- tickets per number per hall-local day, on the days asked for, at or over the line
     return f"""
-SELECT t.{column} AS subject, t.day, count(*) AS n, array_agg(t.id ORDER BY t.issued_at, t.id) AS tickets
+SELECT {column} AS subject, t.day, count(*) AS n, array_agg(t.id ORDER BY t.issued_at, t.id) AS tickets
 FROM tickets t
-WHERE t.hall_id = $1 AND t.day BETWEEN $2 AND $3 AND t.{column} IS NOT NULL
-GROUP BY t.{column}, t.day
+WHERE t.hall_id = $1 AND t.day BETWEEN $2 AND $3 AND {column} IS NOT NULL
+GROUP BY {column}, t.day
 HAVING count(*) >= $4
-ORDER BY t.day, n DESC, t.{column}
+ORDER BY t.day, n DESC, {column}
 """
 
 
@@ -72,8 +76,8 @@ def distribution_sql(column: str) -> str:
     return f"""
 SELECT count(*) AS sample, percentile_cont($4::float8) WITHIN GROUP (ORDER BY n) AS value
 FROM (SELECT count(*) AS n FROM tickets t
-      WHERE t.hall_id = $1 AND t.day BETWEEN $2 AND $3 AND t.{column} IS NOT NULL
-      GROUP BY t.{column}, t.day) daily
+      WHERE t.hall_id = $1 AND t.day BETWEEN $2 AND $3 AND {column} IS NOT NULL
+      GROUP BY {column}, t.day) daily
 """
 
 
@@ -81,13 +85,13 @@ PER_DAY: Final = {kind: per_day_sql(column) for kind, column in NUMBERS.items()}
 DISTRIBUTION: Final = {kind: distribution_sql(column) for kind, column in NUMBERS.items()}
 
 # -- ID numbers with tickets on at least $4 different days, the last on or after $5
-ID_DAYS = """
-SELECT t.id_hash AS subject, array_agg(t.day ORDER BY t.day, t.issued_at, t.id) AS days,
+ID_DAYS = f"""
+SELECT {PERSON} AS subject, array_agg(t.day ORDER BY t.day, t.issued_at, t.id) AS days,
        array_agg(t.day ORDER BY t.day, t.issued_at, t.id) AS keys,
        array_agg(t.id ORDER BY t.day, t.issued_at, t.id) AS tickets
 FROM tickets t
 WHERE t.hall_id = $1 AND t.day BETWEEN $2 AND $3 AND t.id_hash IS NOT NULL
-GROUP BY t.id_hash
+GROUP BY {PERSON}
 HAVING count(DISTINCT t.day) >= $4 AND max(t.day) >= $5
 """
 
@@ -121,16 +125,17 @@ SELECT array_agg(id ORDER BY issued_at, id) FROM tickets
 WHERE hall_id = $1 AND issued_by_device = $2 AND issued_at BETWEEN $3::timestamptz - $4::interval AND $3
 """
 
-# -- one applicant's tickets finished by one staff member, at least $4 of them, the last on or after $5
-SAME_STAFF_VISITS = """
-SELECT t.id_hash AS subject, t.staff_id, st.username, st.name,
+# -- one person's tickets (the applicant's, or the proxy's who came for them) finished by
+# -- one staff member, at least $4 of them, the last on or after $5
+SAME_STAFF_VISITS = f"""
+SELECT {PERSON} AS subject, t.staff_id, st.username, st.name,
        array_agg(t.day ORDER BY t.day, t.finished_at, t.id) AS days,
        array_agg(t.id ORDER BY t.day, t.finished_at, t.id) AS keys,
        array_agg(t.id ORDER BY t.day, t.finished_at, t.id) AS tickets,
        array_agg(DISTINCT t.service_id) AS services
 FROM tickets t JOIN staff st ON st.id = t.staff_id
 WHERE t.hall_id = $1 AND t.day BETWEEN $2 AND $3 AND t.id_hash IS NOT NULL AND t.status = 'done'
-GROUP BY t.id_hash, t.staff_id, st.username, st.name
+GROUP BY {PERSON}, t.staff_id, st.username, st.name
 HAVING count(*) >= $4 AND max(t.day) >= $5
 """
 # -- how many staff members finished tickets of these services on these days
@@ -141,12 +146,8 @@ WHERE hall_id = $1 AND day BETWEEN $2 AND $3 AND status = 'done' AND service_id 
 
 
 async def registered_proxies(conn: Connection, hall_id: int, hashes: Sequence[bytes]) -> frozenset[bytes]:
-    """The ID hashes among `hashes` that are registered proxies (帮代办, CONTRACT §12).
-
-    The hook for the appointments issue, which brings the register (a ticket's
-    `proxy_id_number`): there is none yet, so nobody is one, and every
-    `same_staff` signal says `"proxy": false`."""
-    return frozenset()
+    """The ID hashes among `hashes` that are registered proxies (帮代办, CONTRACT §12)."""
+    return await proxies.registered(conn, hall_id, list(hashes))
 
 
 async def scalping(conn: Connection, hall: Hall, th: SignalsConf, first: date, last: date) -> list[Signal]:
@@ -169,6 +170,7 @@ async def per_day(
     if not rows:
         return []
     usual = await hall_percentile(conn, hall.id, th, first, last, kind)
+    registered = await registered_proxies(conn, hall.id, [r["subject"] for r in rows]) if kind == "id" else ()
     out = []
     for r in rows:
         if usual is not None and r["n"] <= usual["value"]:
@@ -179,12 +181,15 @@ async def per_day(
         if usual is not None:
             shown = usual | {"pct": number(th.percentile), "value": number(usual["value"])}
             why = joined(why, ABOVE_PERCENTILE(**shown))
+        proxy = r["subject"] in registered
+        if proxy:
+            why = joined(why, REGISTERED_PROXY)
         signal = Signal(
             kind="scalping",
             rule=f"{kind}_per_day",
             first=r["day"],
             last=r["day"],
-            about={"kind": kind, "ref": subject},
+            about={"kind": kind, "ref": subject} | ({"proxy": proxy} if kind == "id" else {}),
             figures={"tickets": r["n"], "hall_percentile": usual},
             thresholds={f"{kind}_tickets_per_day": line, "percentile": th.percentile},
             why=why,

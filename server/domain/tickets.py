@@ -26,7 +26,8 @@ class Ticket:
     service: str
     service_name: str
     category: str
-    green_channel: bool  # the tickets.priority column
+    green_channel: bool  # 绿色通道 (elderly, disabled, pregnant, military)
+    called_first: bool  # the tickets.priority column: green channel or a checked-in appointment
     status: str
     issued_at: datetime
     order_at: datetime
@@ -41,6 +42,7 @@ class Ticket:
     id_masked: str | None
     phone_masked: str | None
     missing: list[str] | None
+    proxy_masked: str | None  # 帮代办: the masked ID number of who took it for the applicant
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Ticket:
@@ -49,11 +51,13 @@ class Ticket:
 
 # Every query that returns tickets selects these, from tickets t.
 TICKET_COLUMNS = """
-    t.id, t.number, s.code AS service, s.name AS service_name, t.category, t.priority AS green_channel,
+    t.id, t.number, s.code AS service, s.name AS service_name, t.category,
+    (t.priority AND t.category <> 'appointment') AS green_channel, t.priority AS called_first,
     t.status, t.issued_at, t.order_at, t.service_id,
     (SELECT w.number FROM windows w WHERE w.id = t.window_id) AS window, t.staff_id,
     (SELECT st.name FROM staff st WHERE st.id = t.staff_id) AS staff_name, t.issued_by_device,
-    t.called_at, t.started_at, t.finished_at, t.id_masked, t.phone_masked, t.missing
+    t.called_at, t.started_at, t.finished_at, t.id_masked, t.phone_masked, t.missing,
+    t.proxy_id_masked AS proxy_masked
 """
 
 
@@ -134,7 +138,7 @@ async def place_in_line(conn: Connection, hall_id: int, t: Ticket) -> tuple[int,
     """(ahead, estimated_wait_s) of a ticket; (0, None) once it is no longer waiting."""
     if t.status != TicketStatus.WAITING:
         return 0, None
-    ahead: int = await conn.fetchval(AHEAD, hall_id, t.service_id, t.green_channel, t.order_at, t.id)
+    ahead: int = await conn.fetchval(AHEAD, hall_id, t.service_id, t.called_first, t.order_at, t.id)
     load = await service_load(conn, hall_id, t.service_id)
     if not load:
         return ahead, None

@@ -14,7 +14,7 @@ from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import Ticket, estimate, local_iso, service_load
 from clearhall.server.domain.window import Window
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import GREEN_CHANNEL
+from clearhall.server.store.kinds import CALLED_FIRST, GREEN_CHANNEL
 
 WINDOWS_STATE = """
 SELECT w.number, w.paused, w.pause_reason, st.name AS staff_name, st.party_member,
@@ -121,17 +121,21 @@ def policy(hall: Hall) -> dict[str, Any]:
         # issuing for a service no open window serves now: "warn" or "refuse"
         "unstaffed_services": hall.unstaffed_services,
         "green_channel": list(GREEN_CHANNEL),
+        # 预约: a checked-in booking is called with the green channel, before walk-ins
+        "called_first": list(CALLED_FIRST),
         "text_zh": (
-            "叫号规则：每个窗口在其办理的业务中，先叫绿色通道（老年人、残疾人、孕妇、军人），"
-            f"再按取号先后顺序叫号；同一窗口连续叫 {n} 个绿色通道号后，"
-            "若有普通号在等候，下一个先叫普通号。转移业务的号保留原来的排队位置。"
+            "叫号规则：每个窗口在其办理的业务中，先叫绿色通道（老年人、残疾人、孕妇、军人）"
+            "和已签到的预约号，二者按签到或取号先后排在一起；再按取号先后顺序叫普通号。"
+            f"同一窗口连续叫 {n} 个绿色通道或预约号后，若有普通号在等候，下一个先叫普通号。"
+            "转移业务的号保留原来的排队位置。"
             "工作人员如需不按顺序叫号，必须填写理由，并记录在案备查。"
         ),
         "text_en": (
             "Calling rule: at each window, among the services it handles, the green channel "
-            "(elderly, disabled, pregnant, military) is called first, then everyone in the order "
-            f"they took their numbers; after {n} green-channel calls in a row at one window, a "
-            "waiting normal ticket is called next. A transferred ticket keeps its place in line. "
+            "(elderly, disabled, pregnant, military) and checked-in appointments are called first, "
+            "together in the order they took their numbers or checked in; then everyone else in the "
+            f"order they took their numbers. After {n} such calls in a row at one window, a waiting "
+            "normal ticket is called next. A transferred ticket keeps its place in line. "
             "Calling anyone out of order needs a written reason, and is logged for review."
         ),
     }

@@ -110,7 +110,8 @@ def require_free(w: Window) -> None:
 
 
 WAITING_AT_WINDOW = """
-SELECT t.number, s.code AS service, t.category, t.priority AS green_channel, t.status, t.issued_at
+SELECT t.number, s.code AS service, t.category,
+       (t.priority AND t.category <> 'appointment') AS green_channel, t.status, t.issued_at
 FROM tickets t JOIN services s ON s.id = t.service_id
 WHERE t.hall_id = $1 AND t.status = ANY($3::text[])
   AND t.service_id IN (SELECT ws.service_id FROM window_services ws

@@ -23,6 +23,7 @@ CATEGORY_LABELS: Final = {
     "pregnant": "孕妇",
     "military": "军人",
     "enterprise": "企业",
+    "appointment": "预约",
 }
 
 

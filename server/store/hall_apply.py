@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from clearhall.server.store.credentials import hasher, token_hash
 from clearhall.server.store.db import Connection
+from clearhall.server.store.hall_appointments import apply_rules
 from clearhall.server.store.hall_cards import apply_cards
 from clearhall.server.store.hall_ratings import apply_ratings
 from clearhall.server.store.hall_signals import apply_signals
@@ -35,8 +36,9 @@ async def apply(conn: Connection, conf: HallConf) -> int:
             """
             INSERT INTO halls (code, name, timezone, public_url, max_consecutive_priority,
                                daily_tickets_per_id, opens_at, closes_at, kiosk_tickets_per_minute,
-                               no_show_after_s, no_show_comeback_behind, unstaffed_services, alert_ahead)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time, $9, $10, $11, $12, $13)
+                               no_show_after_s, no_show_comeback_behind, unstaffed_services, alert_ahead,
+                               open_days)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::time, $8::text::time, $9, $10, $11, $12, $13, $14)
             ON CONFLICT (code) DO UPDATE SET
                 name = EXCLUDED.name, timezone = EXCLUDED.timezone,
                 public_url = EXCLUDED.public_url,
@@ -46,30 +48,36 @@ async def apply(conn: Connection, conf: HallConf) -> int:
                 kiosk_tickets_per_minute = EXCLUDED.kiosk_tickets_per_minute,
                 no_show_after_s = EXCLUDED.no_show_after_s,
                 no_show_comeback_behind = EXCLUDED.no_show_comeback_behind,
-                unstaffed_services = EXCLUDED.unstaffed_services, alert_ahead = EXCLUDED.alert_ahead
+                unstaffed_services = EXCLUDED.unstaffed_services, alert_ahead = EXCLUDED.alert_ahead,
+                open_days = EXCLUDED.open_days
             RETURNING id
             """,
             conf.code, conf.name, conf.timezone, conf.public_url, conf.max_consecutive_priority,
             conf.daily_tickets_per_id, conf.opens_at, conf.closes_at, conf.kiosk_tickets_per_minute,
             conf.no_show_after_s, conf.no_show_comeback_behind, conf.unstaffed_services, conf.alert_ahead,
+            conf.open_days,
         )  # fmt: skip
         service_ids = {}
         for position, s in enumerate(conf.services):
             service_ids[s.code] = await conn.fetchval(
                 """
                 INSERT INTO services (hall_id, code, name, time_limit_minutes, real_name_required,
-                                      position, active, typical_minutes, materials, place)
-                VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8, $9)
+                                      position, active, typical_minutes, materials, place,
+                                      appointments, slot_minutes, slot_capacity)
+                VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8, $9, $10, $11, $12)
                 ON CONFLICT (hall_id, code) DO UPDATE SET
                     name = EXCLUDED.name, time_limit_minutes = EXCLUDED.time_limit_minutes,
                     real_name_required = EXCLUDED.real_name_required,
                     position = EXCLUDED.position, active = true,
                     typical_minutes = EXCLUDED.typical_minutes,
-                    materials = EXCLUDED.materials, place = EXCLUDED.place
+                    materials = EXCLUDED.materials, place = EXCLUDED.place,
+                    appointments = EXCLUDED.appointments, slot_minutes = EXCLUDED.slot_minutes,
+                    slot_capacity = EXCLUDED.slot_capacity
                 RETURNING id
                 """,
                 hall_id, s.code, s.name, s.time_limit_minutes, s.real_name_required, position,
                 s.typical_minutes, list(s.materials), s.where,
+                s.slots.appointments, s.slots.slot_minutes, s.slots.slot_capacity,
             )  # fmt: skip
         # A service dropped from the file stops taking tickets; its history stays.
         await conn.execute(
@@ -152,6 +160,7 @@ async def apply(conn: Connection, conf: HallConf) -> int:
         await apply_ratings(conn, hall_id, conf.ratings, conf.calendar, matter_codes)
         await apply_cards(conn, hall_id, conf.cards)  # [cards]: 红黄牌 rules
         await apply_signals(conn, hall_id, conf.signals)  # [signals]
+        await apply_rules(conn, hall_id, conf.appointments)  # [appointments]
     return hall_id
 
 

@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clearhall.server.store.hall_appointments import (
+    AppointmentRules,
+    ProxyConf,
+    ServiceSlots,
+    read_proxies,
+    read_rules,
+    read_service_slots,
+)
 from clearhall.server.store.hall_cards import CardsConf, read_cards
 from clearhall.server.store.hall_ratings import (
     CalendarConf,
@@ -55,6 +63,7 @@ MOST_COMEBACK_BEHIND = 1_000
 MOST_MATERIALS = 30  # a service asking for more documents than this needs a guide, not a receipt
 MOST_MATERIAL_CHARS = 80
 MOST_WHERE_CHARS = 40
+OPEN_DAYS = ("workdays", "all")  # [hall] open_days: the [calendar]'s working days, or every day
 UNSTAFFED_CHOICES = ("warn", "refuse")
 MOST_ALERT_AHEAD = 100  # 叫号提醒 further ahead than this is no warning of anything
 NOTIFIERS = ("none", "log")  # [notify] notifier: what sends SMS / WeChat alerts (server/notify)
@@ -70,6 +79,7 @@ class ServiceConf:
     materials: tuple[str, ...] = ()  # 一次性告知: the documents to bring
     where: str | None = None  # where in the hall it is handled, e.g. "A区 1–4号窗口"
     matter_code: str | None = None  # 事项编码 on the provincial 好差评 platform
+    slots: ServiceSlots = field(default_factory=ServiceSlots)  # 预约: appointments, slot_minutes, …
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,7 @@ class HallConf:
     public_url: str | None = None
     opens_at: str = "08:30"
     closes_at: str = "17:30"
+    open_days: str = "workdays"  # or "all": open every day, weekends and holidays too
     max_consecutive_priority: int = 3
     daily_tickets_per_id: int = 5
     kiosk_tickets_per_minute: int = 30  # 0 = no limit
@@ -131,6 +142,8 @@ class HallConf:
     calendar: CalendarConf = field(default_factory=CalendarConf)  # [calendar]: holidays, 调休 workdays
     cards: CardsConf = field(default_factory=CardsConf)  # [cards]: 红黄牌 rules
     signals: SignalsConf = field(default_factory=SignalsConf)  # [signals]: integrity signals' thresholds
+    appointments: AppointmentRules = field(default_factory=AppointmentRules)  # [appointments]: 预约 rules
+    proxies: tuple[ProxyConf, ...] = ()  # [[proxies]]: registered 帮代办 proxies
 
 
 def parse(text: str, source: str = "hall file") -> HallConf:
@@ -153,7 +166,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
     for key in data:
         if key not in (
             "hall", "policy", "notify", "services", "windows", "staff", "devices", "printers",
-            "ratings", "calendar", "cards", "signals",
+            "ratings", "calendar", "cards", "signals", "appointments", "proxies",
         ):  # fmt: skip
             raise top.fail(key, f'unknown section "{key}"')
 
@@ -177,6 +190,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         if "closes_at" in hall.table:
             raise hall.fail("closes_at", f'must be later than opens_at ("{hours["opens_at"]}")')
         raise hall.fail("opens_at", f'must be earlier than closes_at ("{hours["closes_at"]}")')
+    open_days = hall.text_value("open_days", "workdays", choices=OPEN_DAYS)
     hall.finish()
 
     policy = Reader(source, text, table(top, data, "policy"), "policy", "policy")
@@ -208,6 +222,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
                 materials=materials(reader),
                 where=short_text(reader, "where", MOST_WHERE_CHARS),
                 matter_code=matter_code(reader),
+                slots=read_service_slots(reader),
             )
         )
         unique(reader, "code", code_, [s.code for s in services[:i]])
@@ -301,6 +316,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         public_url=public_url.rstrip("/") if public_url else None,
         opens_at=hours["opens_at"],
         closes_at=hours["closes_at"],
+        open_days=open_days,
         max_consecutive_priority=max_priority,
         daily_tickets_per_id=daily,
         kiosk_tickets_per_minute=kiosk_tickets,
@@ -318,6 +334,8 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         calendar=read_calendar(top, data),
         cards=read_cards(top, data),
         signals=read_signals(top, data),
+        appointments=read_rules(top, data),
+        proxies=read_proxies(top, data),
     )
 
 

@@ -33,11 +33,16 @@ class Category(StrEnum):
     PREGNANT = "pregnant"
     MILITARY = "military"
     ENTERPRISE = "enterprise"
+    APPOINTMENT = "appointment"  # a booking checked in at the kiosk (预约, CONTRACT §12)
 
 
-# 绿色通道: called before normal tickets (CONTRACT §4). The `priority` column
-# of tickets holds "is green channel".
+# 绿色通道: called before normal tickets (CONTRACT §4).
 GREEN_CHANNEL: Final = (Category.ELDERLY, Category.DISABLED, Category.PREGNANT, Category.MILITARY)
+# Called before walk-ins: the green channel and checked-in appointments, in one
+# line by place (docs/ordering.md). The `priority` column of tickets holds "called first".
+CALLED_FIRST: Final = (*GREEN_CHANNEL, Category.APPOINTMENT)
+# What a kiosk or staff may ask for; an appointment ticket comes only from a booking.
+ASKABLE: Final = tuple(c for c in Category if c is not Category.APPOINTMENT)
 
 
 class Role(StrEnum):

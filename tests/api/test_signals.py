@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from clearhall.server.domain import signal_texts, signals_people
+from clearhall.server.domain import signal_texts
 from clearhall.server.domain.text import Text
 from tests.conftest import KIOSK, Api
 from tests.helpers import valid_id
@@ -79,7 +79,7 @@ async def test_one_id_number_taking_a_whole_days_allowance(api: Api, conn: async
     body = await signals(api)
     [signal] = of(body, "id_per_day")
     assert signal["kind"] == "scalping"
-    assert signal["about"] == {"kind": "id", "ref": await ref_of(conn, xs[0])}
+    assert signal["about"] == {"kind": "id", "ref": await ref_of(conn, xs[0]), "proxy": False}
     assert [r["number"] for r in signal["rows"]] == [t["number"] for t in xs] and signal["rows_total"] == 3
     assert {r["applicant"] for r in signal["rows"]} == {signal["about"]["ref"]}
     assert all(r["type"] == "ticket" and r["issued_by"] == "kiosk-1" for r in signal["rows"])
@@ -200,20 +200,21 @@ async def test_one_applicant_served_again_and_again_by_one_person(api: Api, conn
     assert of(await signals(api, f"?from={day}&to={day}"), "same_staff") == []
 
 
-async def test_a_registered_proxy_is_shown_as_such(
-    api: Api, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The hook for the register of 帮代办 agents (CONTRACT §12), empty until that issue."""
-    xs = [await served(api, "s1", 1, id_number=valid_id(150)) for _ in range(3)]
-    mine = await conn.fetchval("SELECT id_hash FROM tickets WHERE id = $1", xs[0]["id"])
-
-    async def register(conn: Any, hall_id: int, hashes: Any) -> frozenset[bytes]:
-        return frozenset(h for h in hashes if h == mine)
-
-    monkeypatch.setattr(signals_people, "registered_proxies", register)
+async def test_a_registered_proxy_is_shown_as_such(api: Api, conn: asyncpg.Connection) -> None:
+    """帮代办 (CONTRACT §12): a proxy taking tickets for three applicants, all finished by
+    one staff member, is the person who came to the window — shown as a registered proxy."""
+    proxy = valid_id(150)
+    added = await api.post(
+        "/api/proxies", {"name": "帮办员", "id_number": proxy}, token=await api.login("boss")
+    )
+    assert added.status == 201, added.body
+    xs = [await served(api, "s1", 1, id_number=valid_id(151 + n), proxy_id_number=proxy) for n in range(3)]
     [signal] = of(await signals(api), "same_staff")
+    assert signal["about"]["applicant"] == await ref_of(conn, xs[0], "proxy_id_hash")
     assert signal["about"]["proxy"] is True
     assert "帮代办" in signal["why"]["zh"] and "registered proxy" in signal["why"]["en"]
+    assert {row["proxy"] for row in signal["rows"]} == {signal["about"]["applicant"]}
+    assert len({row["applicant"] for row in signal["rows"]}) == 3  # three different applicants
 
 
 async def test_no_number_phone_or_mask_in_any_answer(api: Api, conn: asyncpg.Connection) -> None:
