@@ -42,6 +42,8 @@ PAGES = {
     "/supervisor": FOLDERS["pages"] / "supervisor.html",
     "/supervisor/wall": FOLDERS["pages"] / "supervisor-wall.html",  # 数据大屏: a supervisor's log-in
     "/t/{id}": FOLDERS["pages"] / "phone.html",
+    "/book": FOLDERS["pages"] / "book.html",  # 预约: the public booking page, phone-sized
+    "/b/{id}": FOLDERS["pages"] / "book.html",  # one booking: its code, QR, cancel
 }
 
 # What a page may load; the same folders hold Python, which is not served.
