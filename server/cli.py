@@ -1,5 +1,6 @@
 """The `clearhall` command: `clearhall serve [--config HALL.toml] [--demo] ...`,
-`clearhall check-config FILE`, `clearhall audit verify`, `clearhall printer-agent`."""
+`clearhall check-config FILE`, `clearhall audit verify`, `clearhall printer-agent`,
+`clearhall kiosk-bridge` (the ID card reader's, kiosk/bridge)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import asyncpg
 import uvloop
 from aiohttp import web
 
+from clearhall.kiosk.bridge import cli as kiosk_bridge
 from clearhall.server import logs
 from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import StartupError, create_app, data_dir_note
@@ -66,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
         "--printer", required=True, help="usb://VID:PID, serial:///dev/ttyUSB0, tcp://, file://"
     )
     agent.add_argument("--status-interval", type=float, default=10.0, help="seconds between status reports")
+    kiosk_bridge.add_arguments(
+        commands.add_parser("kiosk-bridge", help="hand the ID card reader's cards to this kiosk's page")
+    )
     return top
 
 
@@ -235,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "printer-agent":
         printer_agent(args)
         return
+    if args.command == "kiosk-bridge":
+        sys.exit(kiosk_bridge.run(args))
     if args.command == "audit":
         sys.exit(audit_verify(args))
     if args.command == "check-config":

@@ -154,6 +154,11 @@ PAGE_POLICY: Final = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+# The kiosk page also reaches its ID card reader's bridge on the kiosk PC itself
+# (kiosk/bridge, docs/card-reader.md): a WebSocket to the loopback address, no other.
+KIOSK_POLICY: Final = PAGE_POLICY.replace(
+    "connect-src 'self'", "connect-src 'self' ws://127.0.0.1:* ws://localhost:*"
+)
 
 
 async def security_headers(request: web.Request, response: StreamResponse) -> None:
@@ -161,4 +166,5 @@ async def security_headers(request: web.Request, response: StreamResponse) -> No
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"  # phone URLs carry ticket keys
     if response.content_type == "text/html":
-        response.headers["Content-Security-Policy"] = PAGE_POLICY
+        kiosk = request.path == "/kiosk"
+        response.headers["Content-Security-Policy"] = KIOSK_POLICY if kiosk else PAGE_POLICY
