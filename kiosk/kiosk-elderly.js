@@ -4,7 +4,10 @@
  *   issue) calls CH.kiosk.cardRead({name, id_number}); until then the number
  *   can be typed (the keypad, purpose "card"). The card is this citizen's real
  *   name for every ticket they take now: no keypad after it. It is forgotten
- *   when they finish or walk away (K.reset).
+ *   when they finish or walk away (K.reset). Read on the check-in screen, it
+ *   checks a booking in with the service tapped next (kiosk-checkin.js); on the
+ *   帮代办 screen it fills the applicant's number, then the proxy's
+ *   (kiosk-proxy.js), and is nobody's real name for the visit.
  * - The green channel suggested when the ID's date of birth says 60 or over
  *   on the hall's date (CH.hallNow, the hall's zone).
  * - 长者模式: larger text, more time before the screen goes back, and spoken
@@ -23,7 +26,8 @@
   var GUIDE_NOTE_MS = 30000;
   var elder = false, clips = null, guideTimer = null;
   var SCREEN_NAMES = { scrCard: "card", scrCategory: "category", scrRejoin: "rejoin", scrRejoined: "rejoin",
-    scrDuplicate: "duplicate", scrTicket: "ticket", scrIssuing: "ticket" };
+    scrDuplicate: "duplicate", scrTicket: "ticket", scrIssuing: "ticket", scrProxy: "proxy",
+    scrCheckin: "checkin", scrCheckinNo: "checkin", scrClosed: "closed" };
   var PROMPTS = { scrServices: "choose_service", scrCard: "card_title", scrCategory: "choose_category",
     scrRejoin: "rejoin_sub", scrClosed: "closed_title" };
 
@@ -66,12 +70,17 @@
       return false;
     }
     var name = card && card.name ? String(card.name).trim().slice(0, 40) : null;
+    // 帮代办: the applicant's card, then the proxy's own; neither is this kiosk visit's person
+    if (c === "scrProxy" && K.proxy) return K.proxy.card(id);
     K.st.person = { name: name || null, id_number: id };
     if (c === "scrRealName" && K.st.entry.purpose !== "card") K.keypad.fill(id);  // the field it was asking for
     else if (c === "scrCategory") K.go("category");
     else if (c === "scrRejoin" || c === "scrRejoined" || c === "scrDuplicate") K.show(c);
-    else K.go("services");
-    say(CH.t("card_read"));
+    else {
+      if (c === "scrCheckin" && K.checkin) K.checkin.viaCard();  // 预约签到 by the card: the booked service next
+      K.go("services");
+    }
+    say(CH.t(c === "scrCheckin" ? "checkin_card_note" : "card_read"));
     return true;
   };
 
@@ -122,6 +131,8 @@
     if (id === "scrDuplicate") return say(CH.$("#dupText").textContent);
     if (id === "scrRealName") return say(CH.$("#rnTitle").textContent);
     if (id === "scrCategory" && !CH.$("#greenSuggest").hidden) return say(CH.t("green_suggest"));
+    var own = id && document.querySelector("#" + id + " [data-say]");  // the words a screen marks to be said
+    if (own && own.textContent) return say(own.textContent);
     if (PROMPTS[id]) say(CH.t(PROMPTS[id]));
   }
 

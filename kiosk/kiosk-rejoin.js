@@ -3,7 +3,8 @@
  * - 回队: a citizen whose ticket was suspended (挂起) to fetch a missing document
  *   re-joins the line in their old place: by scanning the receipt's QR code at
  *   the kiosk's USB barcode scanner (it types the phone URL …/t/{id}?key={key}
- *   and Enter, caught on any screen), or by the ticket's number and then the ID
+ *   and Enter, caught on any screen; a booking's QR, …?code=, is
+ *   kiosk-checkin.js's), or by the ticket's number and then the ID
  *   or phone number it was taken with (the ID card when one was read).
  *   POST /api/tickets/rejoin; the result shows the number and who is ahead.
  * - A refused duplicate: the same ID already holds an unfinished ticket of the

@@ -2,16 +2,20 @@
  * documents to bring) → ID number or phone on an on-screen keypad where the
  * service needs a real name → the ticket on screen with its QR code and the
  * printer's status. Any screen goes back to the start after 30 s without a touch
- * (60 s in 长者模式); a closed hall shows its hours instead.
+ * (60 s in 长者模式); a closed hall shows its hours (and its 延时服务) instead.
  *
  * This file is the kiosk's core: the hall's services and policy, the screens,
- * services and categories, issuing and the ticket, idle. The parts are loaded
- * before it and share CH.kiosk (K) with it: kiosk-keypad.js (the keypad for ID
- * and phone numbers), kiosk-rejoin.js (回队, the receipt QR scanner, a refused
- * duplicate and its 补打), kiosk-elderly.js (the ID card path, 长者模式 and its
- * voice, 呼叫导办), kiosk-complaint.js (投诉建议). Each part may have init,
- * onScreen(id), rerender(screen) and reset(); this file, loaded last, calls them
- * in that order of parts and starts the page. */
+ * services and categories, issuing, idle. The parts are loaded before it and
+ * share CH.kiosk (K) with it: kiosk-keypad.js (the keypad for ID and phone
+ * numbers), kiosk-ticket.js (the ticket screen and its print), kiosk-rejoin.js
+ * (回队, the receipt QR scanner, a refused duplicate and its 补打),
+ * kiosk-elderly.js (the ID card path, 长者模式 and its voice, 呼叫导办),
+ * kiosk-complaint.js (投诉建议), kiosk-checkin.js (预约签到, the booking QR
+ * scanner), kiosk-hours.js (the closed screen, 延时服务) and kiosk-proxy.js
+ * (帮代办). Each part may have init, onScreen(id), rerender(screen), reset(),
+ * onevent(msg) (the live socket's events) and online() (the socket is up,
+ * again); this file, loaded last, calls them in that order of parts and starts
+ * the page. */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -19,19 +23,20 @@
   CH.page = "kiosk";
 
   var IDLE_MS = 30000, IDLE_ELDER_MS = 60000;
-  var PARTS = ["keypad", "rejoin", "elderly", "complaint"];
+  var PARTS = ["keypad", "ticket", "rejoin", "elderly", "complaint", "checkin", "hours", "proxy"];
   var token = K.token = CH.deviceToken("kiosk");
   var st = K.st = {
     services: [], hall: null, policy: null,   // from /api/services and /api/policy
     windows: [],                              // the queue's windows (live), for a complaint's window
     waiting: {}, served: {},                  // service code → people waiting, served now (live queue)
-    choice: {},                               // {service, category}
+    choice: {},                               // {service, category, proxy}
+    walkIn: false,                            // 取普通号 after a refused check-in: no booking claimed this visit
     entry: { mode: "id", value: "", purpose: "issue" },
     ticket: null,                             // the last issued ticket (with key and url)
     person: null,                             // {name, id_number} from the ID card, for this citizen only
     current: "scrLoading"
   };
-  var idleTimer = null, countdownTimer = null, printPoll = null;
+  var idleTimer = null, countdownTimer = null;
   var routes = K.routes = K.routes || {};
 
   CH.applyStrings();
@@ -49,7 +54,6 @@
   ["pointerdown", "keydown", "touchstart"].forEach(function (ev) {
     document.addEventListener(ev, armIdle, { passive: true });
   });
-  CH.$("#reprintBtn").addEventListener("click", reprint);
   parts("init");
 
   loadServices();
@@ -66,8 +70,10 @@
       CH.$("#offline").hidden = s !== "offline";
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
       else CH.hideBlocker();
+      if (s === "online") parts("online");  // (again): what changed while it was down is read afresh
     },
-    onstate: takeQueue
+    onstate: takeQueue,
+    onevent: function (msg) { parts("onevent", msg); }
   });
 
   /* ---------- data ---------- */
@@ -81,6 +87,7 @@
       if (!res.ok || !res.data) return;
       st.services = res.data.services || [];
       st.hall = res.data.hall || null;
+      if (K.hours) K.hours.take(st.hall && st.hall.extended);
       if (st.hall && st.hall.name) { CH.$("#hallName").textContent = st.hall.name; CH.$("#hallName").removeAttribute("data-t"); }
       tickClock();
       fitName();
@@ -98,7 +105,6 @@
     if (st.current === "scrServices") renderServices();
   }
 
-  function hallOpen() { return !st.hall || st.hall.open_now !== false; }
   K.service = function (code) { return st.services.filter(function (s) { return s.code === code; })[0] || null; };
   /* false when no open window serves the service now (the queue's word first: it is live) */
   K.servedNow = function (s) { return st.served[s.code] !== undefined ? st.served[s.code] : s.served_now !== false; };
@@ -120,13 +126,12 @@
 
   function go(where) {
     clearInterval(countdownTimer);
-    clearInterval(printPoll);
     if (where === "home") { reset(); where = "services"; }
     if (routes[where]) { routes[where](); return; }
     if (where === "services") {
       st.choice = {}; st.entry = { mode: "id", value: "", purpose: "issue" };
       CH.clear(CH.$("#entry"));  // no number typed by the last citizen stays in the page
-      if (!hallOpen()) { renderClosed(); show("scrClosed"); return; }
+      if (K.hours && !K.hours.open()) { K.hours.showClosed(); return; }
       renderServices(); show("scrServices");
     } else if (where === "category") {
       renderCategories(); show("scrCategory");
@@ -140,6 +145,7 @@
   function reset() {
     st.person = null;
     st.ticket = null;
+    st.walkIn = false;
     parts("reset");
   }
   K.reset = reset;
@@ -149,8 +155,6 @@
     if (c === "scrServices") renderServices();
     if (c === "scrCategory") renderCategories();
     if (c === "scrRealName") K.keypad.render();
-    if (c === "scrTicket") renderTicket();
-    if (c === "scrClosed") renderClosed();
     parts("rerender", c);
   }
 
@@ -158,24 +162,29 @@
     if (K.elderly && K.elderly.renderPerson) K.elderly.renderPerson();
     var box = CH.clear(CH.$("#serviceTiles"));
     if (!st.services.length) { box.appendChild(CH.el("p", { class: "big-note", text: CH.t("no_services") })); return; }
-    st.services.forEach(function (s) {
-      var open = s.open !== false, served = K.servedNow(s);
-      var takeable = open && (served || !K.refusesUnstaffed());
-      var n = st.waiting[s.code] !== undefined ? st.waiting[s.code] : s.waiting;
-      var meta = !open ? CH.t("service_closed") : (n !== undefined && n !== null ? CH.t("waiting_n", { n: n }) : "");
-      box.appendChild(CH.el("button", {
-        type: "button", class: "tile" + (served ? "" : " unstaffed"), "data-service": s.code, "data-served": served ? "yes" : "no",
-        disabled: takeable ? null : "disabled",
-        onclick: function () { st.choice = { service: s }; go("category"); }
-      }, [
-        CH.el("div", { class: "top" }, [CH.el("span", { class: "code", text: s.code }),
-          s.real_name_required ? CH.el("span", { class: "meta" }, [CH.el("span", { class: "tag", text: CH.t("real_name_tag") })]) : null]),
-        CH.el("div", { class: "name", text: s.name }),
-        CH.el("div", { class: "meta" }, [meta]),
-        open && !served ? CH.el("div", { class: "nowin", text: CH.t("unstaffed") }) : null
-      ]));
-    });
+    st.services.forEach(function (s) { box.appendChild(serviceTile(s)); });
   }
+
+  /* A service's tile: its letter, name, who waits (or `note`), 需实名, not served now. */
+  function serviceTile(s, note) {
+    var open = s.open !== false, served = K.servedNow(s);
+    var takeable = open && (served || !K.refusesUnstaffed());
+    var n = st.waiting[s.code] !== undefined ? st.waiting[s.code] : s.waiting;
+    var meta = !open ? CH.t("service_closed") : (n !== undefined && n !== null ? CH.t("waiting_n", { n: n }) : "");
+    return CH.el("button", {
+      type: "button", class: "tile" + (served ? "" : " unstaffed"), "data-service": s.code, "data-served": served ? "yes" : "no",
+      disabled: takeable ? null : "disabled",
+      onclick: function () { st.choice = { service: s }; go("category"); }
+    }, [
+      CH.el("div", { class: "top" }, [CH.el("span", { class: "code", text: s.code }),
+        s.real_name_required ? CH.el("span", { class: "meta" }, [CH.el("span", { class: "tag", text: CH.t("real_name_tag") })]) : null]),
+      CH.el("div", { class: "name", text: s.name }),
+      note ? CH.el("div", { class: "meta until", text: note }) : null,
+      CH.el("div", { class: "meta" }, [meta]),
+      open && !served ? CH.el("div", { class: "nowin", text: CH.t("unstaffed") }) : null
+    ]);
+  }
+  K.serviceTile = serviceTile;
 
   function renderCategories() {
     var s = st.choice.service;
@@ -216,7 +225,8 @@
 
   function pick(category) {
     st.choice.category = category;
-    if (st.person) issue({ id_number: st.person.id_number });  // the ID card is the real name
+    if (st.choice.proxy && K.proxy) K.proxy.open();  // 帮代办: the applicant's and the proxy's ID numbers next
+    else if (st.person) issue({ id_number: st.person.id_number });  // the ID card is the real name
     else if (st.choice.service.real_name_required) { st.entry = { mode: "id", value: "", purpose: "issue" }; go("realname"); }
     else issue();
   }
@@ -224,14 +234,26 @@
 
   /* ---------- issuing ---------- */
 
-  var issuing = false;
+  /* A ticket of the chosen service and category, with what proves who takes it. */
   function issue(proof) {
+    var body = { service: st.choice.service.code, category: st.choice.category || "normal" };
+    ["id_number", "phone", "proxy_id_number"].forEach(function (k) { if (proof && proof[k]) body[k] = proof[k]; });
+    if (st.walkIn) body.walk_in = true;  // 取普通号: this citizen's booking is not checked in now
+    order(body, st.current);
+  }
+  K.issue = issue;
+
+  /* POST /api/tickets with `body` (a service's ticket, or a booking's check-in). A refusal
+   * is said on the screen `back` (K.refusedOn[back]); a held ticket, a closed hall and a
+   * booking outside its check-in window have screens of their own. */
+  var issuing = false;
+  var refusedOn = K.refusedOn = K.refusedOn || {};
+  refusedOn.scrRealName = function (text) { K.keypad.render(); show("scrRealName"); CH.$("#rnMsg").textContent = text; };
+  refusedOn.scrCategory = function (text) { renderCategories(); show("scrCategory"); CH.$("#catMsg").textContent = text; };
+
+  function order(body, back) {
     if (issuing) return;
     issuing = true;
-    var back = st.current;
-    var body = { service: st.choice.service.code, category: st.choice.category || "normal" };
-    if (proof && proof.id_number) body.id_number = proof.id_number;
-    if (proof && proof.phone) body.phone = proof.phone;
     show("scrIssuing");
     // One key for this ticket: if the answer is lost on the network, the retry
     // gets the same ticket back from the server, never a second one.
@@ -242,111 +264,22 @@
       CH.api("POST", "/api/tickets", body, token, { "Idempotency-Key": attempt }).then(function (res) {
         if (res.status === 0 && tries < 3) { setTimeout(function () { send(tries + 1); }, 1000); return; }
         issuing = false;
-        if (res.ok && res.data && res.data.ticket) {
-          st.ticket = res.data.ticket;
-          st.entry.value = "";
-          renderTicket();
-          show("scrTicket");
-          startCountdown();
-          watchPrint();
-          return;
-        }
+        if (res.ok && res.data && res.data.ticket) { st.entry.value = ""; K.ticket.show(res.data.ticket); return; }
         if (res.status === 401) { CH.showBlockerKeys("bad_token_title", "bad_token_detail"); return; }
+        var err = res.error || {};
         // the same ID already holds a ticket of this service: say which, and offer its 补打
-        if (res.error && res.error.ticket && K.rejoin && K.rejoin.duplicate) { K.rejoin.duplicate(res.error.ticket, body); return; }
-        var text = res.error && res.error.code === "limit_exceeded" ?
+        if (err.ticket && K.rejoin && K.rejoin.duplicate) { K.rejoin.duplicate(err.ticket, body); return; }
+        if (err.code === "closed" && K.hours) { K.hours.refused(err); return; }
+        if (err.appointment && K.checkin) { K.checkin.refused(res, body); return; }  // too early or too late
+        var text = err.code === "limit_exceeded" ?
           CH.t("limit_exceeded", { msg: CH.errorText(res) }) : CH.t("issue_failed", { msg: CH.errorText(res) });
-        if (back === "scrRealName") { K.keypad.render(); show("scrRealName"); CH.$("#rnMsg").textContent = text; }
-        else { renderCategories(); show("scrCategory"); CH.$("#catMsg").textContent = text; }
+        (refusedOn[back] || refusedOn.scrCategory)(text, res, body);
       });
     }
   }
-  K.issue = issue;
+  K.order = order;
 
-  function renderTicket() {
-    var t = st.ticket;
-    if (!t) return;
-    CH.$("#tNumber").textContent = t.number;
-    var svc = K.service(t.service);
-    CH.$("#tService").textContent = (svc ? svc.name : t.service) + (t.category && t.category !== "normal" ? " · " + CH.categoryName(t.category) : "");
-    K.aheadLine(CH.$("#tAhead"), t.ahead);
-    CH.$("#tWait").textContent = CH.t("ticket_wait", { w: CH.fmtTicketWait(t) });
-    CH.$("#tUnstaffed").hidden = !t.unstaffed;
-    var qrBox = CH.clear(CH.$("#tQr"));
-    if (t.url && window.qrcode) {
-      var qr = window.qrcode(0, "M");
-      qr.addData(t.url);
-      qr.make();
-      qrBox.innerHTML = qr.createSvgTag({ cellSize: 6, margin: 2, scalable: true });
-      qrBox.setAttribute("data-url", t.url);
-    }
-    renderGuide(CH.$("#tGuide"), svc);
-    renderPrint();
-  }
-
-  /* "前面还有 <b>3</b> 人" into `el` */
-  K.aheadLine = function (el, n) {
-    CH.clear(el);
-    var parts = CH.t("ticket_ahead", { n: "\u0000" }).split("\u0000");
-    el.appendChild(document.createTextNode(parts[0]));
-    el.appendChild(CH.el("b", { text: String(n === undefined || n === null ? "—" : n) }));
-    el.appendChild(document.createTextNode(parts[1] || ""));
-  };
-
-  /* The print status line of a ticket's `print` ({status, error}) into the box `box` (its first span the text). */
-  K.printText = function (p) {
-    var status = p && p.status ? p.status : "none";
-    var text = CH.t("print_" + (["queued", "printed", "failed"].indexOf(status) >= 0 ? status : "none"));
-    var fault = status === "failed" && p.error && CH.lookup("print_fault_" + p.error);
-    return fault ? CH.t("print_fault_" + p.error) + (CH.lang === "en" ? ". " : "。") + text : text;
-  };
-
-  function renderPrint() {
-    var p = st.ticket && st.ticket.print;
-    var status = p && p.status ? p.status : "none";
-    var box = CH.$("#printBox");
-    box.className = "print " + status;
-    CH.$("#printText").textContent = K.printText(p);
-    CH.$("#reprintBtn").hidden = status !== "failed";
-    box.setAttribute("data-status", status);
-  }
-
-  /* The printer answers after the ticket: re-read the ticket for a few seconds. */
-  function watchPrint() {
-    clearInterval(printPoll);
-    var mine = st.ticket;
-    if (!mine || !mine.print || mine.print.status !== "queued") return;
-    var tries = 0;
-    printPoll = setInterval(function () {
-      tries += 1;
-      if (tries > 12 || st.ticket !== mine) { clearInterval(printPoll); return; }
-      CH.api("GET", "/api/tickets/" + encodeURIComponent(mine.id) + "?key=" + encodeURIComponent(mine.key), null, null).then(function (res) {
-        if (!res.ok || !res.data || !res.data.ticket || st.ticket !== mine) return;
-        var pr = res.data.ticket.print;
-        if (pr && pr.status && pr.status !== "queued") {
-          mine.print = pr;
-          renderPrint();
-          clearInterval(printPoll);
-        }
-      });
-    }, 1000);
-  }
-
-  function reprint() {
-    var t = st.ticket;
-    if (!t) return;
-    CH.api("POST", "/api/tickets/" + encodeURIComponent(t.id) + "/reprint", {}, token).then(function (res) {
-      if (res.ok) {
-        t.print = (res.data && res.data.ticket && res.data.ticket.print) || (res.data && res.data.print) || { status: "queued" };
-        renderPrint();
-        if (t.print.status === "queued") watchPrint();
-      } else {
-        CH.$("#printText").textContent = CH.t("print_failed") + " (" + CH.errorText(res) + ")";
-      }
-    });
-  }
-
-  /* ---------- idle and closed ---------- */
+  /* ---------- idle ---------- */
 
   function armIdle() {
     clearTimeout(idleTimer);
@@ -370,10 +303,6 @@
     countdownTimer = setInterval(tick, 1000);
   }
   K.startCountdown = startCountdown;
-
-  function renderClosed() {
-    CH.$("#closedHours").textContent = CH.t("closed_hours", { h: (st.hall && st.hall.hours) || "—" });
-  }
 
   // the hall's time (its timezone, the server's clock), whatever the kiosk's own
   function tickClock() { CH.$("#clock").textContent = CH.clockText(null, true); }

@@ -63,6 +63,15 @@ class PrinterOnAThread:
 
         self.run(load)
 
+    def run_out_of_paper(self) -> None:
+        async def run_out() -> None:
+            self.fake.mode = Mode.PAPER_OUT
+            self.fake.replies = dict(
+                zip(STATUS_REQUESTS, status_replies(PrinterState.PAPER_OUT), strict=True)
+            )
+
+        self.run(run_out)
+
     def slips(self, number: str) -> list[str]:
         """The text of each ticket slip for `number` the printer received (status
         requests alone are not slips: a slip starts with ESC @)."""
@@ -192,3 +201,26 @@ def test_a_reprint_after_the_paper_is_loaded_prints_one_slip(
     jobs = jobs_of(hall, number)
     assert waiting(jobs) == [], jobs  # nothing of this ticket can print any more
     assert [j["status"] for j in jobs].count("printed") == 1
+
+
+def test_a_slip_the_servers_retry_prints_shows_on_the_kiosk(
+    page: Any, hall: Hall, printer: PrinterOnAThread
+) -> None:
+    """The printer is out of paper when a citizen takes a number: the kiosk offers 重新打印.
+    Staff load the paper before the citizen presses anything; the server's own retry prints
+    the slip, and the kiosk, still watching, says 小票已打印 and takes 重新打印 away — so
+    nobody is invited to print a second slip. One slip, the ticket's first job."""
+    printer.run_out_of_paper()
+    page.goto(f"{hall.base}/kiosk#device={KIOSK}")
+    page.click("[data-service='A']")
+    page.click("[data-category='normal']")
+    page.wait_for_selector("#scrTicket", state="visible", timeout=WAIT_MS)
+    number = text(page, "#tNumber")
+    page.wait_for_selector("#printBox[data-status='failed']", timeout=WAIT_MS)
+    assert page.is_visible("#reprintBtn")
+
+    printer.load_paper()
+    page.wait_for_selector("#printBox[data-status='printed']", timeout=RETRY_WAIT_MS)
+    assert "小票已打印" in text(page, "#printText") and page.is_hidden("#reprintBtn")
+    [slip] = printer.slips(number)
+    assert "补打" not in slip

@@ -16,6 +16,7 @@ window.CLEARHALL_STRINGS = {
     cat_pregnant: { zh: "孕妇", en: "Pregnant" },
     cat_military: { zh: "军人", en: "Military" },
     cat_enterprise: { zh: "企业", en: "Business" },
+    cat_appointment: { zh: "预约", en: "Appointment" },
     status_open: { zh: "服务中", en: "Open" },
     status_paused: { zh: "暂停服务", en: "Paused" },
     status_closed: { zh: "未开放", en: "Closed" },
