@@ -29,5 +29,8 @@ window.CLEARHALL_STRINGS.hall = {
       zh: "办事不求人，服务不收费。工作人员不得收受任何礼品礼金。如遇索拿卡要，请拨打 12345 投诉。",
       en: "No favours needed, no fees for service. Staff may not accept gifts. Report any request for favours to 12345."
     },
+    extended_tag: { zh: "延时服务", en: "Extended hours" },
+    extended_until: { zh: "至 {t}", en: "until {t}" },
+    extended_sep: { zh: "、", en: ", " },
     audio_hint: { zh: "语音播报被浏览器阻止：点击屏幕任意处开启", en: "Voice blocked by the browser: click anywhere to enable" }
 };

@@ -2,8 +2,11 @@
  * waiting per service, the windows and who staffs them, the published calling
  * rule, integrity notices, the hall's clock, and the voice queue. The window
  * and service lists show what fits their boxes at a readable size and turn
- * pages when more is left. Keys: L switches language, M mutes/unmutes the
- * voice, R reconnects now. */
+ * pages when more is left. While 延时服务 (extended hours) is in force for
+ * some services, a green band under the top bar says which and until when:
+ * read at start and on each reconnect (GET /api/extended-hours), followed
+ * live (hours.changed), and dropped by itself once its time has passed.
+ * Keys: L switches language, M mutes/unmutes the voice, R reconnects now. */
 (function () {
   "use strict";
   var CH = window.CH;
@@ -18,6 +21,8 @@
   var freshTimer = null;
   var policy = null;
   var live = null;
+  var extended = []; // 延时服务 sessions in force: [{id, services: [codes], until, ...}]
+  var extendedReadAt = 0; // when they were last read over HTTP (Date.now())
 
   var voice = new window.ClearhallVoice.VoiceQueue({
     onstate: function (what) {
@@ -50,7 +55,10 @@
 
   loadHall();
   loadPolicy();
+  loadExtended();
   setInterval(loadPolicy, 10 * 60 * 1000);
+  setInterval(function () { takeExtended(extended); }, 15000); // a session's time runs out without an event
+  setInterval(loadExtended, 5 * 60 * 1000);
   setInterval(loadHall, 10 * 60 * 1000); // the hall's clock, against drift
   setInterval(turnPages, PAGE_MS);
 
@@ -63,7 +71,7 @@
       CH.$("#offline").hidden = s !== "offline";
       if (s === "unauthorized") CH.showBlockerKeys("bad_token_title", "bad_token_detail");
       else CH.hideBlocker();
-      if (s === "online") { loadPolicy(); loadHall(); }
+      if (s === "online") { loadPolicy(); loadHall(); loadExtended(); }
     },
     onstate: function (msg) {
       merge(msg);
@@ -86,6 +94,7 @@
     state.recent_calls.forEach(function (r) { seenCalls[callKey(r)] = true; });
   }
   function pollQueue() {
+    if (Date.now() - extendedReadAt > 30000) loadExtended();
     return CH.api("GET", "/api/queue", null, token).then(function (res) {
       if (!res.ok || !res.data) return false;
       var first = seenCalls === null;
@@ -131,6 +140,7 @@
       renderRecent();
       renderWindows();
     }
+    if (msg.event === "hours.changed" && Array.isArray(msg.extended)) takeExtended(msg.extended);
     var changed = CH.changedWindow(msg);
     if (changed) {
       state.windows = state.windows.filter(function (w) { return w.number !== changed.number; }).concat([changed]);
@@ -143,6 +153,7 @@
   /* ---------- rendering ---------- */
 
   function renderAll() {
+    renderExtended();
     renderNow(false);
     renderRecent();
     renderServices();
@@ -223,6 +234,54 @@
     }));
   }
 
+  /* ---------- 延时服务 ---------- */
+
+  function loadExtended() {
+    extendedReadAt = Date.now();
+    CH.api("GET", "/api/extended-hours", null, token).then(function (res) {
+      if (res.ok && res.data && Array.isArray(res.data.extended)) takeExtended(res.data.extended);
+    });
+  }
+
+  /* The sessions in force now; when the band appears or goes, the lists below
+   * have another height, so their pages are measured again. */
+  function takeExtended(list) {
+    extended = list;
+    var was = CH.$("#extended").hidden;
+    renderExtended();
+    if (was !== CH.$("#extended").hidden) { renderServices(); renderWindows(); }
+  }
+
+  /* "延时服务  不动产登记、公积金 · 至 19:00": each service until the latest of its
+   * sessions, one item per closing time, the services by name in the hall's order. */
+  function renderExtended() {
+    var now = CH.hallNow().getTime();
+    var names = {}, latest = {};
+    state.services.forEach(function (s) { names[s.code] = s.name; });
+    extended.forEach(function (s) {
+      var at = Date.parse(s.until);
+      if (!(at > now)) return; // over (the server no longer lists it either)
+      (s.services || []).forEach(function (c) { if (!latest[c] || latest[c].at < at) latest[c] = { at: at, iso: s.until }; });
+    });
+    var rank = function (c) { var i = state.services.map(function (s) { return s.code; }).indexOf(c); return i < 0 ? 999 : i; };
+    var byUntil = {}, order = [];
+    Object.keys(latest).sort(function (a, b) { return rank(a) - rank(b) || (a < b ? -1 : 1); }).forEach(function (c) {
+      var until = CH.fmtTime(latest[c].iso);
+      if (!byUntil[until]) { byUntil[until] = { at: latest[c].at, codes: [] }; order.push(until); }
+      byUntil[until].codes.push(c);
+    });
+    order.sort(function (a, b) { return byUntil[b].at - byUntil[a].at; });
+    var list = CH.clear(CH.$("#extendedList"));
+    order.forEach(function (until) {
+      var words = byUntil[until].codes.map(function (c) { return names[c] || c; }).join(CH.t("extended_sep"));
+      list.appendChild(CH.el("span", { class: "extended-item" }, [
+        CH.el("span", { class: "svcs", text: words }),
+        CH.el("span", { class: "until", text: " · " + CH.t("extended_until", { t: until }) })
+      ]));
+    });
+    CH.$("#extended").hidden = !order.length;
+  }
+
   /* Put `rows` into `list`, one page of them: all are laid out once to count
    * how many end above the bottom of `box` (less its padding), and when some do
    * not, the rows are shared evenly over as many pages as needed and only the
@@ -284,6 +343,7 @@
       }
       CH.$("#clock").textContent = CH.clockText();
       fitName();
+      takeExtended(extended); // its times on the hall's clock
     });
   }
   function fitName() { CH.fitText(CH.$("#hallName"), 24); }

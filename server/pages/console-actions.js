@@ -6,7 +6,7 @@
  * that cannot act now says why (paused, no current ticket, a ticket still
  * current, a call still on its way …) instead of doing nothing. 办结, 办结并叫号
  * and 过号 need a second press (console-guard.js); the calls that need a
- * reason ask for it first (console-dialogs.js).
+ * reason ask for it first (console-dialogs.js); H opens 延时服务 (console-hours.js).
  *
  * Part of /console: loaded before console.js, which starts the console; they
  * share CH.console (the session, the window's state and `post` come from there). */
@@ -60,6 +60,7 @@
       item(a.key.toUpperCase(), a.id === "pause" ? CH.t("btn_pause") + " / " + CH.t("btn_resume") : CH.t(a.label));
     });
     item("U", CH.t("key_undo"));
+    item("H", CH.t("hours_btn"));
     item("L", CH.t("lang_key"));
     item("Esc", CH.t("key_esc"));
     legend.appendChild(CH.el("span", { class: "double", text: CH.t("need_double") }));
@@ -131,6 +132,7 @@
     if (!k) return;
     if (k === "l") { e.preventDefault(); CH.toggleLang(); return; }
     if (k === "u") { e.preventDefault(); S.disarm(); S.runUndo(); return; }
+    if (k === "h") { e.preventDefault(); S.disarm(); S.askHours(); return; }
     var open = S.windowStatus() !== "paused";
     var a = ACTIONS.filter(function (x) { return x.key === k && (x.id !== "pause" || open) && (x.id !== "resume" || !open); })[0];
     if (!a) return;

@@ -11,9 +11,13 @@
   var CH = window.CH;
   var S = CH.console = CH.console || {};
 
-  function dialog(title, fields, validate, submit) {
+  /* The one dialog of the console: `fields` in its body, `validate` (a problem in
+   * words, or null) before `submit` (a Promise of a CH.api result, which closes
+   * it when ok); `okKey` names its OK button's words (default 确定). */
+  function dialog(title, fields, validate, submit, okKey) {
     var dlg = CH.$("#dlg");
     CH.$("#dlgTitle").textContent = title;
+    CH.$("#dlgOk").textContent = CH.t(okKey || "ok");
     var body = CH.clear(CH.$("#dlgBody"));
     fields.forEach(function (f) { body.appendChild(f); });
     CH.$("#dlgMsg").textContent = "";
@@ -104,6 +108,8 @@
     showWarn();
   }
 
+  S.dialog = dialog;
+  S.field = field;
   S.askCall = askCall;
   S.askPause = askPause;
   S.askSuspend = askSuspend;

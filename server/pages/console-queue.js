@@ -28,6 +28,13 @@
     });
   };
 
+  /* " green" for the green channel, " appt" for a checked-in booking (预约, called
+   * with the green channel but not of it), "" for the rest. */
+  S.categoryClass = function (cat) {
+    if (cat === "appointment") return " appt";
+    return CH.isGreen(cat) ? " green" : "";
+  };
+
   function failed(res) {
     var text = CH.errorText(res);
     [CH.$("#waiting"), CH.$("#suspended")].forEach(function (ol) {
@@ -43,7 +50,7 @@
       ol.appendChild(CH.el("li", { "data-number": t.number, title: CH.t("btn_call"), onclick: function () { S.askCall(t.number); } }, [
         CH.el("span", { class: "num", text: t.number }),
         CH.el("span", { class: "since", text: CH.fmtTime(t.issued_at) }),
-        CH.el("span", { class: "cat" + (CH.isGreen(t.category) ? " green" : ""), text: CH.categoryName(t.category) })
+        CH.el("span", { class: "cat" + S.categoryClass(t.category), text: CH.categoryName(t.category) })
       ]));
     });
   }

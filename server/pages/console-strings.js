@@ -98,5 +98,33 @@ window.CLEARHALL_STRINGS.console = {
     unstaffed_ok: { zh: "已告知群众，仍然转移", en: "The citizen knows; transfer anyway" },
     need_unstaffed_ok: { zh: "请确认：当前无窗口办理此业务", en: "Confirm: no window handles this service right now" },
     key_undo: { zh: "撤销", en: "Undo" },
+
+    /* 预约 and 帮代办 on a ticket */
+    cat_appointment: { zh: "预约", en: "Booked" },
+    proxy_tag: { zh: "帮代办", en: "By proxy" },
+    masked_proxy: { zh: "代办人证件 {id}", en: "Proxy's ID {id}" },
+
+    /* 延时服务 (console-hours.js) */
+    hours_btn: { zh: "延时服务", en: "Extended hours" },
+    hours_chip: { zh: "延时服务至 {t}", en: "Extended until {t}" },
+    hours_title: { zh: "延时服务（下班后继续取号办理）", en: "Extended hours (numbers after closing time)" },
+    hours_note: {
+      zh: "开启后，所选业务在下班后仍可在取号机取号，直到所定时间；大厅屏幕同时显示。",
+      en: "The kiosks keep issuing numbers for the services ticked after closing time, until the time set; the hall screen shows it."
+    },
+    hours_services: { zh: "延时办理的业务", en: "Services to extend" },
+    hours_until_label: { zh: "延时至（今日，大厅时间）", en: "Until (today, hall time)" },
+    hours_open: { zh: "开启延时服务", en: "Open extended hours" },
+    hours_in_force: { zh: "正在延时", en: "In force" },
+    hours_none: { zh: "本窗口业务当前没有延时服务", en: "No extended hours for this window's services" },
+    hours_no_services: { zh: "尚未读到本窗口的业务，请稍候再试", en: "This window's services are not known yet; try again in a moment" },
+    hours_until: { zh: "至 {t}", en: "until {t}" },
+    hours_end: { zh: "结束", en: "End" },
+    hours_elsewhere: { zh: "含其他窗口业务", en: "other windows' too" },
+    hours_not_ours: { zh: "含其他窗口的业务：由那些窗口或主管结束", en: "Takes in other windows' services: they, or a supervisor, end it" },
+    hours_need_service: { zh: "请至少选择一项业务", en: "Tick at least one service" },
+    hours_need_until: { zh: "请填写结束时间", en: "Enter the time it ends" },
+    hours_opened: { zh: "已开启延时服务：{what}，至 {t}", en: "Extended hours opened: {what}, until {t}" },
+    hours_ended: { zh: "已结束延时服务：{what}", en: "Extended hours ended: {what}" },
     key_esc: { zh: "取消", en: "Cancel" }
 };

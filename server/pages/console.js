@@ -2,15 +2,15 @@
  * Every window call of CONTRACT §5 has a big button and a key:
  *   N call next · R recall · S start · F finish · J finish and call next ·
  *   X no-show · T transfer · G suspend (挂起) · C call a number out of order ·
- *   P pause / resume · U undo · L language
+ *   P pause / resume · U undo · H 延时服务 (extended hours) · L language
  * F, J and X need a second press; calls that need a reason ask for it first.
  * Each call carries an Idempotency-Key so a retried click never acts twice.
  *
  * This file is the console's core: the session, the window chosen, the live
  * feed, the current ticket and the calls themselves (post). The guards
  * (console-guard.js), dialogs (console-dialogs.js), the waiting and suspended
- * lists (console-queue.js) and the buttons and keys (console-actions.js) are
- * loaded before it and share CH.console with it; this file, loaded last,
+ * lists (console-queue.js), 延时服务 (console-hours.js) and the buttons and keys
+ * (console-actions.js) are loaded before it and share CH.console with it; this file, loaded last,
  * starts the page. */
 (function () {
   "use strict";
@@ -24,6 +24,7 @@
   var known = null;              // see remember()
   var windowStatus = "open";
   var services = [];
+  var windowServices = [];       // the codes of the services this window handles (from the queue)
   var servedNow = {};            // service code → a staffed, unpaused window handles it now (from the queue)
   var live = null;
 
@@ -31,6 +32,7 @@
   S.current = function () { return current; };
   S.windowStatus = function () { return windowStatus; };
   S.services = function () { return services; };
+  S.windowServices = function () { return windowServices; };
   S.post = post;
   S.flash = flash;
   S.clearFlash = clearFlash;
@@ -38,6 +40,7 @@
   S.busy = function () { return busy; };
   S.servedNow = function (code) { return servedNow[code]; };
   S.takeCurrent = takeCurrent;
+  S.takeQueue = takeQueue;
 
   CH.applyStrings();
   S.buildButtons();
@@ -149,6 +152,7 @@
     renderAll();
     S.refreshWaiting();
     refreshStats();
+    S.loadHours();
     // the services (names, time limits, who serves them) and the hall's clock, for the call timer
     CH.readHall(session.token).then(function (res) {
       if (!res.ok || !res.data || !res.data.services) return;
@@ -169,11 +173,13 @@
       onstatus: function (s) {
         CH.$("#offline").hidden = s !== "offline";
         if (s === "unauthorized") expired();
+        if (s === "online") S.loadHours();
       },
       // the window's state comes with the snapshot and every queue.changed; the
       // waiting list and today's counts are this window's own, read after each
       onstate: function (state) { takeQueue(state); refreshLater(); },
       onevent: function (msg) {
+        if (msg.event === "hours.changed") { S.takeHours(msg.extended); return; }
         if (!session || msg.window !== session.window) return;
         // (the answer to this console's own call may have come first, with more)
         if (msg.event === "ticket.called" && !msg.recall && msg.ticket && !(current && current.number === msg.ticket.number)) {
@@ -202,6 +208,7 @@
    * only: what this console already knows of that ticket is kept. */
   function takeWindow(w) {
     windowStatus = w.status || "open";
+    if (Array.isArray(w.services)) windowServices = w.services;
     if (w.current) {
       if (!current || current.number !== w.current.number) current = asKnown(w.current);
       else if (w.current.status) current.status = w.current.status;
@@ -238,7 +245,7 @@
     });
   }
 
-  function renderAll() { renderCurrent(); S.renderButtons(); S.renderGuards(); }
+  function renderAll() { renderCurrent(); S.renderButtons(); S.renderGuards(); S.renderHours(); }
 
   function renderCurrent() {
     var num = CH.$("#curNumber"), meta = CH.clear(CH.$("#curMeta"));
@@ -255,11 +262,13 @@
     var svc = services.filter(function (s) { return s.code === current.service; })[0];
     var line1 = CH.el("div");
     if (current.status) line1.appendChild(CH.el("span", { class: "tag status", text: CH.t("tstatus_" + current.status) }));
-    if (current.category) line1.appendChild(CH.el("span", { class: "tag" + (CH.isGreen(current.category) ? " green" : ""), text: CH.categoryName(current.category) }));
+    if (current.category) line1.appendChild(CH.el("span", { class: "tag" + S.categoryClass(current.category), text: CH.categoryName(current.category) }));
+    if (current.proxy) line1.appendChild(CH.el("span", { class: "tag proxy", text: CH.t("proxy_tag") }));
     meta.appendChild(line1);
     if (current.service) meta.appendChild(CH.el("div", { text: current.service + (svc ? " · " + svc.name : "") }));
     if (current.id_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_id", { id: current.id_masked }) }));
     if (current.phone_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_phone", { phone: current.phone_masked }) }));
+    if (current.proxy_masked) meta.appendChild(CH.el("div", { text: CH.t("masked_proxy", { id: current.proxy_masked }) }));
     S.renderButtons();
     S.renderGuards();
   }

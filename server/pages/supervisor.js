@@ -40,6 +40,7 @@
   S.queue = queue;
   S.renderSummary = renderSummary;
   S.hallTime = hallTime;
+  S.hallReady = Promise.resolve();
   var parts = S.parts = S.parts || [];
   function each(name, arg) { parts.forEach(function (p) { if (p[name]) p[name](arg); }); }
 
@@ -149,7 +150,8 @@
     S.refreshNotices();
     refreshAudit();
     refreshGuide();
-    CH.readHall(session.token).then(function (res) {   // the hall's name, and its clock for the parts
+    // the hall's name, and its clock for the parts (S.hallReady: once it is known, or could not be)
+    S.hallReady = CH.readHall(session.token).then(function (res) {
       if (res.ok && res.data && res.data.hall && res.data.hall.name) CH.$("#hallName").textContent = res.data.hall.name;
     });
     stop();

@@ -24,6 +24,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,22 @@ def serving(pg_url: str, name: str, hall_text: str) -> Iterator[Hall]:
         finally:
             stop_server(proc)
     _database(pg_url, name, create=False)
+
+
+def first_free_slot(hall: Hall, service: str) -> str:
+    """The start of `service`'s first slot with room: today's next one or, in the day's last
+    slot-length when today has none left, tomorrow's first (its check-in is open either way:
+    the demo's slots are at most 30 minutes long and check-in opens 30 minutes before)."""
+    status, body = hall.call("GET", f"/api/appointments/slots?service={service}")
+    assert status == 200, body
+    free = [s["start"] for s in body["slots"] if s["left"] > 0]
+    if not free:
+        tomorrow = date.fromisoformat(body["day"]) + timedelta(days=1)
+        status, body = hall.call("GET", f"/api/appointments/slots?service={service}&day={tomorrow}")
+        assert status == 200, body
+        free = [s["start"] for s in body["slots"] if s["left"] > 0]
+    assert free, f"no free slot of {service} today or tomorrow"
+    return str(free[0])
 
 
 # -- reading and watching the pages -------------------------------------------
