@@ -34,6 +34,9 @@ PROXY_IS_APPLICANT = Text(
 )
 PROXY_EXISTS = Text("此身份证号已登记为帮代办人员", "This ID number is already a registered proxy")
 NO_PROXY = Text("没有这位登记的帮代办人员", "No such registered proxy")
+PROXY_IN_FILE = Text(
+    "此人登记在大厅配置文件中，请在配置文件中删除", "This proxy is listed in the hall file: remove them there"
+)
 
 # ---------------------------------------------------------------- check-in at the kiosk
 TOO_MANY_CODES = Text(

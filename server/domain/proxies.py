@@ -103,15 +103,17 @@ async def add(
     return shape(row)
 
 
-REMOVE = "UPDATE proxies SET active = false WHERE id = $1 AND hall_id = $2 AND active RETURNING name"
+REMOVE = "UPDATE proxies SET active = false WHERE id = $1 AND hall_id = $2 AND active RETURNING name, source"
 
 
 async def remove(conn: Connection, hall: Hall, p: Principal, proxy_id: int) -> None:
     async with conn.transaction():
-        name = await conn.fetchval(REMOVE, proxy_id, hall.id)
-        if name is None:
+        row = await conn.fetchrow(REMOVE, proxy_id, hall.id)
+        if row is None:
             raise errors.not_found(booking_texts.NO_PROXY)
-        details = {"proxy": proxy_id, "name": name}
+        if row["source"] == "file":  # the next start would register it again: the file decides
+            raise errors.conflict(booking_texts.PROXY_IN_FILE)
+        details = {"proxy": proxy_id, "name": row["name"]}
         await action_log.record(conn, hall.id, p.actor, "remove_proxy", details=details)
 
 

@@ -100,6 +100,9 @@ async def test_the_hall_files_proxies_are_registered_at_start(db_url: str, tmp_p
     async with app_client(create_app(settings_for(db_url, config=hall))) as (_, api):
         [listed] = (await api.get("/api/proxies", token=await api.login("boss"))).body["proxies"]
         assert (listed["name"], listed["source"], listed["note"]) == ("帮办员 钱", "file", "帮办窗口")
+        boss = await api.login("boss")
+        kept = await api.request("DELETE", f"/api/proxies/{listed['id']}", token=boss)
+        assert kept.status == 409  # the file decides: removed there, not on the dashboard
     hall.write_text(text)  # dropped from the file: no longer registered at the next start
     async with app_client(create_app(settings_for(db_url, config=hall))) as (_, api):
         assert (await api.get("/api/proxies", token=await api.login("boss"))).body["proxies"] == []
