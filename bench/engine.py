@@ -1,10 +1,13 @@
 """How fast the queue engine calls and issues: directly in SQL, and through HTTP.
 
-One run, one database, three phases of the same work on a generated hall of 50
+One run, one database, four phases of the same work on a generated hall of 50
 windows (each serving 1–3 of 8 services), 50 staff and 16 kiosks, each phase
 starting with 20,000 waiting tickets (topped up, then vacuumed, so every phase
 starts from the same state):
 
+0. bare SQL: the least PostgreSQL allows, one statement per op (bench/bare.py),
+   the yardstick of the ratios (issue 13's targets: HTTP call-next ≥ 40 % and
+   HTTP issue ≥ 25 % of it).
 1. SQL: the engine's own functions on a pool of 4 — 50 windows back to back,
    each op `lock_window` + `call_next` in one transaction and `finish` in
    another; 16 kiosks calling `issuing.issue` back to back.
@@ -48,6 +51,7 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector
 # Run as `python bench/engine.py`, only bench/ itself is on the path; its modules import as bench.*.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bare import phase_bare
 from bench.harness import (
     DATABASE,
     BenchError,
@@ -321,6 +325,7 @@ async def run(
             # The pool outlives the phase so that its backends' CPU is still counted.
             pool = await db.create_pool(url, SQL_POOL)
             try:
+                await measure("bare SQL", lambda: phase_bare(pool, hall, seconds), {})
                 await measure(
                     "SQL direct", lambda: phase_sql(pool, hall, secret, staff, device_ids, seconds), {}
                 )

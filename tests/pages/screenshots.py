@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import http_call, valid_id
+from tests.pages import screenshots_booking
 from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.pages.helpers import REPO
+from tests.pages.screenshots_booking_admin import shoot as shoot_booking_admin
 from tests.pages.screenshots_counter import shoot_console, shoot_kiosk, shoot_phone
 from tests.pages.screenshots_haochaping import shoot_ratings, shoot_supervision
+from tests.pages.screenshots_kiosk_checkin import shoot as shoot_kiosk_checkin
 from tests.pages.screenshots_supervision import shoot_wall
 
 OUT = REPO / "docs" / "screenshots"
@@ -245,6 +248,9 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
         shoot_ratings(page, api, tokens, STAFF, KIOSK)
         shoot_supervision(page, api, tokens, STAFF, KIOSK)
         shoot_wall(page, api, tokens, STAFF, KIOSK)
+        screenshots_booking.shoot(page, api)  # 预约 on a phone
+        shoot_booking_admin(page, api, tokens, STAFF, KIOSK)  # 延时服务 and bookings: screen, console, dashboard
+        shoot_kiosk_checkin(page, api, tokens, STAFF, KIOSK)  # after it: it ends every 延时服务 session
 
         # the supervisor dashboard: an out-of-order call and two notices to show
         sup = api.login("supervisor", "demo-supervisor-2026")
