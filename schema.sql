@@ -722,6 +722,9 @@ CREATE TABLE IF NOT EXISTS appointment_slots (
 -- SHA-256 like a ticket's key; the ID number and phone as keyed hashes. A
 -- booking is 'booked' until it is checked in (its ticket), cancelled, or its
 -- check-in window passes (a no-show: still 'booked', with its slot past).
+-- The code, the ID number and the phone are erased (NULL) once the booking is
+-- [retention] personal_days old; every booking has them until then
+-- (NOT NULL until migration 0013).
 CREATE TABLE IF NOT EXISTS appointments (
     id             text PRIMARY KEY,                 -- random, unguessable
     hall_id        integer NOT NULL REFERENCES halls(id),
@@ -729,9 +732,9 @@ CREATE TABLE IF NOT EXISTS appointments (
     day            date NOT NULL,                    -- the slot's hall-local day
     slot           timestamptz NOT NULL,
     slot_end       timestamptz NOT NULL,
-    code_hash      bytea NOT NULL UNIQUE,
-    id_hash        bytea NOT NULL,
-    id_masked      text NOT NULL,
+    code_hash      bytea UNIQUE,
+    id_hash        bytea,
+    id_masked      text,
     phone_hash     bytea,
     phone_masked   text,
     status         text NOT NULL DEFAULT 'booked' CHECK (status IN ('booked', 'checked_in', 'cancelled')),
@@ -773,4 +776,16 @@ CREATE TABLE IF NOT EXISTS proxies (
     added_by    integer REFERENCES staff(id),
     added_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (hall_id, id_hash)
+);
+
+-- Data retention (docs/operating.md, "Data retention"): the hall file's
+-- [retention]. A ticket or booking whose hall-local day is personal_days past
+-- loses its ID and phone numbers (hashes and masks), its proxy's and its key
+-- (server/domain/retention.py); `purged_before` is the day the purge has
+-- reached, so each sweep reads only the days that have come of age since.
+-- No row: the default, made by the first sweep. Added by migration 0013.
+CREATE TABLE IF NOT EXISTS retention_rules (
+    hall_id        integer PRIMARY KEY REFERENCES halls(id),
+    personal_days  integer NOT NULL DEFAULT 180 CHECK (personal_days >= 1),
+    purged_before  date
 );

@@ -262,7 +262,10 @@
 
     function send(tries) {
       CH.api("POST", "/api/tickets", body, token, { "Idempotency-Key": attempt }).then(function (res) {
-        if (res.status === 0 && tries < 3) { setTimeout(function () { send(tries + 1); }, 1000); return; }
+        // no answer, or a proxy's word that the server went away mid-request (502, 504; nginx
+        // never repeats a POST itself) or is busy (503): the same key again (docs/nginx.md)
+        var lost = res.status === 0 || res.status === 502 || res.status === 503 || res.status === 504;
+        if (lost && tries < 3) { setTimeout(function () { send(tries + 1); }, 1000); return; }
         issuing = false;
         if (res.ok && res.data && res.data.ticket) { st.entry.value = ""; K.ticket.show(res.data.ticket); return; }
         if (res.status === 401) { CH.showBlockerKeys("bad_token_title", "bad_token_detail"); return; }

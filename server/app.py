@@ -16,6 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 from aiohttp import web
 
 from clearhall.server.api import appointments as appointment_endpoints
@@ -30,6 +31,7 @@ from clearhall.server.api import hours as hours_endpoints
 from clearhall.server.api import printers as print_endpoints
 from clearhall.server.api import reports as report_endpoints
 from clearhall.server.api import signals as signal_endpoints
+from clearhall.server.api.forwarded import from_trusted_proxies
 from clearhall.server.api.middleware import error_middleware, security_headers
 from clearhall.server.api.routes import Registry
 from clearhall.server.carding import carding
@@ -38,15 +40,16 @@ from clearhall.server.domain.hall import load_hall, only_hall_code
 from clearhall.server.forwarding.payload import target_of
 from clearhall.server.forwarding.sender import FORWARD_CONF, ForwardConf, Forwarder
 from clearhall.server.housekeeping import housekeeping
-from clearhall.server.keys import DB, DB_URL, HALL, PRINTING, SECRET, SETTINGS
+from clearhall.server.keys import DB, DB_URL, HALL, LISTEN_URL, METRICS, PRINTING, READ_DB, SECRET, SETTINGS
 from clearhall.server.live.sockets import close_sockets, hub_context, websocket
+from clearhall.server.metrics import Metrics, measure, scrape
 from clearhall.server.notify.conf import NOTIFIER_NAME
 from clearhall.server.notify.worker import notify_worker
 from clearhall.server.printing.conf import PRINT_CONF, PrintConf
 from clearhall.server.printing.worker import Printing
 from clearhall.server.sealing import sealer
 from clearhall.server.settings import Settings
-from clearhall.server.store import app_role, db, hall_apply, hallfile
+from clearhall.server.store import app_role, db, hall_apply, hallfile, read_pool
 from clearhall.server.store.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 
 __all__ = ["StartupError", "create_app", "routes"]
@@ -104,6 +107,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     conf = hall_conf(settings)  # a bad hall file stops us before the database starts
     app[NOTIFIER_NAME] = conf.notifier if conf is not None else "none"  # [notify], for notify_worker
     wait_s = database_wait()
+    check_urls(settings)
     embedded = None
     url = settings.database_url
     if url is None:
@@ -115,18 +119,25 @@ async def database(app: web.Application) -> AsyncIterator[None]:
         log.info("embedded PostgreSQL in %s", embedded.pgdata)
     try:
         try:
-            pool = await db.open_pool(url, settings.pool_size, wait_s)
+            pool = await db.open_pool(url, settings.pool_size, wait_s, statement_cache=not settings.pgbouncer)
         except db.DatabaseUnavailable as exc:
             raise StartupError(str(exc)) from None
         try:
             async with pool.acquire() as conn:
                 owner = await app_role.owns_schema(conn)
+                if owner and settings.pgbouncer:
+                    raise StartupError(
+                        "this database user owns the tables, and would apply the schema through pgbouncer,"
+                        " whose transaction pooling breaks the schema's lock: start once directly as the"
+                        " owner, then through pgbouncer as clearhall_app (docs/replica.md)"
+                    )
                 if owner:
-                    await db.apply_schema(conn)
-                elif missing := await db.missing_migrations(conn):
+                    await apply_schema(conn)
+                elif missing := await missing_migrations(conn):
                     raise StartupError(
                         f"the database lacks migrations {missing} of this clearhall, and this database user"
-                        " may not apply them: start once with the tables' owner (docs/operating.md)"
+                        " may not apply them: run `clearhall migrate` with the tables' owner's URL first"
+                        " (docs/operating.md, 'Upgrades')"
                     )
                 app[SECRET] = await db.installation_secret(conn)
                 if conf is not None:
@@ -145,7 +156,9 @@ async def database(app: web.Application) -> AsyncIterator[None]:
                 if embedded is not None:
                     pool = await db.create_pool(embedded.url_as(role), settings.pool_size)
                 else:
-                    pool = await db.create_pool(url, settings.pool_size, role)
+                    pool = await db.create_pool(
+                        url, settings.pool_size, role, statement_cache=not settings.pgbouncer
+                    )
             async with pool.acquire() as conn:
                 await app_role.check(conn)
             if hall is None:
@@ -156,12 +169,65 @@ async def database(app: web.Application) -> AsyncIterator[None]:
             app[HALL] = hall
             app[DB] = pool
             app[DB_URL] = url
-            yield
+            app[LISTEN_URL] = settings.listen_database_url or url
+            reads = await read_pool.open_reads(
+                pool, settings.reports_database_url, max_lag_s=settings.reports_max_lag_s, role=role,
+                statement_cache=not settings.pgbouncer,
+            )  # fmt: skip
+            app[READ_DB] = reads
+            try:
+                yield
+            finally:
+                await reads.close()
         finally:
             await pool.close()
     finally:
-        if embedded is not None:
+        if embedded is not None and settings.worker is None:  # a worker's is its parent's to stop
             await asyncio.to_thread(embedded.stop)
+
+
+def check_urls(settings: Settings) -> None:
+    """A replica, the listener's own URL and pgbouncer go with an external database; and
+    behind pgbouncer the listener needs a direct connection (docs/replica.md)."""
+    if settings.database_url is None:
+        given = [name for name, value in (
+            ("REPORTS_DATABASE_URL", settings.reports_database_url),
+            ("LISTEN_DATABASE_URL", settings.listen_database_url),
+            ("CLEARHALL_PGBOUNCER", settings.pgbouncer),
+        ) if value]  # fmt: skip
+        if given:
+            raise StartupError(f"{' and '.join(given)} given without a DATABASE_URL (an external PostgreSQL)")
+    if settings.pgbouncer and not settings.listen_database_url:
+        raise StartupError(
+            "behind pgbouncer (CLEARHALL_PGBOUNCER) the event listener needs a connection of its own,"
+            " straight to PostgreSQL (LISTEN does not survive transaction pooling): set LISTEN_DATABASE_URL"
+        )
+
+
+async def apply_schema(conn: db.Connection) -> None:
+    """db.apply_schema; a user that may not make tables (an empty database, and not its
+    owner) is told how it goes (StartupError)."""
+    try:
+        await db.apply_schema(conn)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        who = await conn.fetchval("SELECT current_user")
+        raise StartupError(
+            f"{who} may not make clearhall's tables ({exc}): run `clearhall migrate` with the URL of the"
+            " database's owner first (docs/operating.md, 'The database role')"
+        ) from None
+
+
+async def missing_migrations(conn: db.Connection) -> list[int]:
+    """db.missing_migrations, for a user that is not the tables' owner: one that may not
+    even read them has not been given its privileges yet (StartupError)."""
+    try:
+        return await db.missing_migrations(conn)
+    except asyncpg.InsufficientPrivilegeError:
+        who = await conn.fetchval("SELECT current_user")
+        raise StartupError(
+            f"{who} may not read clearhall's tables yet: run `clearhall migrate` with the tables' owner's"
+            " URL, which gives clearhall_app its privileges (docs/operating.md, 'The database role')"
+        ) from None
 
 
 async def forward_worker(app: web.Application) -> AsyncIterator[None]:
@@ -197,7 +263,11 @@ async def get_root(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body)
+    metrics = Metrics()  # counted outermost, after the error middleware shaped the answer
+    # the client's address first (a trusted proxy's word for it), for everything after
+    middlewares = [*from_trusted_proxies(settings.trusted_proxies), measure(metrics), error_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body)
+    app[METRICS] = metrics
     app[SETTINGS] = settings
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(hub_context)
@@ -215,6 +285,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi.handler(registry))
     app.router.add_get("/", get_root)
     app.router.add_get("/ws", websocket)
+    app.router.add_get("/metrics", scrape)  # Prometheus; not the JSON API: docs/observability.md
     pages.install(app)
     return app
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 from aiohttp import web
@@ -33,10 +33,11 @@ async def evaluate_once(pool: asyncpg.Pool, hall: Hall) -> list[cards.Card] | No
         return await cards.evaluate(conn, hall, now)
 
 
-async def evaluate_forever(pool: asyncpg.Pool, hall: Hall, every_s: float = EVERY_S) -> None:
+async def evaluate_forever(pool: asyncpg.Pool, hall: Callable[[], Hall], every_s: float = EVERY_S) -> None:
+    """`hall`: the hall as it is now (a reload may change its hours, server/reload.py)."""
     while True:
         try:
-            await evaluate_once(pool, hall)
+            await evaluate_once(pool, hall())
         except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
             log.warning("evaluating the cards skipped: %s", exc)
         except Exception:  # a bug in one rule must not stop the evaluator for good
@@ -49,7 +50,7 @@ async def carding(app: web.Application) -> AsyncIterator[None]:
     if every_s <= 0:
         yield
         return
-    task = asyncio.create_task(evaluate_forever(app[DB], app[HALL], every_s), name="card-evaluator")
+    task = asyncio.create_task(evaluate_forever(app[DB], lambda: app[HALL], every_s), name="card-evaluator")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -1,6 +1,7 @@
 """The `clearhall` command: `clearhall serve [--config HALL.toml] [--demo] ...`,
-`clearhall check-config FILE`, `clearhall audit verify`, `clearhall printer-agent`,
-`clearhall kiosk-bridge` (the ID card reader's, kiosk/bridge)."""
+`clearhall check-config FILE`, `clearhall reload`, `clearhall migrate`, `clearhall
+restore DUMP`, `clearhall audit verify`, `clearhall printer-agent`, `clearhall
+kiosk-bridge` (the ID card reader's, kiosk/bridge)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import uvloop
 from aiohttp import web
 
 from clearhall.kiosk.bridge import cli as kiosk_bridge
-from clearhall.server import logs
+from clearhall.server import logs, migrate, reload, restore, workers
 from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.app import StartupError, create_app, data_dir_note
 from clearhall.server.domain import integrity
@@ -45,9 +46,49 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_data_dir()}")
     serve.add_argument("--database-url", default=None, help="external PostgreSQL (or DATABASE_URL)")
     serve.add_argument(
+        "--reports-database-url", default=None,
+        help="a streaming replica for reports and charts (or REPORTS_DATABASE_URL; docs/replica.md)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--reports-max-lag", type=float, default=Settings.reports_max_lag_s, metavar="SECONDS",
+        help="read the primary while the replica is further behind than this",
+    )  # fmt: skip
+    serve.add_argument(
+        "--listen-database-url", default=None,
+        help="the event listener's direct connection (or LISTEN_DATABASE_URL; default: the database URL)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--pgbouncer", action="store_true",
+        help="the database URL is pgbouncer in transaction mode (or CLEARHALL_PGBOUNCER=1)",
+    )  # fmt: skip
+    serve.add_argument(
         "--idle-timeout", type=float, default=Settings.idle_timeout_s, metavar="SECONDS",
         help="cut off a client silent this long: before its headers, between requests, mid-body",
     )  # fmt: skip
+    serve.add_argument(
+        "--log-format", choices=logs.FORMATS, default=None,
+        help=f"the log on standard error: text lines (default) or JSON lines (or ${logs.FORMAT_ENV})",
+    )  # fmt: skip
+    serve.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="run N server processes, on ports PORT to PORT+N-1, behind a proxy (docs/nginx.md)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--trusted-proxy", type=ipaddress.ip_network, action="append", default=[], metavar="ADDRESS",
+        help="believe the client address in X-Forwarded-For from this proxy (address or network; repeatable)",
+    )  # fmt: skip
+    serve.add_argument("--as-worker", type=int, default=None, help=argparse.SUPPRESS)  # a --workers child
+    serve.add_argument(
+        "--pid-file", type=Path, default=None, help="write the server's pid here (for clearhall reload)"
+    )
+    again = commands.add_parser("reload", help="have a running server read its hall file again (SIGHUP)")
+    again.add_argument("--pid-file", type=Path, required=True, help="the server's --pid-file")
+    up = commands.add_parser("migrate", help="apply schema changes as the tables' owner, then exit")
+    up.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_data_dir()}")
+    up.add_argument("--database-url", default=None, help="the owner's URL (or DATABASE_URL)")
+    back = commands.add_parser("restore", help="put a pg_dump back into the embedded database")
+    back.add_argument("dump", type=Path, help="pg_dump --format=custom of the hall's database")
+    back.add_argument("--data-dir", type=Path, default=None, help=f"default: {default_data_dir()}")
     check = commands.add_parser("check-config", help="validate a hall file and exit")
     check.add_argument("file", type=Path)
     audit = commands.add_parser("audit", help="check the integrity log (exit 0: intact, 1: altered)")
@@ -236,7 +277,10 @@ async def verify_chain(url: str, hall_code: str | None, anchor: tuple[int, str] 
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    logs.configure()
+    try:
+        logs.configure(log_format=getattr(args, "log_format", None))
+    except ValueError as exc:
+        sys.exit(f"clearhall: {exc}")
     if args.command == "printer-agent":
         printer_agent(args)
         return
@@ -244,6 +288,25 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(kiosk_bridge.run(args))
     if args.command == "audit":
         sys.exit(audit_verify(args))
+    if args.command == "migrate":
+        url = args.database_url or os.environ.get("DATABASE_URL") or None
+        try:
+            print("\n".join(migrate.run(url, args.data_dir or default_data_dir())))
+        except (migrate.MigrateError, EmbeddedPostgresError, OSError, asyncpg.PostgresError) as exc:
+            sys.exit(f"clearhall: {exc}")
+        return
+    if args.command == "restore":
+        try:
+            print("\n".join(restore.restore(args.dump, args.data_dir or default_data_dir())))
+        except (restore.RestoreError, EmbeddedPostgresError, OSError, asyncpg.PostgresError) as exc:
+            sys.exit(f"clearhall: {exc}")
+        return
+    if args.command == "reload":
+        try:
+            print(reload.send_reload(args.pid_file))
+        except RuntimeError as exc:
+            sys.exit(f"clearhall: {exc}")
+        return
     if args.command == "check-config":
         try:
             conf = hallfile.load(args.file)
@@ -253,6 +316,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     settings = Settings(
         database_url=args.database_url or os.environ.get("DATABASE_URL") or None,
+        reports_database_url=args.reports_database_url or os.environ.get("REPORTS_DATABASE_URL") or None,
+        reports_max_lag_s=args.reports_max_lag,
+        listen_database_url=args.listen_database_url or os.environ.get("LISTEN_DATABASE_URL") or None,
+        pgbouncer=args.pgbouncer or os.environ.get("CLEARHALL_PGBOUNCER", "") not in ("", "0"),
         data_dir=args.data_dir or default_data_dir(),
         config=args.config,
         hall=args.hall,
@@ -260,23 +327,37 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         idle_timeout_s=args.idle_timeout,
+        trusted_proxies=tuple(args.trusted_proxy),
+        worker=args.as_worker,
     )
+    reload.ignore_hangups()  # until the server is ready to reload (server/reload.py)
     try:
         if settings.config is not None:
             hallfile.load(settings.config)  # fail before anything starts
-        if settings.database_url is None:
+        parent = settings.worker is None  # not one of --workers' children
+        if settings.database_url is None and parent:
             logging.getLogger("clearhall").info(data_dir_note(settings.data_dir))
-        if settings.demo:
+        if settings.demo and parent:
             print(demo_banner(settings.port, settings.host), flush=True)
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            access_log_class=AccessLogger,
-            keepalive_timeout=settings.idle_timeout_s,  # also the deadline for a request's headers
-            print=lambda text: print(text, flush=True),
-            loop=uvloop.new_event_loop(),  # measured: less CPU per request than asyncio's own loop
-        )
+        if args.workers is not None and parent:
+            if not 1 <= args.workers <= 64:
+                sys.exit("clearhall: --workers is a number from 1 to 64")
+            with reload.pid_file(args.pid_file):
+                sys.exit(workers.supervise(settings, sys.argv[1:] if argv is None else argv, args.workers))
+        app = create_app(settings)
+        reload.install(app)  # SIGHUP: read the hall file again; follow other processes' reloads
+        if settings.worker is not None:
+            workers.become_worker(app, settings.worker)
+        with reload.pid_file(args.pid_file if parent else None):
+            web.run_app(
+                app,
+                host=settings.host,
+                port=settings.port,
+                access_log_class=AccessLogger,
+                keepalive_timeout=settings.idle_timeout_s,  # also the deadline for a request's headers
+                print=lambda text: print(text, flush=True),
+                loop=uvloop.new_event_loop(),  # measured: less CPU per request than asyncio's own loop
+            )
     except (hallfile.HallFileError, StartupError) as exc:
         sys.exit(f"clearhall: {exc}")
 

@@ -1,7 +1,10 @@
 """Housekeeping: what expires is removed on time, by one task per process.
 
 Idempotency answers are kept 24 hours (a stored ticket answer holds the
-citizen's key, so it must not outlive its purpose).
+citizen's key, so it must not outlive its purpose). A visit's ID and phone
+numbers and its key are erased once it is `[retention] personal_days` old
+(domain/retention.py), checked every EVERY_S: the day's purge is done by the
+first sweep after the hall's midnight.
 
 好差评 runs by itself every CASES_EVERY_S (docs/haochaping.md): a follow-up case
 past its deadline is announced once to supervisors, a visit left unrated
@@ -20,7 +23,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
-from clearhall.server.domain import follow_ups, idempotency, ratings, throttle
+from clearhall.server.domain import follow_ups, idempotency, ratings, retention, throttle
 from clearhall.server.domain.hall import Hall
 from clearhall.server.keys import DB, HALL
 from clearhall.server.store.db import DATABASE_DOWN
@@ -29,12 +32,24 @@ log = logging.getLogger(__name__)
 EVERY_S = 600.0
 
 
-async def sweep(pool: asyncpg.Pool) -> None:
+async def sweep_once(pool: asyncpg.Pool, hall: Hall) -> retention.Purged:
+    async with pool.acquire() as conn:
+        await idempotency.purge(conn)
+        await throttle.purge(conn)
+        purged = await retention.purge(conn, hall.id, hall.timezone)
+    if purged.any:
+        log.info(
+            "retention: erased the ID numbers, phone numbers and keys of %d tickets, %d bookings and"
+            " %d complaints from before %s", purged.tickets, purged.appointments, purged.complaints,
+            purged.before,
+        )  # fmt: skip
+    return purged
+
+
+async def sweep(pool: asyncpg.Pool, hall: Hall) -> None:
     while True:
         try:
-            async with pool.acquire() as conn:
-                await idempotency.purge(conn)
-                await throttle.purge(conn)
+            await sweep_once(pool, hall)
         except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
             log.warning("housekeeping skipped: %s", exc)
         await asyncio.sleep(EVERY_S)
@@ -60,7 +75,7 @@ async def haochaping(pool: asyncpg.Pool, hall: Hall) -> None:
 
 
 async def housekeeping(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(sweep(app[DB]))
+    task = asyncio.create_task(sweep(app[DB], app[HALL]))
     cases = asyncio.create_task(haochaping(app[DB], app[HALL]))
     yield
     for running in (task, cases):

@@ -7,14 +7,26 @@ message is one line: a CR or LF inside it (a path with `%0a`) is written as
 `\\r` / `\\n`, so nobody can forge a line. What goes in: see docs/operating.md;
 never a password, token, ticket key, ID or phone number (the access log leaves
 out query strings; tests grep a whole run's log for every secret it used).
+
+`--log-format json` (or CLEARHALL_LOG_FORMAT=json) writes the same records as
+one JSON object per line instead (docs/observability.md): time, level, logger,
+message, an access line's fields as keys of their own, a traceback as `trace`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
+from datetime import datetime
+from typing import Any, Final
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+FORMAT_ENV: Final = "CLEARHALL_LOG_FORMAT"
+FORMATS: Final = ("text", "json")
+# Line breaks json.dumps leaves as they are (it escapes every control character below 0x20).
+OTHER_BREAKS: Final = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
 
 class OneLine(logging.Formatter):
@@ -24,11 +36,36 @@ class OneLine(logging.Formatter):
         return super().formatMessage(record).replace("\r", "\\r").replace("\n", "\\n")
 
 
-def configure(level: int = logging.INFO) -> None:
+class JsonLines(logging.Formatter):
+    """A record as one JSON object on one line, its traceback inside it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        access = getattr(record, "access", None)  # the access log's fields (api/middleware.py)
+        if isinstance(access, dict):
+            line.update(access)
+        if record.exc_info:
+            line["trace"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str).translate(OTHER_BREAKS)
+
+
+def configure(level: int = logging.INFO, log_format: str | None = None) -> None:
+    """Log to standard error, as text (default) or JSON lines: `log_format`, else
+    CLEARHALL_LOG_FORMAT; ValueError for another value."""
+    chosen = (log_format or os.environ.get(FORMAT_ENV) or "text").strip().lower()
+    if chosen not in FORMATS:
+        raise ValueError(f"{FORMAT_ENV} is text or json, not {chosen[:20]!r}")
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLine(FORMAT))
+    handler.setFormatter(JsonLines() if chosen == "json" else OneLine(FORMAT))
     root.addHandler(handler)
     root.setLevel(level)

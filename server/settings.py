@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,13 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None  # None: start the embedded PostgreSQL
+    # A streaming replica for the reads that may lag (reports, charts, figures,
+    # signals, the log's listing), used while at most reports_max_lag_s behind
+    # (docs/replica.md); None: they read the primary.
+    reports_database_url: str | None = None
+    reports_max_lag_s: float = 10.0
+    listen_database_url: str | None = None  # the event listener's direct connection (default: database_url)
+    pgbouncer: bool = False  # database_url is a pooler in transaction mode: no prepared statements kept
     data_dir: Path = field(default_factory=default_data_dir)
     config: Path | None = None  # the hall file
     hall: str | None = None  # which hall of the database to serve, by code (default: the only one)
@@ -36,3 +44,8 @@ class Settings:
     # Slow or silent clients are cut off after it (a screen's socket is kept
     # alive by its own heartbeat instead).
     idle_timeout_s: float = 15.0
+    # Proxies whose X-Forwarded-For names the client (--trusted-proxy; api/forwarded.py).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Child K of `serve --workers N` (server/workers.py): the embedded database,
+    # if used, is its parent's to start and to stop.
+    worker: int | None = None

@@ -2,8 +2,9 @@
 conftest.py. Test modules import from here and never from each other. What is
 here: ID numbers with a correct check character, free loopback ports, a blocking
 JSON call for a `clearhall serve` process driven from outside an event loop,
-reading /ws events, waiting for a condition, and a test server with printers
-and fast print timings. A helper used by one module stays in that module.
+whether a process is alive and the pids of `serve --workers`' children, reading
+/ws events, waiting for a condition, and a test server with printers and fast
+print timings. A helper used by one module stays in that module.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import sys
 import time
@@ -61,6 +63,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """A loopback port free together with the `count - 1` after it (`serve --workers`' ports)."""
+    for _ in range(100):
+        base = free_port()
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(base, base + count):
+                    held.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise AssertionError(f"no {count} free ports in a row")
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while we read
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def worker_pids(log: str) -> dict[int, int]:
+    """From the log of `clearhall serve --workers N`: each worker's number → its latest pid."""
+    return {int(k): int(pid) for k, pid in re.findall(r"worker (\d+) started on port \d+, pid (\d+)", log)}
 
 
 def http_call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> tuple[int, Any]:

@@ -17,6 +17,7 @@ import qrcode.constants
 import qrcode.image.svg
 from aiohttp import web
 
+from clearhall.server.api.forwarded import client_address
 from clearhall.server.api.query import query_date
 from clearhall.server.api.routes import BODY, Access, Endpoint, ok
 from clearhall.server.api.validate import Body, Field
@@ -63,8 +64,9 @@ async def day_summary(request: web.Request) -> web.Response:
 async def book(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     async with request.app[DB].acquire() as conn:
+        address = client_address(request)
         booked = await appointments.book(
-            conn, hall, request.app[SECRET], request.remote, Booking(**request[BODY]), base_url(request)
+            conn, hall, request.app[SECRET], address, Booking(**request[BODY]), base_url(request)
         )
     body = {
         "id": booked.id, "code": booked.code, "service": booked.service,
@@ -78,7 +80,7 @@ async def read(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     async with request.app[DB].acquire() as conn:
         row = await appointments.proven(
-            conn, hall, request.remote, request.match_info["id"], request.query.get("code")
+            conn, hall, client_address(request), request.match_info["id"], request.query.get("code")
         )
         return ok({"appointment": await appointment_views.holder(conn, hall, row)})
 
@@ -87,7 +89,7 @@ async def cancel(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     async with request.app[DB].acquire() as conn:
         row = await appointments.cancel(
-            conn, hall, request.remote, request.match_info["id"], request.query.get("code")
+            conn, hall, client_address(request), request.match_info["id"], request.query.get("code")
         )
         return ok({"appointment": await appointment_views.holder(conn, hall, row)})
 
@@ -110,7 +112,7 @@ async def qr(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     code = request.query.get("code")
     async with request.app[DB].acquire() as conn:
-        row = await appointments.proven(conn, hall, request.remote, request.match_info["id"], code)
+        row = await appointments.proven(conn, hall, client_address(request), request.match_info["id"], code)
     url = appointments.booking_url(base_url(request), row["id"], checkin.normalise_code(code or ""))
     return web.Response(
         body=qr_svg(url), content_type="image/svg+xml", headers={"Cache-Control": "private, no-store"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from clearhall.server.api.forwarded import client_address
 from clearhall.server.api.routes import BODY, Access, Endpoint, authenticate, bearer, ok
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import complaints
@@ -35,7 +36,9 @@ async def complain(request: web.Request) -> web.Response:
     # No log-in is needed; a kiosk sends its token and is limited as a device, not as an address.
     who = await authenticate(request) if bearer(request) else None
     kiosk = who.id if who is not None and who.device_kind == DeviceKind.KIOSK else None
-    filed = await complaints.file(request.app[DB], hall, request.remote, complaints.Complaint(**data), kiosk)
+    filed = await complaints.file(
+        request.app[DB], hall, client_address(request), complaints.Complaint(**data), kiosk
+    )
     body = {"id": filed.id, "due_at": local_iso(filed.due_at, hall.timezone), "follow_up": filed.follow_up_id}
     if filed.key is not None:
         body["key"] = filed.key

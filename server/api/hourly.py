@@ -16,7 +16,7 @@ from clearhall.server.api.query import query_date
 from clearhall.server.api.routes import Access, Endpoint, ok
 from clearhall.server.domain import hourly
 from clearhall.server.domain.hall import Hall
-from clearhall.server.keys import DB, HALL
+from clearhall.server.keys import HALL, READ_DB
 
 
 def line_json(line: hourly.Line) -> dict[str, Any]:
@@ -47,8 +47,7 @@ def day_json(d: hourly.Day, hall: Hall) -> dict[str, Any]:
 async def get_hourly(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     day = query_date(request, "day") or datetime.now(ZoneInfo(hall.timezone)).date()
-    async with request.app[DB].acquire() as conn:
-        found = await hourly.day_by_hour(conn, hall.id, hall.timezone, day)
+    found = await request.app[READ_DB].run(hourly.day_by_hour, hall.id, hall.timezone, day)  # may lag
     return ok(day_json(found, hall))
 
 

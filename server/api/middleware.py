@@ -20,6 +20,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from clearhall.server.api.forwarded import client_address
 from clearhall.server.api.routes import WHO, Handler
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.errors import DomainError
@@ -123,10 +124,20 @@ class AccessLogger(AbstractAccessLogger):
     only (`staff`, `kiosk`, `display`, …, `key` for a citizen's ticket key, `-`)."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        kind, ms = credential_kind(request), round(time * 1000, 1)
+        remote = client_address(request)  # behind a trusted proxy: its client
+        fields = {
+            "remote": remote,
+            "method": request.method,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": ms,
+            "credential": kind,
+        }  # keys in JSON logs
         self.logger.info(
             "%s %s %s %d %.1fms %s",
-            request.remote, request.method, request.path, response.status, time * 1000,
-            credential_kind(request),
+            remote, request.method, request.path, response.status, ms, kind,
+            extra={"access": fields},
         )  # fmt: skip
 
 

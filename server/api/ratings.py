@@ -11,7 +11,7 @@ from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok
 from clearhall.server.api.shapes import figures_json, rating_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import figures, rating_rules, ratings
-from clearhall.server.keys import DB, HALL
+from clearhall.server.keys import DB, HALL, READ_DB
 
 RATING = Body(
     (
@@ -65,8 +65,7 @@ async def get_rules(request: web.Request) -> web.Response:
 async def get_figures(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     first, last = query_days(request, hall.timezone, figures.MOST_DAYS)
-    async with request.app[DB].acquire() as conn:
-        found = await figures.figures(conn, hall.id, hall.timezone, first, last)
+    found = await request.app[READ_DB].run(figures.figures, hall.id, hall.timezone, first, last)  # may lag
     return ok({"figures": figures_json(found)})
 
 

@@ -5,7 +5,8 @@
 
 Hall-local days. The handler parses the query, asks `domain/reports` for the
 report and hands it to one renderer (`report_formats`); a CSV or workbook is
-an attachment with an ASCII and a UTF-8 (RFC 5987) file name.
+an attachment with an ASCII and a UTF-8 (RFC 5987) file name. Reports read the
+replica when there is one (docs/replica.md: they may lag by a few seconds).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from clearhall.server.api.report_formats import (
 )
 from clearhall.server.api.routes import Access, Endpoint, ok
 from clearhall.server.domain import errors, messages, reports
-from clearhall.server.keys import DB, HALL
+from clearhall.server.keys import HALL, READ_DB
 
 FORMATS: Final = ("json", "csv", "xlsx")
 DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -78,8 +79,7 @@ async def get_daily(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     day = query_day(request, reports.today_in(hall))
     fmt = query_format(request)
-    async with request.app[DB].acquire() as conn:
-        report = await reports.daily(conn, hall, day)
+    report = await request.app[READ_DB].run(reports.daily, hall, day)  # may lag: docs/replica.md
     return await render(report, fmt)
 
 
@@ -87,8 +87,7 @@ async def get_monthly(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     year, month = query_month(request, reports.today_in(hall))
     fmt = query_format(request)
-    async with request.app[DB].acquire() as conn:
-        report = await reports.monthly(conn, hall, year, month)
+    report = await request.app[READ_DB].run(reports.monthly, hall, year, month)
     return await render(report, fmt)
 
 

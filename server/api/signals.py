@@ -19,7 +19,7 @@ from clearhall.server.domain import signals
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.signal_rows import LogRow, RatingRow, Row, Signal, TicketRow
 from clearhall.server.domain.tickets import local_iso
-from clearhall.server.keys import DB, HALL
+from clearhall.server.keys import HALL, READ_DB
 from clearhall.server.store.hall_signals import SignalsConf
 
 
@@ -88,8 +88,7 @@ def signal_json(s: Signal, hall: Hall) -> dict[str, Any]:
 async def get_signals(request: web.Request) -> web.Response:
     hall = request.app[HALL]
     first, last = query_days(request, hall.timezone, signals.MOST_DAYS)
-    async with request.app[DB].acquire() as conn:
-        thresholds, found = await signals.find(conn, hall, first, last)
+    thresholds, found = await request.app[READ_DB].run(signals.find, hall, first, last)  # may lag
     return ok(answer(hall, first, last, thresholds, found))
 
 

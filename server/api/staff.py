@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from clearhall.server.api.forwarded import client_address
 from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok
 from clearhall.server.api.shapes import staff_json
 from clearhall.server.api.validate import Body, Field
@@ -23,8 +24,9 @@ LOGIN = Body(
 async def login(request: web.Request) -> web.Response:
     data = request[BODY]
     lifetime = timedelta(hours=request.app[SETTINGS].session_hours)
+    address = client_address(request)  # behind a trusted proxy: its client's
     token, row, windows = await staff.log_in(
-        request.app[DB], request.app[HALL], data["username"], data["password"], lifetime, request.remote
+        request.app[DB], request.app[HALL], data["username"], data["password"], lifetime, address
     )
     return ok({"token": token, "staff": staff_json(row, windows)})
 

@@ -58,6 +58,10 @@ DEVICE_MAY_NOT = Text("此设备不能执行此操作", "This credential may not
 BAD_ORIGIN = Text("不允许的来源", "This Origin may not connect")
 NEED_TICKET_KEY = Text("需要号票凭证", "The ticket's key is required")
 WRONG_TICKET_KEY = Text("凭证不正确", "The ticket key is wrong")
+METRICS_FROM_THIS_MACHINE = Text(
+    "监控指标只能在本机读取，或使用指标令牌",
+    "Metrics may be read on this machine only, or with the metrics token",
+)
 
 # ---------------------------------------------------------------- tickets
 NO_TICKET = Text("没有这个号", "There is no such ticket")

@@ -1,6 +1,7 @@
 """The WebSocket hub (CONTRACT §6): `GET /ws`, a snapshot first, then events.
 
-- One LISTEN connection per process, not from the pool. After a lost
+- One LISTEN connection per process, not from the pool, straight to PostgreSQL
+  (LISTEN_DATABASE_URL when the pool goes through a pooler). After a lost
   connection it LISTENs again first and re-reads the state second (sending a
   fresh snapshot to every socket), so nothing that happened in between is
   missed. It checks itself with a self-notify every ~10 s.

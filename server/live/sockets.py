@@ -22,7 +22,7 @@ from aiohttp import web
 from clearhall.server.api.routes import bearer
 from clearhall.server.domain import auth, errors, events, messages, tickets
 from clearhall.server.domain.auth import Principal
-from clearhall.server.keys import DB, DB_URL, HALL, HUB
+from clearhall.server.keys import DB, HALL, HUB, LISTEN_URL
 from clearhall.server.live.hub import HEARTBEAT_S, Client, Hub
 
 
@@ -120,7 +120,7 @@ async def close_sockets(app: web.Application) -> None:
 
 
 async def hub_context(app: web.Application) -> AsyncIterator[None]:
-    hub = Hub(app[DB], app[HALL], app[DB_URL])
+    hub = Hub(app[DB], app[HALL], app[LISTEN_URL])
     app[HUB] = hub
     hub.start()
     yield

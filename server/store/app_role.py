@@ -11,7 +11,10 @@ itself (pg_ident.conf maps the server's OS user to it); a DATABASE_URL's user
 works as it through the startup parameter `role` (SET ROLE, which SQL on the
 connection could undo: a warning at start says to give the server a login role
 of its own). A user that may not make the role (no CREATEROLE) keeps working as
-itself, with a warning: see docs/operating.md, "The database role".
+itself, with a warning: see docs/operating.md, "The database role". An owner
+that may not join a role a superuser made (the least-privilege setup, where the
+server logs in as clearhall_app) still gives it its privileges, which is all
+`clearhall migrate` needs of it.
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ $$;
 """
 
 GRANTS = f"""
-GRANT {APP_ROLE} TO CURRENT_USER;
 GRANT USAGE ON SCHEMA public TO {APP_ROLE};
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE};
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
@@ -69,10 +71,17 @@ async def owns_schema(conn: Connection) -> bool:
     return bool(await conn.fetchval(OWNS_SCHEMA))
 
 
-async def prepare(conn: Connection, *, login: bool = False) -> str | None:
-    """Make the role and give it its privileges; the role to work as, or None
-    (with a warning) when this user may not make it. `login`: the embedded
-    database, where the server's OS user logs in as the role (pg_ident.conf)."""
+# a user works as the role (SET ROLE, the pool's startup parameter) as its member; the
+# grant is given anew at every start, as a user that made the role may (PostgreSQL 16:
+# whose own membership may not allow SET)
+JOIN = f"GRANT {APP_ROLE} TO CURRENT_USER"
+
+
+async def grant(conn: Connection, *, login: bool = False) -> bool:
+    """Make the role (when it is not there yet) and give it its privileges on the
+    tables, which their owner may always do; False (with a warning) when the role
+    is not there and this user may not make it. `login`: the embedded database,
+    where the server's OS user logs in as the role (pg_ident.conf)."""
     try:
         async with conn.transaction():
             # one process at a time: two GRANTs on one table at once fail ("tuple concurrently updated")
@@ -86,6 +95,27 @@ async def prepare(conn: Connection, *, login: bool = False) -> str | None:
             "the database user may not create the role %s (%s): the server works as itself, and the"
             " action log is protected by its triggers only; see docs/operating.md, 'The database role'",
             APP_ROLE, exc,
+        )  # fmt: skip
+        return False
+    return True
+
+
+async def prepare(conn: Connection, *, login: bool = False) -> str | None:
+    """The role made and given its privileges (`grant`): the role to work as, or None
+    (with a warning) when this user may not work as it. A tables' owner without the
+    right to join the role (the least-privilege setup of docs/operating.md, where
+    the server logs in as clearhall_app itself) has still given it its privileges."""
+    if not await grant(conn, login=login):
+        return None
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK)
+            await conn.execute(JOIN)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        log.warning(
+            "%s has its privileges, but this database user may not work as it (%s): the server works"
+            " as itself; log it in as %s instead (docs/operating.md, 'The database role')",
+            APP_ROLE, exc, APP_ROLE,
         )  # fmt: skip
         return None
     return APP_ROLE

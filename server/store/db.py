@@ -60,9 +60,16 @@ async def keep_session(conn: Connection) -> None:
     so asyncpg's default reset would be a wasted round trip per request."""
 
 
-async def create_pool(url: str, size: int, role: str | None = None) -> asyncpg.Pool:
+STATEMENT_CACHE = 100  # asyncpg's default; 0 behind pgbouncer's transaction pooling (docs/replica.md)
+
+
+async def create_pool(
+    url: str, size: int, role: str | None = None, *, statement_cache: bool = True
+) -> asyncpg.Pool:
     """The pool; with `role`, every connection works as that role from its start
-    (store/app_role.py: the role that may only append to the action log)."""
+    (store/app_role.py: the role that may only append to the action log). Without
+    `statement_cache` no statement stays prepared between queries: a pooler in
+    transaction mode (pgbouncer) may hand the next query another server connection."""
     return await asyncpg.create_pool(
         url,
         min_size=min(2, size),
@@ -70,6 +77,7 @@ async def create_pool(url: str, size: int, role: str | None = None) -> asyncpg.P
         init=init_connection,
         reset=keep_session,
         command_timeout=30,
+        statement_cache_size=STATEMENT_CACHE if statement_cache else 0,
         server_settings={"role": role} if role else None,
     )
 
@@ -81,7 +89,7 @@ class DatabaseUnavailable(Exception):
     """The database could not be used at start; the message is a sentence for a person."""
 
 
-async def open_pool(url: str, size: int, wait_s: float) -> asyncpg.Pool:
+async def open_pool(url: str, size: int, wait_s: float, *, statement_cache: bool = True) -> asyncpg.Pool:
     """The pool, once the database answers. A database that does not answer
     (refused, unreachable, starting up, out of connections) is tried again,
     one log line per attempt, for `wait_s` seconds; one that answers no (a
@@ -95,7 +103,7 @@ async def open_pool(url: str, size: int, wait_s: float) -> asyncpg.Pool:
                 url, timeout=max(1.0, min(CONNECT_TIMEOUT_S, deadline - time.monotonic()))
             )
             await probe.close()
-            return await create_pool(url, size)
+            return await create_pool(url, size, statement_cache=statement_cache)
         except (asyncpg.ClientConfigurationError, ValueError) as exc:
             raise DatabaseUnavailable(f"the database URL is not valid: {_reason(exc, url)}") from None
         except DATABASE_DOWN as exc:

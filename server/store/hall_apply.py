@@ -2,10 +2,14 @@
 
 Idempotent: rows are matched by service code, window number, username and
 device name, so loading the same file twice changes nothing, and a changed
-file updates in place. Passwords are stored as argon2id, tokens as SHA-256.
+file updates in place. Passwords are stored as argon2id, tokens as SHA-256;
+the argon2 work (about 20 ms a person) is done in a thread, so a reload in a
+running server (server/reload.py) never holds up its requests.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -14,6 +18,7 @@ from clearhall.server.store.db import Connection
 from clearhall.server.store.hall_appointments import apply_rules
 from clearhall.server.store.hall_cards import apply_cards
 from clearhall.server.store.hall_ratings import apply_ratings
+from clearhall.server.store.hall_retention import apply_retention
 from clearhall.server.store.hall_signals import apply_signals
 from clearhall.server.store.hallfile import HallConf, PrinterConf
 
@@ -29,8 +34,23 @@ def _password_hash(password: str, existing: str | None) -> str:
     return hasher.hash(password)
 
 
+STORED_HASHES = """
+SELECT st.username, st.password_hash FROM staff st JOIN halls h ON h.id = st.hall_id WHERE h.code = $1
+"""
+
+
+async def password_hashes(conn: Connection, conf: HallConf) -> dict[str, str]:
+    """Each staff member's hash to store, by username: the stored one while it still
+    matches the file's password."""
+    stored = {r["username"]: r["password_hash"] for r in await conn.fetch(STORED_HASHES, conf.code)}
+    return await asyncio.to_thread(
+        lambda: {p.username: _password_hash(p.password, stored.get(p.username)) for p in conf.staff}
+    )
+
+
 async def apply(conn: Connection, conf: HallConf) -> int:
     """Write the hall file into the database in one transaction; returns the hall id."""
+    hashes = await password_hashes(conn, conf)
     async with conn.transaction():
         hall_id: int = await conn.fetchval(
             """
@@ -109,9 +129,6 @@ async def apply(conn: Connection, conf: HallConf) -> int:
         )  # fmt: skip
 
         for p in conf.staff:
-            existing = await conn.fetchval(
-                "SELECT password_hash FROM staff WHERE hall_id = $1 AND username = $2", hall_id, p.username
-            )
             staff_id = await conn.fetchval(
                 """
                 INSERT INTO staff (hall_id, username, name, password_hash, role, party_member, active)
@@ -121,7 +138,7 @@ async def apply(conn: Connection, conf: HallConf) -> int:
                     role = EXCLUDED.role, party_member = EXCLUDED.party_member, active = true
                 RETURNING id
                 """,
-                hall_id, p.username, p.name, _password_hash(p.password, existing), p.role,
+                hall_id, p.username, p.name, hashes[p.username], p.role,
                 p.party_member,
             )  # fmt: skip
             allowed = [window_ids[n] for n in p.windows]
@@ -161,6 +178,7 @@ async def apply(conn: Connection, conf: HallConf) -> int:
         await apply_cards(conn, hall_id, conf.cards)  # [cards]: 红黄牌 rules
         await apply_signals(conn, hall_id, conf.signals)  # [signals]
         await apply_rules(conn, hall_id, conf.appointments)  # [appointments]
+        await apply_retention(conn, hall_id, conf.retention)  # [retention]
     return hall_id
 
 

@@ -43,6 +43,7 @@ from clearhall.server.store.hall_reader import (
     table,
     unique,
 )
+from clearhall.server.store.hall_retention import RetentionConf, read_retention
 from clearhall.server.store.hall_signals import SignalsConf, read_signals
 from clearhall.server.store.kinds import DeviceKind, Role
 
@@ -144,6 +145,7 @@ class HallConf:
     signals: SignalsConf = field(default_factory=SignalsConf)  # [signals]: integrity signals' thresholds
     appointments: AppointmentRules = field(default_factory=AppointmentRules)  # [appointments]: 预约 rules
     proxies: tuple[ProxyConf, ...] = ()  # [[proxies]]: registered 帮代办 proxies
+    retention: RetentionConf = field(default_factory=RetentionConf)  # [retention]: personal data kept
 
 
 def parse(text: str, source: str = "hall file") -> HallConf:
@@ -166,7 +168,7 @@ def parse(text: str, source: str = "hall file") -> HallConf:
     for key in data:
         if key not in (
             "hall", "policy", "notify", "services", "windows", "staff", "devices", "printers",
-            "ratings", "calendar", "cards", "signals", "appointments", "proxies",
+            "ratings", "calendar", "cards", "signals", "appointments", "proxies", "retention",
         ):  # fmt: skip
             raise top.fail(key, f'unknown section "{key}"')
 
@@ -309,6 +311,9 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         )
         reader.finish()
 
+    ratings, signals, appointments = read_ratings(top, data), read_signals(top, data), read_rules(top, data)
+    spans = {"[signals] days": signals.days, "[appointments] no_show_days": appointments.no_show_days,
+             "[ratings] rate_within_days": ratings.rate_within_days}  # fmt: skip
     return HallConf(
         code=code,
         name=name,
@@ -330,12 +335,13 @@ def parse(text: str, source: str = "hall file") -> HallConf:
         staff=tuple(staff),
         devices=tuple(devices),
         printers=tuple(printers),
-        ratings=read_ratings(top, data),
+        ratings=ratings,
         calendar=read_calendar(top, data),
         cards=read_cards(top, data),
-        signals=read_signals(top, data),
-        appointments=read_rules(top, data),
+        signals=signals,
+        appointments=appointments,
         proxies=read_proxies(top, data),
+        retention=read_retention(top, data, spans),
     )
 
 

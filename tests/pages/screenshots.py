@@ -249,7 +249,9 @@ def shoot(base: str, only: set[str] | None = None) -> list[Path]:
         shoot_supervision(page, api, tokens, STAFF, KIOSK)
         shoot_wall(page, api, tokens, STAFF, KIOSK)
         screenshots_booking.shoot(page, api)  # 预约 on a phone
-        shoot_booking_admin(page, api, tokens, STAFF, KIOSK)  # 延时服务 and bookings: screen, console, dashboard
+        shoot_booking_admin(
+            page, api, tokens, STAFF, KIOSK
+        )  # 延时服务 and bookings: screen, console, dashboard
         shoot_kiosk_checkin(page, api, tokens, STAFF, KIOSK)  # after it: it ends every 延时服务 session
 
         # the supervisor dashboard: an out-of-order call and two notices to show

@@ -1,13 +1,15 @@
 """The kiosk (/kiosk) in a real headless Chromium, touched as a citizen touches it:
 the demo hall open at any hour, issuing a ticket with its QR code and print status,
-a lost answer retried with the same Idempotency-Key, the ID-number keypad, the
-30-second return, the language.
+a lost answer (no answer, or a 502 from nginx) retried with the same
+Idempotency-Key, the ID-number keypad, the 30-second return, the language.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+import pytest
 
 from clearhall.server.store import hallfile
 from tests.helpers import valid_id
@@ -56,7 +58,8 @@ def test_kiosk_issues_a_ticket_with_its_qr_and_print_status(page: Any, hall: Hal
     assert code == 200 and body["ticket"]["number"] == number
 
 
-def test_a_kiosk_whose_answer_is_lost_gets_the_same_ticket_not_two(page: Any, hall: Hall) -> None:
+@pytest.mark.parametrize("lost", ["connection reset", "502 from nginx"])
+def test_a_kiosk_whose_answer_is_lost_gets_the_same_ticket_not_two(page: Any, hall: Hall, lost: str) -> None:
     before = hall.call("GET", "/api/queue")[1]
     waiting_before = next(s["waiting"] for s in before["services"] if s["code"] == "A")
     sent: list[str] = []
@@ -65,7 +68,10 @@ def test_a_kiosk_whose_answer_is_lost_gets_the_same_ticket_not_two(page: Any, ha
         sent.append(route.request.headers.get("idempotency-key", ""))
         if len(sent) == 1:
             route.fetch()  # the server issues the ticket ...
-            route.abort("connectionreset")  # ... and the kiosk never hears back
+            if lost == "connection reset":  # ... and the kiosk never hears back
+                route.abort("connectionreset")
+            else:  # ... or hears nginx's word for a process that died with the request
+                route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>")
         else:
             route.continue_()
 
