@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -43,7 +42,6 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
@@ -52,9 +50,9 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bare import phase_bare
+from bench.client import Client
 from bench.harness import (
     DATABASE,
-    BenchError,
     CpuMeter,
     Phase,
     Samples,
@@ -76,8 +74,6 @@ from bench.workload import (
     WAITING_NOW,
     WINDOWS,
     hall_toml,
-    kiosk_token,
-    password,
     prepare,
     random_category,
     sign_in_all,
@@ -145,43 +141,6 @@ async def phase_sql(
 
 
 # ---------------------------------------------------------------- phases 2 and 3: HTTP
-
-
-class Client:
-    """The HTTP side: one aiohttp session, staff tokens, kiosk tokens."""
-
-    def __init__(self, base: str, session: ClientSession) -> None:
-        self.base = base
-        self.session = session
-        self.tokens: dict[int, str] = {}
-
-    async def post(self, path: str, token: str | None, body: dict[str, Any] | None = None) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        data = json.dumps(body).encode() if body is not None else b""
-        async with self.session.post(self.base + path, data=data, headers=headers) as r:
-            payload = await r.read()
-            if r.status not in (200, 201):
-                raise BenchError(f"POST {path}: {r.status} {payload[:300]!r}")
-        return json.loads(payload)
-
-    async def staff_ready(self, n: int) -> None:
-        """Log in and sign in at window n (before any timed phase: argon2 is slow on purpose)."""
-        reply = await self.post("/api/login", None, {"username": f"w{n}", "password": password(n)})
-        self.tokens[n] = reply["token"]
-        await self.post(f"/api/windows/{n}/sign-in", self.tokens[n])
-
-    async def call_next(self, n: int) -> bool:
-        reply = await self.post(f"/api/windows/{n}/call-next", self.tokens[n])
-        return reply["ticket"] is not None
-
-    async def finish(self, n: int) -> None:
-        await self.post(f"/api/windows/{n}/finish", self.tokens[n])
-
-    async def issue(self, i: int, rng: random.Random) -> None:
-        body = {"service": rng.choice(SERVICES)[0], "category": random_category(rng)}
-        await self.post("/api/tickets", kiosk_token(i + 1), body)
 
 
 async def phase_http_saturation(client: Client, seconds: float) -> tuple[dict[str, Samples], float]:
@@ -274,12 +233,37 @@ async def phase_http_open_loop(client: Client, seconds: float) -> tuple[dict[str
 # ---------------------------------------------------------------- the run
 
 
+ALL_PHASES = ("bare SQL", "SQL direct", "HTTP saturation", "HTTP open loop")
+Fill = Callable[[asyncpg.Connection, Hall], Awaitable[None]]
+
+
 async def run(
     url: str, seconds: float, workdir: Path, postmaster_pid: int | None, sealer: bool = True
 ) -> int:
+    phases, memory = await measure_engine(url, seconds, workdir, postmaster_pid, sealer)
+    return report(phases, memory, postmaster_pid is not None)
+
+
+async def measure_engine(
+    url: str,
+    seconds: float,
+    workdir: Path,
+    postmaster_pid: int | None,
+    sealer: bool = True,
+    only: tuple[str, ...] = ALL_PHASES,
+    fill: Fill | None = None,
+) -> tuple[list[Phase], dict[str, float]]:
+    """The phases named in `only`, in their order, on a fresh hall in `url` (which `fill`,
+    when given, may first load with more rows: bench/history.py's past days)."""
     config = workdir / "hall.toml"
     config.write_text(hall_toml(), encoding="utf-8")
     hall = await prepare(url, config)
+    if fill is not None:
+        filling = await asyncpg.connect(url)
+        try:
+            await fill(filling, hall)
+        finally:
+            await filling.close()
     rng = random.Random(1)
     conn = await asyncpg.connect(url)
     await db.init_connection(conn)
@@ -325,10 +309,12 @@ async def run(
             # The pool outlives the phase so that its backends' CPU is still counted.
             pool = await db.create_pool(url, SQL_POOL)
             try:
-                await measure("bare SQL", lambda: phase_bare(pool, hall, seconds), {})
-                await measure(
-                    "SQL direct", lambda: phase_sql(pool, hall, secret, staff, device_ids, seconds), {}
-                )
+                if "bare SQL" in only:
+                    await measure("bare SQL", lambda: phase_bare(pool, hall, seconds), {})
+                if "SQL direct" in only:
+                    await measure(
+                        "SQL direct", lambda: phase_sql(pool, hall, secret, staff, device_ids, seconds), {}
+                    )
             finally:
                 await pool.close()
             connector = TCPConnector(limit=0)
@@ -336,16 +322,18 @@ async def run(
                 client = Client(base, session)
                 await asyncio.gather(*(client.staff_ready(n) for n in range(1, WINDOWS + 1)))
                 memory["after log-ins"] = memory_of(pid)["VmHWM"]
-                await measure("HTTP saturation", lambda: phase_http_saturation(client, seconds), {})
-                await measure(
-                    "HTTP open loop",
-                    lambda: phase_http_open_loop(client, seconds),
-                    {"call-next": OPEN_LOOP_RATE, "issue": KIOSK_RATE},
-                )
+                if "HTTP saturation" in only:
+                    await measure("HTTP saturation", lambda: phase_http_saturation(client, seconds), {})
+                if "HTTP open loop" in only:
+                    await measure(
+                        "HTTP open loop",
+                        lambda: phase_http_open_loop(client, seconds),
+                        {"call-next": OPEN_LOOP_RATE, "issue": KIOSK_RATE},
+                    )
             memory |= memory_of(pid)
     finally:
         await conn.close()
-    return report(phases, memory, postmaster_pid is not None)
+    return phases, memory
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -176,15 +176,15 @@ def log_tail(path: Path) -> str:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    config: Path, url: str, log_path: Path, env: dict[str, str] | None = None
+    config: Path, url: str, log_path: Path, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
 ) -> AsyncIterator[tuple[int, str]]:
-    """`python -m server serve` on a free port (with `env` added to ours); yields (pid, base URL)
-    once /healthz answers."""
+    """`python -m server serve` on a free port (with `env` added to ours, `extra` arguments
+    after its own); yields (pid, base URL) once /healthz answers."""
     port = free_port()
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "clearhall.server", "serve", "--config", str(config),
-            "--database-url", url, "--host", "127.0.0.1", "--port", str(port),
+            "--database-url", url, "--host", "127.0.0.1", "--port", str(port), *extra,
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )  # fmt: skip
