@@ -85,10 +85,13 @@ def current_number(page: Any) -> str:
 
 
 def wait_current(page: Any, number: str | None) -> None:
+    """The window shows `number` (or nothing) and the console has its answer: the socket may
+    show a call before its POST's answer is in, and a key pressed meanwhile is refused (busy)."""
     if number is None:
         page.wait_for_function("() => document.querySelector('#curNumber').classList.contains('none')")
     else:
         page.wait_for_function("n => document.querySelector('#curNumber').textContent === n", arg=number)
+    page.wait_for_function("() => !CH.console.busy()")
 
 
 def server_view(hall: Hall) -> dict[str, Any]:

@@ -123,6 +123,7 @@ def test_h_then_enter_opens_it_for_the_windows_services_and_the_console_follows_
     at_console(page, hall, "zhoujie", 9)
     page.keyboard.press("h")
     page.wait_for_selector("#dlg[open]")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'fUntil'")
     page.keyboard.press("Enter")  # the time field has the focus: Enter sends the default
     page.wait_for_selector("#dlg", state="hidden", timeout=WAIT_MS)
     [session] = in_force(hall)
