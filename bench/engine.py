@@ -26,6 +26,7 @@ PostgreSQL are stopped at the end even on error.
     python bench/engine.py                       # embedded PostgreSQL in a temp dir
     python bench/engine.py --seconds 5
     python bench/engine.py --no-sealer           # the same without chaining the action log
+    python bench/engine.py --rate 300            # the open loop at 300 call-next/s
     python bench/engine.py --database-url postgresql://user@host/db   # a scratch database is made there
 """
 
@@ -337,6 +338,7 @@ async def measure_engine(
 
 
 def main(argv: list[str] | None = None) -> int:
+    global OPEN_LOOP_RATE  # --rate
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
     parser.add_argument(
@@ -349,7 +351,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the server does not chain its action log (to measure what the integrity log costs)",
     )
+    parser.add_argument(
+        "--rate", type=int, default=OPEN_LOOP_RATE,
+        help=f"call-next/s offered in the open loop (default {OPEN_LOOP_RATE}: the target's rate)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    OPEN_LOOP_RATE = args.rate
     print(f"tree: {tree_version()}" + ("  (sealer off)" if args.no_sealer else ""))
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, {WINDOWS} windows, {KIOSKS} kiosks,"
