@@ -22,6 +22,8 @@ import sys
 from datetime import datetime
 from typing import Any, Final
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FORMAT_ENV: Final = "CLEARHALL_LOG_FORMAT"
 FORMATS: Final = ("text", "json")
@@ -56,6 +58,25 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str).translate(OTHER_BREAKS)
 
 
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a NUL in a header, a Content-Length of
+    "abc") at ERROR with a traceback whose message quotes the bad line — an Authorization
+    header with a stray NUL would put its token in the log. Such a record becomes one
+    line naming the kind of fault and the address, nothing of the request itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if record.name == "aiohttp.server" and isinstance(exc, HttpProcessingError):
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.msg, record.args = (
+                "a malformed HTTP request from %s was refused (%s)",
+                (remote, type(exc).__name__),
+            )
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure(level: int = logging.INFO, log_format: str | None = None) -> None:
     """Log to standard error, as text (default) or JSON lines: `log_format`, else
     CLEARHALL_LOG_FORMAT; ValueError for another value."""
@@ -67,5 +88,6 @@ def configure(level: int = logging.INFO, log_format: str | None = None) -> None:
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines() if chosen == "json" else OneLine(FORMAT))
+    handler.addFilter(MalformedRequests())
     root.addHandler(handler)
     root.setLevel(level)

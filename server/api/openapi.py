@@ -1,12 +1,20 @@
-"""The OpenAPI 3.1 document, built from the same route table as the router."""
+"""The OpenAPI 3.1 document, built from the same route table as the router.
+
+Each operation lists every status it may answer, derived from its row (access,
+body, parameters, throttling): the errors are `components/responses`, each the
+contract's one shape with the codes of its status from the middleware's table,
+so a client and schemathesis (tests/api/test_schemathesis.py) can hold the
+server to them.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
+from clearhall.server.api.middleware import STATUS
 from clearhall.server.api.routes import ACCESS_TEXT, Access, Endpoint, Registry
 from clearhall.server.domain import events
 
@@ -19,7 +27,10 @@ ERROR = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string", "pattern": "^[a-z]+(_[a-z]+)*$"},
+                "message": {"type": "string"},
+            },
         },
     },
 }
@@ -29,37 +40,99 @@ def openapi_path(path: str) -> str:
     return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)
 
 
-def operation(e: Endpoint) -> dict[str, Any]:
-    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    responses: dict[str, Any] = {str(e.status): {"description": "success"}}
-    if e.body is not None:
-        responses["400"] = {"description": "invalid_json or invalid_input", **error_ref}
-        responses["413"] = {"description": "too_large: body over 64 KiB", **error_ref}
+# A path parameter's schema, from its route pattern: `{n:\d+}` takes ASCII digits
+# only (aiohttp's `\d` also matches other scripts' digits; those answer 404).
+PATH_PATTERNS: Final = {r"\d+": {"type": "string", "pattern": "^[0-9]+$"}}
+
+
+def path_parameters(path: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": PATH_PATTERNS.get(rx, {"type": "string"})}
+        for name, rx in re.findall(r"\{(\w+)(?::([^}]*))?\}", path)
+    ]
+
+
+# Open endpoints whose body carries a credential to check: a password, a ticket's or a case's key.
+PROVEN_IN_BODY: Final = {
+    ("POST", "/api/login"),
+    ("POST", "/api/complaints"),
+    ("POST", "/api/follow-ups/{id}/satisfaction"),
+}
+
+
+# The error answers, each once under components/responses: what it means, and
+# whether it says when to try again (Retry-After, in seconds).
+ERRORS: Final = {
+    400: ("`error.field` names the field or parameter", False),
+    401: ("no valid credential (or a wrong password or key)", False),
+    403: ("this credential may not do this", False),
+    404: ("no such thing", False),
+    408: ("the body did not arrive in time", False),
+    409: ("not now: the state or the hall's hours do not allow it", False),
+    413: ("a body over 64 KiB", False),
+    429: ("too many tries", True),
+    503: ("the database cannot be reached", True),
+}
+
+
+def error(status: int) -> dict[str, Any]:
+    """An error answer: the one shape (CONTRACT §3) with the codes of its status, from
+    the middleware's one table."""
+    text, retry = ERRORS[status]
+    codes = sorted(code for code, s in STATUS.items() if s == status)
+    schema = {
+        "allOf": [{"$ref": "#/components/schemas/Error"}],
+        "properties": {"status": {"const": status}, "error": {"properties": {"code": {"enum": codes}}}},
+    }
+    answer: dict[str, Any] = {
+        "description": f"{', '.join(codes)}: {text}",
+        "content": {"application/json": {"schema": schema}},
+    }
+    if retry:
+        answer["headers"] = {
+            "Retry-After": {"description": "seconds to wait", "required": True, "schema": {"type": "string"}}
+        }
+    return answer
+
+
+def responses(e: Endpoint) -> dict[str, Any]:
+    """Every status the endpoint may answer, from what the route table declares of it."""
+    errors = [503]  # any endpoint, when the database cannot be reached
+    names_a_ticket = e.body is not None and any(f.name == "ticket" for f in e.body.fields)
+    if e.body is not None or e.query or e.headers or "{" in e.path:
+        errors.append(400)
+    if e.access is not Access.PUBLIC or (e.method, openapi_path(e.path)) in PROVEN_IN_BODY:
+        errors.append(401)
     if e.access is not Access.PUBLIC:
-        responses["401"] = {"description": "unauthorized", **error_ref}
-        responses["403"] = {"description": "forbidden", **error_ref}
+        errors.append(403)
+    if "{" in e.path or e.tag in ("windows", "tickets") or names_a_ticket:
+        errors.append(404)
+    if e.body is not None:
+        errors += [408, 413]
+    if e.method != "GET" or e.tag in ("windows", "tickets"):
+        errors.append(409)
     if e.throttled:
-        responses["429"] = {"description": "rate_limited: too many tries; Retry-After says when", **error_ref}
-    if e.tag in ("windows", "tickets"):
-        responses["404"] = {"description": "not_found", **error_ref}
-        responses["409"] = {"description": "conflict or limit_exceeded", **error_ref}
+        errors.append(429)
+    answers: dict[str, Any] = {str(e.status): {"description": "success"}}
+    answers.update({str(n): {"$ref": f"#/components/responses/Error{n}"} for n in sorted(errors)})
+    return answers
+
+
+def operation(e: Endpoint) -> dict[str, Any]:
     slug = re.sub(r"\W+", "_", openapi_path(e.path)).strip("_")
     op: dict[str, Any] = {
         "summary": e.summary,
         "description": ACCESS_TEXT[e.access],
         "tags": [e.tag],
         "operationId": f"{e.method.lower()}_{slug}",
-        "responses": responses,
+        "responses": responses(e),
         "x-access": str(e.access),
     }
     if e.access is not Access.PUBLIC:
         op["security"] = (
             [{"bearer": []}] if e.access not in (Access.TICKET, Access.RATER) else [{"bearer": []}, {}]
         )
-    params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in re.findall(r"\{(\w+)", e.path)
-    ]
+    params = path_parameters(e.path)
     params += [{"name": q, "in": "query", "schema": {"type": "string"}} for q in e.query]
     params += [{"name": h, "in": "header", "schema": {"type": "string", "maxLength": 200}} for h in e.headers]
     if params:
@@ -95,6 +168,7 @@ def document(registry: Registry) -> dict[str, Any]:
         ],
         "components": {
             "schemas": {"Error": ERROR},
+            "responses": {f"Error{n}": error(n) for n in ERRORS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

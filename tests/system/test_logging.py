@@ -4,6 +4,7 @@ forged by a CR/LF in a path, and not one secret the run used."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aiohttp import ClientSession
@@ -49,3 +50,26 @@ async def test_the_log_has_every_request_and_no_secret(db_url: str, tmp_path: Pa
     assert any("\\n2026-01-01" in line for line in lines)  # it is there, escaped, on its own line
     for secret in secrets:
         assert secret not in text, f"a secret is in the log: {secret[:4]}…"
+
+
+async def test_a_request_aiohttp_cannot_parse_leaves_no_header_in_the_log(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A token with a stray NUL (a kiosk's firmware, a fuzzer) makes the request unreadable:
+    aiohttp answers 400 itself and would log the bad header line, token and all. The log
+    says a malformed request was refused, by whom and what kind, and nothing of it."""
+    log = tmp_path / "serve.log"
+    async with serve_process(db_url, log) as base:
+        host, port = base.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            f"GET /api/me HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {KIOSK}\x00\r\n\r\n".encode()
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+        writer.close()
+        assert status_line.split()[1] == b"400", status_line
+    text = log.read_text(encoding="utf-8")
+    assert KIOSK not in text, "the token of a malformed request is in the log"
+    assert "a malformed HTTP request from 127.0.0.1 was refused (" in text, text[-2000:]
+    assert "Traceback" not in text
