@@ -15,8 +15,6 @@
   var CH = window.CH;
   var S = CH.console = CH.console || {};
 
-  var DEFAULT_MIN = 60;  // the dialog offers an hour from now …
-  var ROUND_MIN = 15;    // … rounded up to the next quarter
   var sessions = [];     // in force, hall-wide: [{id, services, until, opened_by, opened_at}]
   var listBox = null;    // the open dialog's list of sessions
 
@@ -85,7 +83,7 @@
           CH.el("input", { type: "checkbox", value: c, checked: "checked", "data-service": c }), " " + names([c])
         ]);
       }) : [CH.el("p", { class: "empty", text: CH.t("hours_no_services") })]);
-    var until = CH.el("input", { type: "time", id: "fUntil", value: defaultUntil() });
+    var until = CH.el("input", { type: "time", id: "fUntil", value: CH.untilDefault() });
     listBox = CH.el("div", { class: "hours-list", id: "hoursList" });
     renderList(listBox);
     var picked = function () {
@@ -101,7 +99,7 @@
       if (!until.value) return CH.t("hours_need_until");
       return null;
     }, function () {
-      var body = { services: picked(), until: untilValue(until.value) };
+      var body = { services: picked(), until: CH.untilValue(until.value) };
       return CH.api("POST", "/api/extended-hours", body, S.session().token).then(function (res) {
         if (res.status === 401) { CH.$("#dlg").close(); S.expired(); return null; }
         if (res.ok && res.data && res.data.session) {
@@ -149,26 +147,5 @@
       S.flash(CH.t("hours_ended", { what: names(s.services) }));
       renderHours();
     });
-  }
-
-  /* ---------- the time ---------- */
-
-  /* "HH:MM" an hour from now on the hall's clock, rounded up to the quarter. */
-  function defaultUntil() {
-    var p = CH.hallParts(CH.hallNow());
-    var m = Math.ceil((p.hour * 60 + p.minute + DEFAULT_MIN) / ROUND_MIN) * ROUND_MIN;
-    if (m >= 24 * 60) m = 24 * 60 - 1;  // an hour before midnight: to the day's end (the server takes "HH:MM" as today)
-    return CH.pad2(Math.floor(m / 60)) + ":" + CH.pad2(m % 60);
-  }
-
-  /* What to send for the time typed: "HH:MM" when it is later today; a time at or
-   * before now means tomorrow (past midnight), sent as the instant it is. */
-  function untilValue(hhmm) {
-    var p = CH.hallParts(CH.hallNow()), parts = hhmm.split(":");
-    var target = Number(parts[0]) * 60 + Number(parts[1]), now = p.hour * 60 + p.minute;
-    if (target > now) return hhmm;
-    var start = CH.hallNow();
-    start.setSeconds(0, 0);
-    return new Date(start.getTime() + (target - now + 24 * 60) * 60000).toISOString();
   }
 })();

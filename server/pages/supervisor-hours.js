@@ -15,7 +15,6 @@
   var CH = window.CH;
   var S = CH.supervisor = CH.supervisor || {};
 
-  var DEFAULT_MIN = 60, ROUND_MIN = 15;
   var CONFIRM_MS = 5000;
   var sessions = null;             // in force: [{id, services, until, opened_by, opened_at}]; null before the first read
   var error = null;
@@ -23,7 +22,7 @@
 
   CH.$("#exForm").addEventListener("submit", openSession);
   S.onBooking(function () {
-    if (!CH.$("#exUntil").value) CH.$("#exUntil").value = defaultUntil();
+    if (!CH.$("#exUntil").value) CH.$("#exUntil").value = CH.untilDefault();
     renderForm();
     load();
   });
@@ -101,7 +100,7 @@
     if (!until) { say(CH.t("ex_need_until"), "error"); CH.$("#exUntil").focus(); return; }
     var btn = CH.$("#exOpen");
     btn.disabled = true;
-    S.api("POST", "/api/extended-hours", { services: codes, until: untilValue(until) }).then(function (res) {
+    S.api("POST", "/api/extended-hours", { services: codes, until: CH.untilValue(until) }).then(function (res) {
       btn.disabled = false;
       CH.$("#exUntil").classList.toggle("invalid", !!(res.error && res.error.field === "until"));
       if (!res.ok) { if (res.status !== 401) say(CH.errorText(res), "error"); return; }
@@ -120,24 +119,6 @@
     var m = CH.$("#exMsg");
     m.className = "msg " + (kind || "");
     m.textContent = text;
-  }
-
-  /* "HH:MM" an hour from now on the hall's clock, rounded up to the quarter (at most 23:59). */
-  function defaultUntil() {
-    var p = CH.hallParts(CH.hallNow());
-    var m = Math.min(24 * 60 - 1, Math.ceil((p.hour * 60 + p.minute + DEFAULT_MIN) / ROUND_MIN) * ROUND_MIN);
-    return CH.pad2(Math.floor(m / 60)) + ":" + CH.pad2(m % 60);
-  }
-
-  /* "HH:MM" when it is later today (the server takes it as today, hall time); a
-   * time at or before now is after midnight, sent as the instant it is. */
-  function untilValue(hhmm) {
-    var p = CH.hallParts(CH.hallNow()), parts = hhmm.split(":");
-    var target = Number(parts[0]) * 60 + Number(parts[1]), now = p.hour * 60 + p.minute;
-    if (target > now) return hhmm;
-    var start = CH.hallNow();
-    start.setSeconds(0, 0);
-    return new Date(start.getTime() + (target - now + 24 * 60) * 60000).toISOString();
   }
 
   (S.parts = S.parts || []).push({

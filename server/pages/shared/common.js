@@ -134,6 +134,24 @@
              hour: +p.hour % 24, minute: +p.minute };
   };
 
+  /* 延时服务's end, as the console and the dashboard offer it: "HH:MM" an hour from now on
+   * the hall's clock, rounded up to the quarter (at most 23:59) … */
+  CH.untilDefault = function () {
+    var p = CH.hallParts(CH.hallNow());
+    var m = Math.min(24 * 60 - 1, Math.ceil((p.hour * 60 + p.minute + 60) / 15) * 15);
+    return pad2(Math.floor(m / 60)) + ":" + pad2(m % 60);
+  };
+  /* … and as they send it: "HH:MM" when it is later today (the server takes it as today,
+   * hall time); a time at or before now is after midnight, sent as the instant it is. */
+  CH.untilValue = function (hhmm) {
+    var p = CH.hallParts(CH.hallNow()), parts = hhmm.split(":");
+    var target = Number(parts[0]) * 60 + Number(parts[1]), now = p.hour * 60 + p.minute;
+    if (target > now) return hhmm;
+    var start = CH.hallNow();
+    start.setSeconds(0, 0);
+    return new Date(start.getTime() + (target - now + 24 * 60) * 60000).toISOString();
+  };
+
   /* The clock a screen shows, on the hall's clock: "2026年11月29日 星期日  10:32",
    * "Sun 29 Nov 2026  10:32"; `timeOnly` for just "10:32". */
   CH.clockText = function (d, timeOnly) {
