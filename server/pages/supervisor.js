@@ -197,9 +197,13 @@
     }
     if (ev === "notice.changed") S.refreshNotices();
     if (ev === "guide.called" && msg.call && msg.call.id) {
+      if (heardGuide) heardGuide.called[msg.call.id] = true;
       guideCalls = [msg.call].concat(guideCalls.filter(function (c) { return c.id !== msg.call.id; }));
       renderSummary();
-    } else if (ev === "guide.answered" && msg.call) dropGuideCall(msg.call.id);
+    } else if (ev === "guide.answered" && msg.call) {
+      if (heardGuide) heardGuide.answered[msg.call.id] = true;
+      dropGuideCall(msg.call.id);
+    }
     if (ev !== "queue.changed") refreshAuditLater();
     each("event", msg);
   }
@@ -294,9 +298,19 @@
 
   /* ---------- 呼叫导办 ---------- */
 
+  /* The open calls as the server lists them, and what the socket said while the list was on
+   * its way: a call announced meanwhile stays, one answered meanwhile stays gone. */
+  var heardGuide = null;
   function refreshGuide() {
+    var heard = heardGuide = { called: {}, answered: {} };
     return api("GET", "/api/guide-calls").then(function (res) {
-      if (res.ok && res.data && Array.isArray(res.data.calls)) { guideCalls = res.data.calls; renderSummary(); }
+      if (heardGuide === heard) heardGuide = null;
+      if (!(res.ok && res.data && Array.isArray(res.data.calls))) return;
+      var listed = res.data.calls.filter(function (c) { return !heard.answered[c.id]; });
+      var ids = listed.map(function (c) { return c.id; });
+      var since = guideCalls.filter(function (c) { return heard.called[c.id] && ids.indexOf(c.id) < 0; });
+      guideCalls = since.concat(listed);
+      renderSummary();
     });
   }
 
