@@ -35,13 +35,13 @@ from clearhall.server.store.db import Connection
 
 MOST_DAYS: Final = 400
 
-# -- per window, per staff member and in total (GROUPING SETS), over the visits
-# -- finished in [$2, $3) with their ratings and their bad ratings' cases
-VISIT_COUNTS = """
+# -- the visits finished in [$2, $3) with their ratings and their bad ratings' cases,
+# -- counted by `group_by` (the figures here, the reports' lines per service)
+VISITS = """
 WITH visits AS (
-    SELECT t.id, t.window_id, t.staff_id, r.id AS rating_id, r.score, r.channel,
+    SELECT {keys}, r.id AS rating_id, r.score, r.channel,
            coalesce(r.excluded, false) AS excluded
-    FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id
+    FROM tickets t{joins} LEFT JOIN ratings r ON r.ticket_id = t.id
     WHERE t.hall_id = $1 AND t.status = 'done' AND t.finished_at >= $2 AND t.finished_at < $3
 ), cases AS (
     SELECT f.rating_id, f.satisfaction,
@@ -55,7 +55,7 @@ WITH visits AS (
     SELECT v.*, c.called_back, c.fixed, c.satisfaction, v.rating_id IS NOT NULL AND NOT v.excluded AS kept
     FROM visits v LEFT JOIN cases c ON c.rating_id = v.rating_id
 )
-SELECT GROUPING(window_id) = 0 AS by_window, GROUPING(staff_id) = 0 AS by_staff, window_id, staff_id,
+SELECT {select},
        count(*) AS finished,
        count(*) FILTER (WHERE kept) AS rated,
        count(*) FILTER (WHERE rating_id IS NULL) AS unrated,
@@ -72,8 +72,21 @@ SELECT GROUPING(window_id) = 0 AS by_window, GROUPING(staff_id) = 0 AS by_staff,
        count(*) FILTER (WHERE kept AND satisfaction IS NOT NULL) AS answered,
        count(*) FILTER (WHERE kept AND satisfaction = 'satisfied') AS satisfied
 FROM counted
-GROUP BY GROUPING SETS ((), (window_id), (staff_id))
+GROUP BY {group_by}
 """
+
+
+def visit_counts(keys: str, select: str, group_by: str, joins: str = "") -> str:
+    """VISITS with the visits' own `keys` (from tickets t and `joins`), counted by `group_by`."""
+    return VISITS.format(keys=keys, select=select, group_by=group_by, joins=joins)
+
+
+# -- per window, per staff member and in total (GROUPING SETS)
+VISIT_COUNTS = visit_counts(
+    "t.id, t.window_id, t.staff_id",
+    "GROUPING(window_id) = 0 AS by_window, GROUPING(staff_id) = 0 AS by_staff, window_id, staff_id",
+    "GROUPING SETS ((), (window_id), (staff_id))",
+)
 
 CASE_COUNTS = f"""
 SELECT GROUPING(f.window_id) = 0 AS by_window, GROUPING(f.staff_id) = 0 AS by_staff, f.window_id, f.staff_id,

@@ -22,7 +22,7 @@ from typing import Final
 
 import asyncpg
 
-from clearhall.server.domain.figures import Counts
+from clearhall.server.domain.figures import Counts, visit_counts
 from clearhall.server.store.db import Connection
 
 SERVICE: Final = "service"
@@ -86,45 +86,11 @@ FROM moves
 GROUP BY GROUPING SETS ((), (service_code), (window_number), (username))
 """
 
-# -- 好差评 per service: figures.VISIT_COUNTS with the visits grouped by the service they were
-# -- finished in (the same visits, ratings, cases and filters)
-SERVICE_VISITS = """
-WITH visits AS (
-    SELECT s.code AS service_code, r.id AS rating_id, r.score, r.channel,
-           coalesce(r.excluded, false) AS excluded
-    FROM tickets t JOIN services s ON s.id = t.service_id LEFT JOIN ratings r ON r.ticket_id = t.id
-    WHERE t.hall_id = $1 AND t.status = 'done' AND t.finished_at >= $2 AND t.finished_at < $3
-), cases AS (
-    SELECT f.rating_id, f.satisfaction,
-           EXISTS (SELECT 1 FROM follow_up_steps s WHERE s.follow_up_id = f.id AND s.kind = 'callback')
-               AS called_back,
-           f.status = 'closed'
-               AND EXISTS (SELECT 1 FROM follow_up_steps s WHERE s.follow_up_id = f.id AND s.kind = 'fix')
-               AS fixed
-    FROM follow_ups f JOIN visits v ON v.rating_id = f.rating_id
-), counted AS (
-    SELECT v.*, c.called_back, c.fixed, c.satisfaction, v.rating_id IS NOT NULL AND NOT v.excluded AS kept
-    FROM visits v LEFT JOIN cases c ON c.rating_id = v.rating_id
+# -- 好差评 per service: figures' visit counts (the same visits, ratings, cases and filters)
+# -- grouped by the service they were finished in
+SERVICE_VISITS = visit_counts(
+    "s.code AS service_code", "service_code", "service_code", joins=" JOIN services s ON s.id = t.service_id"
 )
-SELECT service_code,
-       count(*) AS finished,
-       count(*) FILTER (WHERE kept) AS rated,
-       count(*) FILTER (WHERE rating_id IS NULL) AS unrated,
-       count(*) FILTER (WHERE excluded) AS excluded,
-       count(*) FILTER (WHERE kept AND score = 1) AS s1,
-       count(*) FILTER (WHERE kept AND score = 2) AS s2,
-       count(*) FILTER (WHERE kept AND score = 3) AS s3,
-       count(*) FILTER (WHERE kept AND score = 4) AS s4,
-       count(*) FILTER (WHERE kept AND score = 5) AS s5,
-       count(*) FILTER (WHERE kept AND channel = 'default') AS defaults,
-       count(*) FILTER (WHERE kept AND channel <> 'default' AND score >= 4) AS person_good,
-       count(*) FILTER (WHERE kept AND score <= 2 AND called_back) AS replied,
-       count(*) FILTER (WHERE kept AND score <= 2 AND fixed) AS fixed,
-       count(*) FILTER (WHERE kept AND satisfaction IS NOT NULL) AS answered,
-       count(*) FILTER (WHERE kept AND satisfaction = 'satisfied') AS satisfied
-FROM counted
-GROUP BY service_code
-"""
 
 # -- the red and yellow cards (红黄牌) whose rule was broken in [$2, $3), for the window and the
 # -- staff member each is about (a red card made of one person's yellows may name no window)
