@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.harness import BenchError
-from clearhall.server.domain import window_calls
+from clearhall.server.domain import attendance
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall, load_hall
 from clearhall.server.store import db, hall_apply, hallfile
@@ -139,5 +139,5 @@ async def sign_in_all(conn: asyncpg.Connection, hall: Hall) -> dict[int, Princip
         n = int(row["username"][1:])
         staff[n] = Principal("staff", row["id"], row["name"], f"bench:{row['id']}", role="staff")
         async with conn.transaction():
-            await window_calls.sign_in(conn, hall, n, staff[n])
+            await attendance.sign_in(conn, hall, n, staff[n])
     return staff

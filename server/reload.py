@@ -40,7 +40,7 @@ from aiohttp import web
 
 from clearhall.server.domain import proxies
 from clearhall.server.domain.hall import Hall, load_hall
-from clearhall.server.keys import DB, HALL, HUB, LISTEN_URL, PRINTING, SECRET, SETTINGS
+from clearhall.server.keys import DB, HALL, HUB, LISTEN_URL, PRINTING, SECRET, SETTINGS, TOKENS
 from clearhall.server.live.hub import keep_alive
 from clearhall.server.notify.conf import NOTIFIER_NAME, NOTIFYING
 from clearhall.server.store import hall_apply, hallfile
@@ -139,10 +139,14 @@ class Reloader:
             await conn.execute("SELECT pg_notify($1, $2)", RELOAD_CHANNEL, news)
             hall = await load_hall(conn, conf.code)
         assert hall is not None and hall.id == current.id  # the same code: the same row
+        if TOKENS in self.app:
+            self.app[TOKENS].forget()  # staff and devices as the file now says
         return hall
 
     async def refresh(self) -> None:
         """Read the hall's row again (another process applied its file)."""
+        if TOKENS in self.app:
+            self.app[TOKENS].forget()  # its staff and devices may have changed too
         async with self.lock:
             current = self.app[HALL]
             async with self.app[DB].acquire() as conn:

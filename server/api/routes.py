@@ -20,8 +20,8 @@ from aiohttp import web
 from clearhall.server.api.validate import Body, load_json, read_body, read_raw
 from clearhall.server.domain import auth, errors, messages
 from clearhall.server.domain.auth import Principal
-from clearhall.server.domain.window import may_work_at, window_exists
-from clearhall.server.keys import DB, HALL, SETTINGS
+from clearhall.server.domain.window import may_work_at, window_staff
+from clearhall.server.keys import DB, HALL, SETTINGS, TOKENS
 from clearhall.server.store.kinds import DeviceKind
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -90,7 +90,7 @@ async def authenticate(request: web.Request) -> Principal:
     token = bearer(request)
     if token is None:
         raise errors.unauthorized()
-    return await auth.authenticate(request.app[DB], request.app[HALL].id, token)
+    return await auth.authenticate(request.app[DB], request.app[HALL].id, token, request.app.get(TOKENS))
 
 
 def ascii_number(text: str, most: int) -> int | None:
@@ -150,8 +150,11 @@ async def judge_window(request: web.Request, p: Principal, number: int, access: 
         return  # the session lookup said so: no query on the calls' hot path
     hall_id = request.app[HALL].id
     async with request.app[DB].acquire() as conn:
-        if not await window_exists(conn, hall_id, number):
+        staffed_by = await window_staff(conn, hall_id, number)
+        if staffed_by is None:
             raise errors.not_found(messages.NO_WINDOW(number=number))
+        if access is Access.WINDOW and staffed_by == p.id:
+            return  # signed in a moment ago (a remembered principal does not know it yet)
         if access is Access.SIGN_IN and await may_work_at(conn, hall_id, p.id, number):
             return
     text = messages.NOT_SIGNED_IN_HERE if access is Access.WINDOW else messages.MAY_NOT_SIGN_IN_HERE

@@ -11,7 +11,7 @@ from clearhall.server.api.routes import BODY, WHO, Access, Endpoint, ok
 from clearhall.server.api.shapes import staff_json
 from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import auth, staff
-from clearhall.server.keys import DB, HALL, SETTINGS
+from clearhall.server.keys import DB, HALL, SETTINGS, TOKENS
 
 LOGIN = Body(
     (
@@ -32,7 +32,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await auth.log_out(request.app[DB], request[WHO])
+    await auth.log_out(request.app[DB], request[WHO], request.app.get(TOKENS))
     return ok({"ok": True})
 
 

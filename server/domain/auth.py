@@ -15,6 +15,7 @@ client).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from clearhall.server.domain import errors, messages, throttle
 from clearhall.server.domain.action_log import Actor
 from clearhall.server.domain.events import CHANNEL
+from clearhall.server.domain.token_cache import TokenCache
 from clearhall.server.store import kinds
 from clearhall.server.store.credentials import hasher, token_hash
 from clearhall.server.store.db import Connection
@@ -43,6 +45,9 @@ _DUMMY_HASH = hasher.hash("not a password of anyone")
 SUPERVISORS = kinds.SUPERVISORS
 # The message on the events channel that ends a log-in's sockets in every process.
 SESSION_ENDED: Final = "session.ended"
+# The message on the events channel after which every process forgets the tokens it
+# remembers (`token_cache`): someone signed in or out at a window.
+CREDENTIALS_CHANGED: Final = "credentials.changed"
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,8 @@ class Principal:
 
 FIND_SESSION = """
 SELECT s.id AS session_id, st.id, st.name, st.role,
-       (SELECT w.number FROM windows w WHERE w.staff_id = st.id AND w.active) AS window
+       (SELECT w.number FROM windows w WHERE w.staff_id = st.id AND w.active) AS window,
+       extract(epoch FROM s.expires_at - now())::float8 AS expires_in_s
 FROM sessions s JOIN staff st ON st.id = s.staff_id
 WHERE s.token_hash = $1 AND s.hall_id = $2 AND s.ended_at IS NULL
   AND s.expires_at > now() AND st.active
@@ -87,11 +93,23 @@ WHERE token_hash = $1 AND hall_id = $2 AND active
 """
 
 
-async def principal_for_token(conn: Connection, hall_id: int, token: str) -> Principal | None:
+async def principal_for_token(
+    conn: Connection, hall_id: int, token: str, cache: TokenCache[Principal] | None = None
+) -> Principal | None:
+    """The token's principal, from `cache` when it remembers it (and into it when not)."""
     digest = token_hash(token)
+    if cache is not None and (known := cache.get(digest)) is not None:
+        return known
+    principal, expires_in_s = await _look_up(conn, hall_id, digest)
+    if principal is not None and cache is not None:
+        cache.put(digest, principal, expires_in_s)
+    return principal
+
+
+async def _look_up(conn: Connection, hall_id: int, digest: bytes) -> tuple[Principal | None, float | None]:
     row = await conn.fetchrow(FIND_SESSION, digest, hall_id)
     if row:
-        return Principal(
+        staff = Principal(
             "staff",
             row["id"],
             row["name"],
@@ -99,9 +117,10 @@ async def principal_for_token(conn: Connection, hall_id: int, token: str) -> Pri
             role=row["role"],
             window=row["window"],
         )
+        return staff, row["expires_in_s"]
     row = await conn.fetchrow(FIND_DEVICE, digest, hall_id)
     if row:
-        return Principal(
+        device = Principal(
             "device",
             row["id"],
             row["name"],
@@ -109,15 +128,20 @@ async def principal_for_token(conn: Connection, hall_id: int, token: str) -> Pri
             device_kind=row["kind"],
             window_id=row["window_id"],
         )
-    return None
+        return device, None
+    return None, None
 
 
-async def authenticate(pool: asyncpg.Pool, hall_id: int, token: str) -> Principal:
+async def authenticate(
+    pool: asyncpg.Pool, hall_id: int, token: str, cache: TokenCache[Principal] | None = None
+) -> Principal:
     """The principal of a bearer token, or 401."""
     if len(token) > 200:
         raise errors.unauthorized()
+    if cache is not None and (known := cache.get(token_hash(token))) is not None:
+        return known  # no connection taken from the pool
     async with pool.acquire() as conn:
-        principal = await principal_for_token(conn, hall_id, token)
+        principal = await principal_for_token(conn, hall_id, token, cache)
     if principal is None:
         raise errors.unauthorized(messages.TOKEN_UNKNOWN)
     return principal
@@ -197,11 +221,21 @@ FROM ended
 """
 
 
-async def log_out(pool: asyncpg.Pool, principal: Principal) -> None:
+async def log_out(
+    pool: asyncpg.Pool, principal: Principal, cache: TokenCache[Principal] | None = None
+) -> None:
     if principal.session_id is None:
         return
     async with pool.acquire() as conn:
         await conn.execute(END_SESSION, principal.session_id, CHANNEL, SESSION_ENDED)
+    if cache is not None:
+        cache.forget()  # at once here; the other processes when the notification comes
+
+
+async def credentials_changed(conn: Connection, hall_id: int) -> None:
+    """Tell every process, when the caller's transaction commits, to forget remembered tokens."""
+    message = json.dumps({"type": CREDENTIALS_CHANGED, "hall": hall_id})
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, message)
 
 
 LIVE_SESSIONS = """

@@ -36,15 +36,6 @@ WINDOW_MOVES: Final = (*UNDOABLE, *CALLS, "undo", "sign_in", "sign_out")
 ONE_OPEN_PER_ID = "tickets_one_open_per_id"  # schema.sql
 
 
-def before(row: asyncpg.Record) -> dict[str, object]:
-    """A ticket's state before a finish or no-show, as `transition` returned it, for the log."""
-    return {
-        "status": row["was_status"],
-        "started_at": row["was_started_at"].isoformat() if row["was_started_at"] else None,
-        "finished_at": row["was_finished_at"].isoformat() if row["was_finished_at"] else None,
-    }
-
-
 # -- the window's latest ticket move in the last hour, newest first along
 # -- action_log_hall_at; whether it is fresh enough to undo, and recorded its state before
 LAST_MOVE = """

@@ -85,12 +85,13 @@ async def current(conn: Connection, w: Window) -> Ticket | None:
     return Ticket.from_row(row) if row else None
 
 
-async def window_exists(conn: Connection, hall_id: int, number: int) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT 1 FROM windows WHERE hall_id = $1 AND number = $2 AND active", hall_id, number
-        )
-    )
+async def window_staff(conn: Connection, hall_id: int, number: int) -> int | None:
+    """Who is signed in at the window (0: nobody); None when there is no such window."""
+    staff_id: int | None = await conn.fetchval(
+        "SELECT coalesce(staff_id, 0) FROM windows WHERE hall_id = $1 AND number = $2 AND active",
+        hall_id, number,
+    )  # fmt: skip
+    return staff_id
 
 
 async def may_work_at(conn: Connection, hall_id: int, staff_id: int, number: int) -> bool:

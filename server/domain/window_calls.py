@@ -19,6 +19,7 @@ into their log row, which is what `undo` restores.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,7 +28,7 @@ from typing import Any
 import asyncpg
 
 from clearhall.server.domain import (
-    action_log,
+    attendance,
     calling,
     case_numbers,
     errors,
@@ -108,6 +109,41 @@ TRANSITIONS = {
 }
 
 
+@functools.cache
+def transition_sql(call: Call, values: int) -> str:
+    """One statement for a move: the ticket, the window freed (unless it keeps it), the log
+    row (with the ticket's state before, for an undoable move), and the ticket as it is now.
+    $1 is the ticket, $2.. the call's `values`, then the checks' and the log's arguments."""
+    move = TRANSITIONS[call]
+    a = values + 2  # the first argument after the call's own values
+    before = (
+        " || jsonb_build_object('before', jsonb_build_object('status', m.was_status,"
+        " 'started_at', m.was_started_at, 'finished_at', m.was_finished_at))"
+        if move.action in undo.UNDOABLE
+        else ""
+    )
+    frees = "false" if move.keeps_current else "true"  # ${a + 1}, the window, is typed here either way
+    return f"""
+    WITH moved AS (
+        UPDATE tickets t SET {move.sets}
+        FROM (SELECT status AS was_status, started_at AS was_started_at,
+                     finished_at AS was_finished_at FROM tickets WHERE id = $1) was
+        WHERE t.id = $1 AND t.status = ANY(${a}::text[])
+        RETURNING t.*, was.*
+    ), freed AS (
+        UPDATE windows SET current_ticket_id = NULL
+        WHERE {frees} AND id = ${a + 1} AND EXISTS (SELECT 1 FROM moved)
+    ), logged AS (
+        INSERT INTO action_log (hall_id, actor_kind, actor_id, actor_name, window_number,
+                                ticket_id, ticket_number, action, reason, details)
+        SELECT ${a + 2}, ${a + 3}, ${a + 4}, ${a + 5}, ${a + 6}, m.id, m.number, '{move.action}',
+               ${a + 7}, ${a + 8}::jsonb{before}
+        FROM moved m
+    )
+    SELECT {TICKET_COLUMNS} FROM moved t JOIN services s ON s.id = t.service_id
+    """
+
+
 async def transition(
     conn: Connection,
     hall: Hall,
@@ -118,36 +154,18 @@ async def transition(
     reason: str | None = None,
     details: dict[str, object] | None = None,
 ) -> Ticket:
-    move = TRANSITIONS[call]
+    """Move the window's current ticket, free the window, and log it: one round trip."""
     if w.current_ticket_id is None:
         raise errors.conflict(messages.WINDOW_IDLE(number=w.number))
-    # -- move it, returning it as it is now and its status and times as they were
+    actor = p.actor
     row = await conn.fetchrow(
-        f"""
-        WITH moved AS (
-            UPDATE tickets t SET {move.sets}
-            FROM (SELECT status AS was_status, started_at AS was_started_at,
-                         finished_at AS was_finished_at FROM tickets WHERE id = $1) was
-            WHERE t.id = $1 AND t.status = ANY(${len(values) + 2}::text[])
-            RETURNING t.*, was.*
-        )
-        SELECT {TICKET_COLUMNS}, t.was_status, t.was_started_at, t.was_finished_at
-        FROM moved t JOIN services s ON s.id = t.service_id
-        """,
-        w.current_ticket_id, *values, list(move.allowed),
+        transition_sql(call, len(values)),
+        w.current_ticket_id, *values, list(TRANSITIONS[call].allowed), w.id,
+        hall.id, actor.kind, actor.id, actor.name, w.number, reason, details or {},
     )  # fmt: skip
     if row is None:
         raise errors.conflict(messages.CANNOT_NOW(action=call.value))
-    ticket = Ticket.from_row(row)
-    if move.action in undo.UNDOABLE:
-        details = (details or {}) | {"before": undo.before(row)}
-    if not move.keeps_current:
-        await conn.execute("UPDATE windows SET current_ticket_id = NULL WHERE id = $1", w.id)
-    await action_log.record(
-        conn, hall.id, p.actor, move.action, window=w.number, ticket_id=ticket.id,
-        ticket_number=ticket.number, reason=reason, details=details,
-    )  # fmt: skip
-    return ticket
+    return Ticket.from_row(row)
 
 
 # -- seconds until a called ticket may be marked a no-show (None: it is not called)
@@ -245,78 +263,6 @@ async def at_window(conn: Connection, hall: Hall, number: int) -> tuple[Ticket |
     return (Ticket.from_row(row), row["no_show_in_s"]) if row else (None, None)
 
 
-# ---------------------------------------------------------------- attendance and pauses
-
-
-async def sign_in(conn: Connection, hall: Hall, number: int, p: Principal) -> Window:
-    """考勤: sign in here; signing in elsewhere first signs the person out there."""
-    if p.kind != "staff":
-        raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
-    rows = await conn.fetch(
-        "SELECT id, number FROM windows WHERE hall_id = $1 AND (number = $2 OR staff_id = $3)"
-        " AND active ORDER BY id FOR UPDATE",
-        hall.id, number, p.id,
-    )  # fmt: skip
-    if not any(r["number"] == number for r in rows):
-        raise errors.not_found(messages.NO_WINDOW(number=number))
-    w = await lock_window(conn, hall.id, number)
-    if not p.is_supervisor:
-        allowed = await conn.fetchval(
-            "SELECT 1 FROM staff_windows WHERE staff_id = $1 AND window_id = $2", p.id, w.id
-        )
-        if not allowed:
-            raise errors.forbidden(messages.MAY_NOT_SIGN_IN_HERE(number=number))
-    if w.staff_id == p.id:
-        return w
-    if w.staff_id is not None:
-        raise errors.conflict(messages.WINDOW_STAFFED(number=number, name=w.staff_name))
-    for other in rows:
-        if other["number"] != number:
-            await sign_out(conn, hall, await lock_window(conn, hall.id, other["number"]), p)
-    await conn.execute(
-        "UPDATE windows SET staff_id = $1, paused = false, pause_reason = NULL WHERE id = $2",
-        p.id, w.id,
-    )  # fmt: skip
-    await conn.execute(
-        "INSERT INTO attendance (hall_id, window_id, staff_id) VALUES ($1, $2, $3)", hall.id, w.id, p.id
-    )
-    await action_log.record(conn, hall.id, p.actor, "sign_in", window=number)
-    return await lock_window(conn, hall.id, number)
-
-
-async def sign_out(conn: Connection, hall: Hall, w: Window, p: Principal) -> Window:
-    authorise(p, w)
-    if w.staff_id is None:
-        return w
-    if w.current_ticket_id is not None:
-        raise errors.conflict(messages.FINISH_FIRST(number=w.number))
-    await conn.execute(
-        "UPDATE windows SET staff_id = NULL, paused = false, pause_reason = NULL WHERE id = $1", w.id
-    )
-    await conn.execute(
-        "UPDATE attendance SET signed_out_at = now()"
-        " WHERE window_id = $1 AND staff_id = $2 AND signed_out_at IS NULL",
-        w.id, w.staff_id,
-    )  # fmt: skip
-    await action_log.record(conn, hall.id, p.actor, "sign_out", window=w.number)
-    return await lock_window(conn, hall.id, w.number)
-
-
-async def pause(conn: Connection, hall: Hall, w: Window, p: Principal, reason: str) -> Window:
-    require_open(w)
-    await conn.execute("UPDATE windows SET paused = true, pause_reason = $1 WHERE id = $2", reason, w.id)
-    await action_log.record(conn, hall.id, p.actor, "pause", window=w.number, reason=reason)
-    return await lock_window(conn, hall.id, w.number)
-
-
-async def resume(conn: Connection, hall: Hall, w: Window, p: Principal) -> Window:
-    if w.staff_id is None:
-        raise errors.conflict(messages.WINDOW_CLOSED(number=w.number))
-    await conn.execute("UPDATE windows SET paused = false, pause_reason = NULL WHERE id = $1", w.id)
-    await action_log.record(conn, hall.id, p.actor, "resume", window=w.number)
-    return await lock_window(conn, hall.id, w.number)
-
-
 # ---------------------------------------------------------------- one call, start to end
 
 
@@ -333,17 +279,17 @@ async def _run(
     conn: Connection, hall: Hall, p: Principal, number: int, call: Call, data: dict[str, Any]
 ) -> Outcome:
     if call is Call.SIGN_IN:
-        w = await sign_in(conn, hall, number, p)
+        w = await attendance.sign_in(conn, hall, number, p)
         return Outcome(w, await current(conn, w))
     w = await lock_window(conn, hall.id, number)
     authorise(p, w)
     if call is Call.SIGN_OUT:
-        return Outcome(await sign_out(conn, hall, w, p), None)
+        return Outcome(await attendance.sign_out(conn, hall, w, p), None)
     if call is Call.PAUSE:
-        w = await pause(conn, hall, w, p, data["reason"])
+        w = await attendance.pause(conn, hall, w, p, data["reason"])
         return Outcome(w, await current(conn, w))
     if call is Call.RESUME:
-        w = await resume(conn, hall, w, p)
+        w = await attendance.resume(conn, hall, w, p)
         return Outcome(w, await current(conn, w))
     if call is Call.REQUEUE:
         return Outcome(w, await requeue.requeue(conn, hall, w, p, data["number"]))

@@ -34,8 +34,10 @@ import asyncpg
 from aiohttp import WSCloseCode, web
 
 from clearhall.server.domain import auth, events
+from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.events import CHANNEL, SCREENS
 from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.token_cache import TokenCache
 from clearhall.server.domain.views import queue_state
 from clearhall.server.store.db import DATABASE_DOWN, Connection
 
@@ -72,8 +74,9 @@ class Client:
 
 
 class Hub:
-    def __init__(self, pool: asyncpg.Pool, hall: Hall, url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, hall: Hall, url: str, tokens: TokenCache[Principal]) -> None:
         self.pool, self.hall, self.url = pool, hall, url
+        self.tokens = tokens  # emptied by what the channel says; on only while listening
         self.clients: set[Client] = set()
         self.listener: Connection | None = None
         self.ping_token = ""
@@ -161,7 +164,11 @@ class Hub:
             return
         if message.pop("hall", None) != self.hall.id:
             return
+        if message.get("type") == auth.CREDENTIALS_CHANGED:
+            self.tokens.forget()
+            return
         if message.get("type") == auth.SESSION_ENDED:
+            self.tokens.forget()
             self.end_sessions({message.get("session")}, b"logged out")
             return
         event = events.BY_NAME.get(message.get("event", ""))
@@ -196,6 +203,7 @@ class Hub:
                 self.lost.clear()
                 self.listener.add_termination_listener(lambda _conn: self.lost.set())
                 await self.listener.add_listener(CHANNEL, self.on_notify)
+                self.tokens.listening(True)
                 if not first:
                     # Events may have been missed while we were away: everyone gets the state again.
                     text = await self.snapshot()
@@ -208,6 +216,7 @@ class Hub:
                 # (ConnectionError is an OSError)
                 log.warning("event listener lost its connection (%s); reconnecting", exc)
             finally:
+                self.tokens.listening(False)
                 if self.listener is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.listener.close(), 2)

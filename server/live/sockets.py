@@ -22,7 +22,8 @@ from aiohttp import web
 from clearhall.server.api.routes import bearer
 from clearhall.server.domain import auth, errors, events, messages, tickets
 from clearhall.server.domain.auth import Principal
-from clearhall.server.keys import DB, HALL, HUB, LISTEN_URL
+from clearhall.server.domain.token_cache import TokenCache
+from clearhall.server.keys import DB, HALL, HUB, LISTEN_URL, TOKENS
 from clearhall.server.live.hub import HEARTBEAT_S, Client, Hub
 
 
@@ -68,7 +69,7 @@ async def who(request: web.Request) -> Client | None:
         token = request.query.get("token") or bearer(request)
         if not token or len(token) > 200:
             return None
-        p: Principal | None = await auth.principal_for_token(conn, hall.id, token)
+        p: Principal | None = await auth.principal_for_token(conn, hall.id, token, request.app.get(TOKENS))
         if p is None:
             return None
         window = None
@@ -120,7 +121,9 @@ async def close_sockets(app: web.Application) -> None:
 
 
 async def hub_context(app: web.Application) -> AsyncIterator[None]:
-    hub = Hub(app[DB], app[HALL], app[LISTEN_URL])
+    tokens: TokenCache[Principal] = TokenCache()
+    app[TOKENS] = tokens
+    hub = Hub(app[DB], app[HALL], app[LISTEN_URL], tokens)
     app[HUB] = hub
     hub.start()
     yield
