@@ -46,8 +46,16 @@ from clearhall.server.domain.idcard import (
     normalise_phone,
     phone_problem,
 )
-from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket, lock_key, place_in_line
-from clearhall.server.store.db import Connection
+from clearhall.server.domain.tickets import (
+    AHEAD,
+    SERVICE_LOAD,
+    TICKET_COLUMNS,
+    Ticket,
+    estimate,
+    lock_key,
+    place_in_line,
+)
+from clearhall.server.store.db import Connection, transaction
 from clearhall.server.store.kinds import CALLED_FIRST, UNFINISHED, Category
 
 
@@ -194,7 +202,7 @@ async def issue(
 
     ticket_id = secrets.token_urlsafe(16)
     key = secrets.token_urlsafe(24)
-    async with conn.transaction():
+    async with transaction(conn):
         if actor.kind == "device" and actor.id is not None:
             # A kiosk's tickets per minute (policy); a refused one rolls back uncounted.
             await throttle.kiosk_ticket(conn, hall.id, hall.kiosk_tickets_per_minute, actor.id)
@@ -256,19 +264,44 @@ async def issue(
             details["appointment"] = booked.id
         if proxy_masked is not None:
             details["proxy"] = proxy_masked
-        await action_log.record(
-            conn, hall.id, actor, "issue", ticket_id=ticket.id, ticket_number=ticket.number, details=details
-        )
-        await events.publish(
-            conn, hall.id, events.TICKET_ISSUED,
-            ticket={"number": ticket.number, "service": ticket.service, "category": category},
-        )  # fmt: skip
-        ahead, wait = await place_in_line(conn, hall.id, ticket)
+        ahead, wait = await logged_and_placed(conn, hall, actor, ticket, details)
         url = phone_url(base_url, ticket.id, key)
         issued = Issued(ticket, key, url, ahead, wait, unstaffed=not svc["served_now"])
         if then is not None:
             await then(conn, issued)
     return issued
+
+
+# -- once the ticket exists, in one round trip: its log row, its event (sent on commit),
+# -- and its place in line ($1–$5 as AHEAD and SERVICE_LOAD take them)
+AFTER_ISSUE = f"""
+WITH logged AS (
+    INSERT INTO action_log (hall_id, actor_kind, actor_id, actor_name, ticket_id, ticket_number,
+                            action, details)
+    VALUES ($1, $6, $7, $8, $5, $9, 'issue', $10)
+), told AS (
+    SELECT pg_notify($11, $12)
+)
+SELECT ({AHEAD}) AS ahead, load.*
+FROM told LEFT JOIN ({SERVICE_LOAD}) load ON true
+"""
+
+
+async def logged_and_placed(
+    conn: Connection, hall: Hall, actor: action_log.Actor, ticket: Ticket, details: dict[str, Any]
+) -> tuple[int, int | None]:
+    """Log the issue, publish `ticket.issued`, and return its (ahead, estimated_wait_s),
+    as `tickets.place_in_line` would."""
+    event = {"number": ticket.number, "service": ticket.service, "category": ticket.category}
+    row = await conn.fetchrow(
+        AFTER_ISSUE,
+        hall.id, ticket.service_id, ticket.called_first, ticket.order_at, ticket.id,
+        actor.kind, actor.id, actor.name, ticket.number, details,
+        events.CHANNEL, events.notification(hall.id, events.TICKET_ISSUED, {"ticket": event}),
+    )  # fmt: skip
+    assert row is not None  # one row: the notification's
+    ahead: int = row["ahead"]
+    return ahead, estimate(ahead, row) if row["id"] is not None else None
 
 
 async def standing_of(

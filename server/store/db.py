@@ -13,6 +13,7 @@ password.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -32,6 +33,16 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 log = logging.getLogger(__name__)
+
+
+def transaction(conn: Connection) -> contextlib.AbstractAsyncContextManager[object]:
+    """A use case's transaction: the caller's, when it already has one (an idempotent
+    request's), else its own. Nesting would add a SAVEPOINT and its RELEASE, two round
+    trips, for nothing: a use case that fails raises, and the whole transaction rolls back."""
+    if conn.is_in_transaction():
+        return contextlib.nullcontext()
+    return conn.transaction()
+
 
 SCHEMA_LOCK = 0x636C6561  # "clea": any fixed number, shared by all processes
 

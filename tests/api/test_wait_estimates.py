@@ -172,3 +172,18 @@ async def test_the_issue_answer_carries_unstaffed(api: Api) -> None:
     assert t["unstaffed"] is True
     await api.sign_in("s1", 1)
     assert "unstaffed" not in await api.issue("A")
+
+
+async def test_the_issue_answer_places_the_ticket_as_reading_it_does(api: Api, conn: asyncpg.Connection) -> None:
+    """The 201's ahead and wait come from the issue's own statement (issuing.AFTER_ISSUE);
+    reading the ticket straight after (tickets.place_in_line) says the same, with and
+    without history, green channel and normal."""
+    await api.sign_in("s4", 4)
+    await handled(api, conn, 200, 300, 400, 500, 600)
+    for category in ("normal", "elderly", "normal", "military", "normal"):
+        t = await api.issue("C", category)
+        r = await api.get(f"/api/tickets/{t['id']}?key={t['key']}")
+        read = r.body["ticket"]
+        assert (t["ahead"], t["estimated_wait_s"]) == (read["ahead"], read["estimated_wait_s"]), (t, read)
+    # the last, normal: the two green-channel tickets and the two normal ones before it
+    assert t["ahead"] == 4 and t["estimated_wait_s"] == 1600  # × the 400 s median ÷ 1 window
