@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from clearhall.server.store.db import Connection
+from clearhall.server.store.db import Connection, notify_on_commit
 from clearhall.server.store.kinds import DeviceKind
 
 CHANNEL: Final = "clearhall_events"
@@ -206,12 +206,14 @@ def notification(hall_id: int, event: Event, fields: dict[str, Any]) -> str:
 
 async def publish(conn: Connection, hall_id: int, event: Event, **fields: Any) -> None:
     """Queue an event; it is delivered when the caller's transaction commits."""
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, notification(hall_id, event, fields))
+    await publish_many(conn, hall_id, [(event, fields)])
 
 
 async def publish_many(conn: Connection, hall_id: int, batch: list[tuple[Event, dict[str, Any]]]) -> None:
     """Several events in one round trip, delivered in this order on commit."""
     payloads = [notification(hall_id, event, fields) for event, fields in batch]
+    if notify_on_commit(conn, CHANNEL, payloads):
+        return  # sent with the COMMIT, in the same round trip
     await conn.execute(
         "SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS e(p, i) ORDER BY i",
         CHANNEL, payloads,

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from clearhall.server.domain import errors, messages
-from clearhall.server.store.db import Connection
+from clearhall.server.store.db import Connection, notifying_transaction
 
 MAX_KEY_LENGTH = 200
 
@@ -70,7 +70,7 @@ async def once(
 
     Returns (status, answer, replayed). Without a key, simply runs it.
     """
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, notifying_transaction(conn):
         if key is not None:
             stored = await claim(conn, principal, endpoint, check_key(key))
             if stored is not None:
