@@ -113,8 +113,7 @@ async def phase_sql(
         while time.perf_counter() < deadline:
             began = time.perf_counter()
             async with pool.acquire() as conn, conn.transaction():
-                w = await lock_window(conn, hall.id, number)
-                ticket = await calling.call_next(conn, hall, w, p)
+                _, ticket = await calling.call_next(conn, hall, p, number)
             ended = time.perf_counter()
             if ticket is None:
                 calls.empty += 1

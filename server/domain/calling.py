@@ -8,8 +8,9 @@ ends when call-next calls a normal ticket; out-of-order calls don't count.
 
 Exactly once: call-next claims its ticket in one UPDATE whose candidates are
 read with FOR UPDATE SKIP LOCKED, so two windows, on any number of server
-processes, never claim the same ticket. The caller has locked the window row
-first (`windows.lock_window`), so one window never holds two current tickets.
+processes, never claim the same ticket. The same statement locks the window
+row first (`window.LOCK_WINDOW`), so one window never holds two current
+tickets; locking, checking, claiming and logging take one round trip.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from clearhall.server.domain import action_log, errors, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
-from clearhall.server.domain.window import Window, require_free, require_open
+from clearhall.server.domain.window import LOCK_WINDOW, Window, authorise, require_free, require_open
 from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import TicketStatus
 
@@ -33,34 +34,57 @@ _PICK = """
 """
 
 
-def _call_next(direction: str) -> str:
+def _pick(direction: str, when: str) -> str:
+    """The rule's first ticket for the window `may` allows to call, in one direction, only
+    `when` (a one-time filter: the other direction's scan never runs)."""
     return f"""
-WITH pick AS (
-    {_PICK.format(direction=direction)} FOR UPDATE SKIP LOCKED
+    SELECT id FROM tickets
+    WHERE hall_id = $1 AND status = 'waiting' AND service_id = ANY((SELECT service_ids FROM may)::int[])
+      AND {when}
+    ORDER BY priority {direction}, order_at, id
+    LIMIT 1 FOR UPDATE SKIP LOCKED"""
+
+
+# -- call-next in one statement: lock the window, check that this caller may call
+# -- there now, claim the first waiting ticket by the rule (in the direction the
+# -- window's run of green-channel calls says), make it the window's current one
+# -- and log it. Answers the window as it was locked (as JSON) and the ticket
+# -- claimed; no ticket when the window may not call (the caller finds why in the
+# -- window) or nobody waits. $3: max_consecutive_priority; $4, $5: the caller
+# -- (a staff id, or NULL) and whether a supervisor; $6–$8 the log's actor.
+CALL_NEXT = f"""
+WITH w AS (
+    {LOCK_WINDOW}
+), may AS (
+    SELECT w.id, w.staff_id, w.service_ids, w.priority_run < $3 AS green_first FROM w
+    WHERE w.staff_id IS NOT NULL AND NOT w.paused AND w.current_ticket_id IS NULL
+      AND (w.staff_id = $4 OR $5::bool)
+), green AS ({_pick("DESC", "(SELECT green_first FROM may)")}
+), normal AS ({_pick("ASC", "NOT (SELECT green_first FROM may)")}
 ), called AS (
     -- claim it for this window
-    UPDATE tickets t SET status = 'called', window_id = $3, staff_id = $4, called_at = now()
-    FROM pick WHERE t.id = pick.id
+    UPDATE tickets t SET status = 'called', window_id = may.id, staff_id = may.staff_id, called_at = now()
+    FROM may, (SELECT id FROM green UNION ALL SELECT id FROM normal) pick
+    WHERE t.id = pick.id
     RETURNING t.*
 ), win AS (
     -- the window's current ticket, and its run of green-channel calls
     UPDATE windows w SET current_ticket_id = called.id,
            priority_run = CASE WHEN called.priority THEN w.priority_run + 1 ELSE 0 END
-    FROM called WHERE w.id = $3
+    FROM called WHERE w.id = called.window_id
     RETURNING w.priority_run
 ), logged AS (
     INSERT INTO action_log (hall_id, actor_kind, actor_id, actor_name, window_number, ticket_id,
                             ticket_number, action, rule_ticket_id, rule_ticket_number, details)
-    SELECT $1, $5, $6, $7, $8, called.id, called.number, 'call_next', called.id, called.number,
+    SELECT $1, $6, $7, $8, $2, called.id, called.number, 'call_next', called.id, called.number,
            jsonb_build_object('priority_run', (SELECT priority_run FROM win))
     FROM called
 )
-SELECT {TICKET_COLUMNS} FROM called t JOIN services s ON s.id = t.service_id
+SELECT to_jsonb(w) AS locked, ticket.*
+FROM w LEFT JOIN (SELECT {TICKET_COLUMNS} FROM called t JOIN services s ON s.id = t.service_id) ticket ON true
 """
 
 
-# Keyed by "green channel first?"
-CALL_NEXT = {True: _call_next("DESC"), False: _call_next("ASC")}
 # The same choice, read without claiming: what the rule would call now.
 RULE_CHOICE = {
     green_first: f"SELECT id, number FROM tickets WHERE id = ({_PICK.format(direction=d)})"
@@ -72,14 +96,24 @@ def prefers_green(hall: Hall, w: Window) -> bool:
     return w.priority_run < hall.max_consecutive_priority
 
 
-async def call_next(conn: Connection, hall: Hall, w: Window, p: Principal) -> Ticket | None:
-    require_open(w)
-    require_free(w)
+async def call_next(conn: Connection, hall: Hall, p: Principal, number: int) -> tuple[Window, Ticket | None]:
+    """叫号 at window `number`: the window after the call, and the ticket called (None when
+    nobody waits). 404, 403 and 409 as the window's lock and checks say (`window_calls`)."""
+    staff_id = p.id if p.kind == "staff" else None
     row = await conn.fetchrow(
-        CALL_NEXT[prefers_green(hall, w)],
-        hall.id, w.service_ids, w.id, w.staff_id, p.kind, p.id, p.name, w.number,
+        CALL_NEXT,
+        hall.id, number, hall.max_consecutive_priority, staff_id, p.is_supervisor, p.kind, p.id, p.name,
     )  # fmt: skip
-    return Ticket.from_row(row) if row else None
+    if row is None:
+        raise errors.not_found(messages.NO_WINDOW(number=number))
+    w = Window(**row["locked"])
+    if row["id"] is None:  # why not: the first check that fails says; else nobody waits
+        authorise(p, w)
+        require_open(w)
+        require_free(w)
+        return w, None
+    ticket = Ticket.from_row(row)
+    return w.with_current(ticket), ticket
 
 
 async def rule_choice(conn: Connection, hall: Hall, w: Window) -> tuple[str, str] | None:

@@ -241,9 +241,8 @@ async def finish_and_call_next(
     finished = await transition(conn, hall, w, p, Call.FINISH, details={"then": Call.CALL_NEXT.value})
     if case_number:
         await case_numbers.attach(conn, hall.id, p.actor, finished.id, case_number)
-    w = w.with_current(None)
-    called = await calling.call_next(conn, hall, w, p)
-    return Outcome(w.with_current(called), called, finished=finished)
+    w, called = await calling.call_next(conn, hall, p, w.number)
+    return Outcome(w, called, finished=finished)
 
 
 # -- the window's current ticket, and the seconds before it may be marked a no-show
@@ -281,6 +280,9 @@ async def _run(
     if call is Call.SIGN_IN:
         w = await attendance.sign_in(conn, hall, number, p)
         return Outcome(w, await current(conn, w))
+    if call is Call.CALL_NEXT:  # locks and checks the window itself, in the same statement
+        w, called = await calling.call_next(conn, hall, p, number)
+        return Outcome(w, called)
     w = await lock_window(conn, hall.id, number)
     authorise(p, w)
     if call is Call.SIGN_OUT:
@@ -302,9 +304,7 @@ async def _run(
         moved, unstaffed = await transfer(conn, hall, w, p, data["service"], data.get("reason"))
         return Outcome(w.with_current(None), moved, unstaffed)
     ticket: Ticket | None
-    if call is Call.CALL_NEXT:
-        ticket = await calling.call_next(conn, hall, w, p)
-    elif call is Call.CALL:
+    if call is Call.CALL:
         ticket = await calling.call_number(conn, hall, w, p, data["number"], data["reason"])
     elif call is Call.NO_SHOW:
         ticket = await no_show(conn, hall, w, p)

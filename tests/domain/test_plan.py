@@ -25,23 +25,32 @@ async def test_call_next_uses_the_index_without_sorting(conn: asyncpg.Connection
         hall_id, services,
     )  # fmt: skip
     await conn.execute("ANALYZE tickets")
-    window = await conn.fetchval("SELECT id FROM windows WHERE number = 2")
-    for green_first, statement in CALL_NEXT.items():
+    staff = await conn.fetchval("SELECT id FROM staff ORDER BY id LIMIT 1")
+    # window 2 serves A first; its run of green-channel calls decides the direction
+    await conn.execute("UPDATE windows SET staff_id = $1 WHERE number = 2", staff)
+    for green_first in (True, False):
+        await conn.execute("UPDATE windows SET priority_run = $1 WHERE number = 2", 0 if green_first else 9)
         claim = conn.transaction()
         await claim.start()
         plan_json = await conn.fetchval(
-            "EXPLAIN (ANALYZE, FORMAT JSON) " + statement,
-            hall_id, services[:1], window, None, "staff", 1, "plan test", 2,
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + CALL_NEXT,
+            hall_id, 2, 3, staff, False, "staff", staff, "plan test",
         )  # fmt: skip
         await claim.rollback()  # ANALYZE really claimed a ticket: put it back
         plan = json.loads(plan_json) if isinstance(plan_json, str) else plan_json
         text = json.dumps(plan)
-        index = "tickets_waiting_green_first" if green_first else "tickets_waiting_normal_first"
-        assert index in text, text
-        assert '"Node Type": "Sort"' not in text, text
-        # It stops after a handful of rows instead of reading all 20,000.
+        index, other = ("tickets_waiting_green_first", "tickets_waiting_normal_first")[
+            :: 1 if green_first else -1
+        ]
+        # (the window's own services are sorted: a handful of rows, never tickets)
+        sorts = [n for n in walk(plan[0]["Plan"]) if n["Node Type"] == "Sort"]
+        assert not any(m.get("Relation Name") == "tickets" for n in sorts for m in walk(n)), text
+        # It stops after a handful of rows instead of reading all 20,000 ...
         scans = [n for n in walk(plan[0]["Plan"]) if n.get("Index Name") == index]
-        assert scans and scans[0]["Actual Rows"] <= 10
+        assert scans and scans[0]["Actual Loops"] == 1 and scans[0]["Actual Rows"] <= 10, text
+        # ... and the other direction's scan never runs.
+        skipped = [n for n in walk(plan[0]["Plan"]) if n.get("Index Name") == other]
+        assert all(n["Actual Loops"] == 0 for n in skipped), text
 
 
 def walk(node: dict) -> list[dict]:

@@ -81,7 +81,7 @@ async def test_call_next_follows_the_published_rule(
         async with conn.transaction():
             window = await lock_window(conn, hall.id, n)
             staff = Principal("staff", window.staff_id or 0, STAFF[n], "test", role="staff")
-            ticket = await call_next(conn, hall, window, staff)
+            _, ticket = await call_next(conn, hall, staff, n)
             if ticket is not None:
                 window = await lock_window(conn, hall.id, n)
                 await transition(conn, hall, window, staff, Call.FINISH)
