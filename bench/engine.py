@@ -9,7 +9,7 @@ starts from the same state):
    the yardstick of the ratios (issue 13's targets: HTTP call-next ≥ 40 % and
    HTTP issue ≥ 25 % of it).
 1. SQL: the engine's own functions on a pool of 4 — 50 windows back to back,
-   each op `lock_window` + `call_next` in one transaction and `finish` in
+   each op `calling.call_next` in one transaction and `finish` in
    another; 16 kiosks calling `issuing.issue` back to back.
 2. HTTP saturation: the same through a real `python -m server serve` process
    (its own interpreter) and aiohttp clients, back to back.
@@ -84,7 +84,6 @@ from clearhall.server.domain import calling, issuing, window_calls
 from clearhall.server.domain.action_log import Actor
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
-from clearhall.server.domain.window import lock_window
 from clearhall.server.store import db
 from clearhall.server.store.embedded_pg import EmbeddedPostgres
 
@@ -121,8 +120,7 @@ async def phase_sql(
                 continue
             calls.add(ended, ended - began)
             async with pool.acquire() as conn, conn.transaction():
-                w = await lock_window(conn, hall.id, number)
-                await window_calls.transition(conn, hall, w, p, window_calls.Call.FINISH)
+                await window_calls.transition(conn, hall, number, p, window_calls.Call.FINISH)
             finishes.add(time.perf_counter(), time.perf_counter() - ended)
 
     async def kiosk(i: int) -> None:

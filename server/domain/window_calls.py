@@ -41,7 +41,14 @@ from clearhall.server.domain import (
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import SERVED_NOW, Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
-from clearhall.server.domain.window import Window, authorise, current, lock_window, require_open
+from clearhall.server.domain.window import (
+    LOCK_WINDOW,
+    Window,
+    authorise,
+    current,
+    lock_window,
+    require_open,
+)
 from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import AT_WINDOW, TicketStatus
 
@@ -84,7 +91,7 @@ class Transition:
     """A call that moves the window's current ticket from one status to another."""
 
     action: str  # as written in the action log
-    sets: str  # SQL SET list; $2.. are the call's own values
+    sets: str  # SQL SET list; {0}, {1}: the call's own values
     allowed: tuple[TicketStatus, ...]
     keeps_current: bool  # the ticket stays at the window afterwards
 
@@ -98,74 +105,92 @@ TRANSITIONS = {
     ),
     Call.TRANSFER: Transition(
         "transfer",
-        "status = 'waiting', service_id = $2, window_id = NULL, staff_id = NULL,"
+        "status = 'waiting', service_id = {0}, window_id = NULL, staff_id = NULL,"
         " called_at = NULL, started_at = NULL",
         AT_WINDOW,
         False,
     ),
     Call.SUSPEND: Transition(
-        "suspend", "status = 'suspended', suspend_reason = $2, missing = $3", AT_WINDOW, False
+        "suspend", "status = 'suspended', suspend_reason = {0}, missing = {1}", AT_WINDOW, False
     ),
 }
 
 
 @functools.cache
 def transition_sql(call: Call, values: int) -> str:
-    """One statement for a move: the ticket, the window freed (unless it keeps it), the log
-    row (with the ticket's state before, for an undoable move), and the ticket as it is now.
-    $1 is the ticket, $2.. the call's `values`, then the checks' and the log's arguments."""
+    """One statement for a move: lock the window and check the caller may act there
+    (as `call_next` does), move its current ticket, free the window (unless it keeps
+    the ticket), write the log row (with the ticket's state before, for an undoable
+    move). Answers the window as locked (JSON) and the ticket as it is now (none when
+    nothing moved: the window says why). $1 the hall, $2 the window's number, $3 and
+    $4 the caller (a staff id or NULL; a supervisor?), $5.. the call's `values`."""
     move = TRANSITIONS[call]
-    a = values + 2  # the first argument after the call's own values
+    a = values + 5  # the first argument after the call's own values
     before = (
         " || jsonb_build_object('before', jsonb_build_object('status', m.was_status,"
         " 'started_at', m.was_started_at, 'finished_at', m.was_finished_at))"
         if move.action in undo.UNDOABLE
         else ""
     )
-    frees = "false" if move.keeps_current else "true"  # ${a + 1}, the window, is typed here either way
+    sets = move.sets.format(*(f"${5 + i}" for i in range(values)))
     return f"""
-    WITH moved AS (
-        UPDATE tickets t SET {move.sets}
-        FROM (SELECT status AS was_status, started_at AS was_started_at,
-                     finished_at AS was_finished_at FROM tickets WHERE id = $1) was
-        WHERE t.id = $1 AND t.status = ANY(${a}::text[])
+    WITH w AS (
+        {LOCK_WINDOW}
+    ), may AS (
+        SELECT w.id, w.current_ticket_id FROM w WHERE w.staff_id = $3 OR $4::bool
+    ), moved AS (
+        UPDATE tickets t SET {sets}
+        FROM may, (SELECT status AS was_status, started_at AS was_started_at,
+                          finished_at AS was_finished_at
+                   FROM tickets WHERE id = (SELECT current_ticket_id FROM may)) was
+        WHERE t.id = may.current_ticket_id AND t.status = ANY(${a}::text[])
         RETURNING t.*, was.*
     ), freed AS (
         UPDATE windows SET current_ticket_id = NULL
-        WHERE {frees} AND id = ${a + 1} AND EXISTS (SELECT 1 FROM moved)
+        WHERE {"false" if move.keeps_current else "true"} AND id = (SELECT id FROM may)
+          AND EXISTS (SELECT 1 FROM moved)
     ), logged AS (
         INSERT INTO action_log (hall_id, actor_kind, actor_id, actor_name, window_number,
                                 ticket_id, ticket_number, action, reason, details)
-        SELECT ${a + 2}, ${a + 3}, ${a + 4}, ${a + 5}, ${a + 6}, m.id, m.number, '{move.action}',
-               ${a + 7}, ${a + 8}::jsonb{before}
+        SELECT $1, ${a + 1}, ${a + 2}, ${a + 3}, $2, m.id, m.number, '{move.action}',
+               ${a + 4}, ${a + 5}::jsonb{before}
         FROM moved m
     )
-    SELECT {TICKET_COLUMNS} FROM moved t JOIN services s ON s.id = t.service_id
+    SELECT to_jsonb(w) AS locked, ticket.*
+    FROM w LEFT JOIN (SELECT {TICKET_COLUMNS} FROM moved t JOIN services s ON s.id = t.service_id) ticket
+         ON true
     """
 
 
 async def transition(
     conn: Connection,
     hall: Hall,
-    w: Window,
+    number: int,
     p: Principal,
     call: Call,
     *values: object,
     reason: str | None = None,
     details: dict[str, object] | None = None,
-) -> Ticket:
-    """Move the window's current ticket, free the window, and log it: one round trip."""
-    if w.current_ticket_id is None:
-        raise errors.conflict(messages.WINDOW_IDLE(number=w.number))
+) -> tuple[Window, Ticket]:
+    """Move window `number`'s current ticket, free the window, and log it: one round trip,
+    which also locks the window (a caller that locked it already loses nothing). Answers
+    the window after the move and the ticket; 404, 403, 409 as the window says."""
     actor = p.actor
     row = await conn.fetchrow(
         transition_sql(call, len(values)),
-        w.current_ticket_id, *values, list(TRANSITIONS[call].allowed), w.id,
-        hall.id, actor.kind, actor.id, actor.name, w.number, reason, details or {},
+        hall.id, number, p.id if p.kind == "staff" else None, p.is_supervisor, *values,
+        list(TRANSITIONS[call].allowed), actor.kind, actor.id, actor.name, reason, details or {},
     )  # fmt: skip
     if row is None:
+        raise errors.not_found(messages.NO_WINDOW(number=number))
+    w = Window(**row["locked"])
+    if row["id"] is None:
+        authorise(p, w)
+        if w.current_ticket_id is None:
+            raise errors.conflict(messages.WINDOW_IDLE(number=w.number))
         raise errors.conflict(messages.CANNOT_NOW(action=call.value))
-    return Ticket.from_row(row)
+    ticket = Ticket.from_row(row)
+    return w.with_current(ticket if TRANSITIONS[call].keeps_current else None), ticket
 
 
 # -- seconds until a called ticket may be marked a no-show (None: it is not called)
@@ -182,7 +207,7 @@ async def no_show(conn: Connection, hall: Hall, w: Window, p: Principal) -> Tick
             seconds = math.ceil(left)
             text = messages.NO_SHOW_TOO_SOON(after=hall.no_show_after_s, seconds=seconds)
             raise errors.DomainError(errors.CONFLICT, text, seconds_left=seconds)
-    return await transition(conn, hall, w, p, Call.NO_SHOW)
+    return (await transition(conn, hall, w.number, p, Call.NO_SHOW))[1]
 
 
 TRANSFER_TARGET = f"""
@@ -200,8 +225,8 @@ async def transfer(
         raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")
     try:
         details = {"to_service": target["code"]}
-        moved = await transition(
-            conn, hall, w, p, Call.TRANSFER, target["id"], reason=reason, details=details
+        _, moved = await transition(
+            conn, hall, w.number, p, Call.TRANSFER, target["id"], reason=reason, details=details
         )
         return moved, not target["served_now"]
     except asyncpg.UniqueViolationError as exc:
@@ -224,7 +249,10 @@ async def suspend(
     details: dict[str, object] = {"missing": missing}
     if before is not None and new_items:
         details["tell_once_broken"] = new_items
-    return await transition(conn, hall, w, p, Call.SUSPEND, reason, missing, reason=reason, details=details)
+    _, moved = await transition(
+        conn, hall, w.number, p, Call.SUSPEND, reason, missing, reason=reason, details=details
+    )
+    return moved
 
 
 ONE_OPEN_PER_ID = "tickets_one_open_per_id"  # schema.sql
@@ -238,7 +266,9 @@ async def finish_and_call_next(
     if w.paused and w.current_ticket_id is not None:
         raise errors.conflict(messages.FINISH_ONLY_WHEN_PAUSED(number=w.number))
     require_open(w)
-    finished = await transition(conn, hall, w, p, Call.FINISH, details={"then": Call.CALL_NEXT.value})
+    _, finished = await transition(
+        conn, hall, w.number, p, Call.FINISH, details={"then": Call.CALL_NEXT.value}
+    )
     if case_number:
         await case_numbers.attach(conn, hall.id, p.actor, finished.id, case_number)
     w, called = await calling.call_next(conn, hall, p, w.number)
@@ -280,9 +310,15 @@ async def _run(
     if call is Call.SIGN_IN:
         w = await attendance.sign_in(conn, hall, number, p)
         return Outcome(w, await current(conn, w))
-    if call is Call.CALL_NEXT:  # locks and checks the window itself, in the same statement
+    # These lock and check the window themselves, in the same statement as the call.
+    if call is Call.CALL_NEXT:
         w, called = await calling.call_next(conn, hall, p, number)
         return Outcome(w, called)
+    if call in (Call.RECALL, Call.START, Call.FINISH):
+        w, moved = await transition(conn, hall, number, p, call)
+        if call is Call.FINISH and data.get("case_number"):  # 办件编号, carried with its rating
+            await case_numbers.attach(conn, hall.id, p.actor, moved.id, data["case_number"])
+        return Outcome(w, moved)
     w = await lock_window(conn, hall.id, number)
     authorise(p, w)
     if call is Call.SIGN_OUT:
@@ -311,9 +347,7 @@ async def _run(
     elif call is Call.SUSPEND:
         ticket = await suspend(conn, hall, w, p, data["reason"], data.get("missing", []))
     else:
-        ticket = await transition(conn, hall, w, p, call)
-        if call is Call.FINISH and data.get("case_number"):  # 办件编号, carried with its rating
-            await case_numbers.attach(conn, hall.id, p.actor, ticket.id, data["case_number"])
+        raise AssertionError(f"not a window call: {call}")
     if ticket is None:
         return Outcome(w, None)
     return Outcome(w.with_current(ticket if call in KEEP_AT_WINDOW else None), ticket)

@@ -83,8 +83,7 @@ async def test_call_next_follows_the_published_rule(
             staff = Principal("staff", window.staff_id or 0, STAFF[n], "test", role="staff")
             _, ticket = await call_next(conn, hall, staff, n)
             if ticket is not None:
-                window = await lock_window(conn, hall.id, n)
-                await transition(conn, hall, window, staff, Call.FINISH)
+                await transition(conn, hall, n, staff, Call.FINISH)
         assert (ticket.number if ticket else None) == model.call_next(n)
 
 
