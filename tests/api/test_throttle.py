@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 import asyncpg
@@ -94,6 +94,25 @@ async def test_one_address_trying_many_usernames_is_throttled(api: Api) -> None:
     retry_after(await log_in(api, "s1", PASSWORDS["s1"]))  # the address waits, whoever it is
 
 
+async def test_a_right_password_that_raced_past_the_address_check_is_still_refused(
+    api: Api, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Log-ins sent at once may all pass the address check before the first failure is
+    counted. A right password among them is answered 429 too, once the address is
+    over its limit, and gets no session: the answer tells no right guess from a wrong one."""
+    for i in range(throttle.LOGIN_BY_ADDRESS.burst):
+        assert (await log_in(api, f"nobody-{i}", WRONG)).status == 401
+    retry_after(await log_in(api, "s1", PASSWORDS["s1"]))  # the check before the password
+
+    async def raced_past(conn: object, hall_id: int, username: str, address: str) -> None:
+        """As if the attempt had passed `before_log_in` before the address filled up."""
+
+    monkeypatch.setattr(throttle, "before_log_in", raced_past)
+    retry_after(await log_in(api, "s1", PASSWORDS["s1"]))
+    retry_after(await log_in(api, "s2", WRONG))
+    assert await conn.fetchval("SELECT count(*) FROM sessions") == 0
+
+
 @asynccontextmanager
 async def fresh_server(db_url: str) -> AsyncIterator[Api]:
     """A server started now, so it reads the hall row as the test left it."""
@@ -123,3 +142,39 @@ async def test_a_kiosk_past_its_limit_is_refused_and_others_are_not(
             assert (await api.post("/api/tickets", {"service": "C"}, token=staff)).status == 201
     # Nothing was issued by the refused request.
     assert await conn.fetchval("SELECT count(*) FROM tickets WHERE issued_by_device IS NOT NULL") == 4
+
+
+@asynccontextmanager
+async def two_processes(db_url: str) -> AsyncIterator[tuple[Api, Api]]:
+    """Two apps on one database, sharing nothing else: two server processes."""
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(fresh_server(db_url))
+        b = await stack.enter_async_context(fresh_server(db_url))
+        yield a, b
+
+
+async def test_log_in_limits_hold_across_processes(db_url: str) -> None:
+    """Wrong passwords sent to two processes by turns meet one limit, per username
+    and per address: the count is the database's, not a process's."""
+    async with two_processes(db_url) as (a, b):
+        by_username = throttle.LOGIN_BY_USERNAME.burst
+        for i in range(by_username):
+            assert (await log_in((a, b)[i % 2], "s1", WRONG)).status == 401
+        retry_after(await log_in(a, "s1", WRONG))
+        retry_after(await log_in(b, "s1", WRONG))
+        # Those failures counted against the address too; the rest of its allowance
+        # is spent on other names by turns, and then both processes refuse it.
+        for i in range(throttle.LOGIN_BY_ADDRESS.burst - by_username):
+            assert (await log_in((a, b)[i % 2], f"nobody-{i}", WRONG)).status == 401
+        retry_after(await log_in(a, "nobody-else", WRONG))
+        retry_after(await log_in(b, "s2", PASSWORDS["s2"]))
+
+
+async def test_a_kiosks_limit_holds_across_processes(db_url: str, conn: asyncpg.Connection) -> None:
+    await conn.execute("UPDATE halls SET kiosk_tickets_per_minute = 3 WHERE code = 'main'")
+    async with two_processes(db_url) as (a, b):
+        for i in range(3):
+            await (a, b)[i % 2].issue("A")
+        retry_after(await a.post("/api/tickets", {"service": "A"}, token=KIOSK))
+        retry_after(await b.post("/api/tickets", {"service": "A"}, token=KIOSK))
+    assert await conn.fetchval("SELECT count(*) FROM tickets") == 3

@@ -250,6 +250,47 @@ async def test_one_id_in_any_form_counts_against_the_same_limits(api: Api) -> No
     assert foreign.status == 400 and foreign.body["error"]["field"] == "id_number", foreign.body
 
 
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+def other_digits_inside(number: str, digits: dict[int, int]) -> str:
+    """An ID number with another script's digits in positions 2–17 and its own ASCII
+    first and check characters: Python reads those digits (`int("٤") == 4`), so the
+    check character still matches, and only the ASCII-digit rule refuses it."""
+    return number[0] + number[1:17].translate(digits) + number[17]
+
+
+async def test_other_scripts_digits_are_refused_even_with_a_matching_check_character(
+    api: Api, conn: asyncpg.Connection
+) -> None:
+    """NFKC leaves ٤ and ४ as they are (they are no compatibility form of 4): such an
+    ID number is refused, not hashed as another person past the caps (CONTRACT §4)."""
+    person, x_person = valid_id(4242), valid_id(4244)
+    assert x_person.endswith("X") and not person.endswith("X")
+    await api.issue("A", id_number=person)
+    await api.issue("A", id_number=x_person)
+    foreign = [
+        other_digits_inside(person, ARABIC_INDIC),
+        other_digits_inside(person, DEVANAGARI),
+        other_digits_inside(x_person, ARABIC_INDIC),
+        other_digits_inside(x_person, ARABIC_INDIC)[:-1] + "x",
+    ]
+    for form in foreign:
+        r = await api.post("/api/tickets", {"service": "A", "id_number": form}, token=KIOSK)
+        assert r.status == 400 and r.body["error"]["field"] == "id_number", (form, r.body)
+        r = await api.post(
+            "/api/tickets",
+            {"service": "C", "id_number": valid_id(4243), "proxy_id_number": form},
+            token=KIOSK,
+        )
+        assert r.status == 400 and r.body["error"]["field"] == "proxy_id_number", (form, r.body)
+    # A full-width Ｘ (or ｘ) is the letter X: the same person, held by the same open ticket.
+    for form in (x_person.translate(FULL_WIDTH), x_person[:-1] + "ｘ"):
+        again = await api.post("/api/tickets", {"service": "A", "id_number": form}, token=KIOSK)
+        assert again.status == 409 and again.body["error"]["code"] == "limit_exceeded", (form, again.body)
+    assert await conn.fetchval("SELECT count(*) FROM tickets") == 2
+
+
 async def test_a_phone_number_in_any_form_is_one_number(api: Api, conn: asyncpg.Connection) -> None:
     for form in ("13812345678", "１３８１２３４５６７８", "138-1234-5678", "138 1234 5678"):
         r = await api.post("/api/tickets", {"service": "A", "phone": form}, token=KIOSK)
@@ -258,6 +299,9 @@ async def test_a_phone_number_in_any_form_is_one_number(api: Api, conn: asyncpg.
         "SELECT DISTINCT phone_hash, phone_masked FROM tickets WHERE phone_hash IS NOT NULL"
     )
     assert len(hashes) == 1 and hashes[0]["phone_masked"] == "138****5678"
-    for bad in ("١٣٨١٢٣٤٥٦٧٨", "1381234567", "23812345678"):
+    # NFKC leaves other scripts' digits as they are: after an ASCII 138 they are still
+    # not ASCII digits, so the number is refused, not kept as another phone's hash.
+    for bad in ("١٣٨١٢٣٤٥٦٧٨", "138١٢٣٤٥٦٧٨", "138१२३४५६७८", "1381234567", "23812345678"):
         r = await api.post("/api/tickets", {"service": "A", "phone": bad}, token=KIOSK)
         assert r.status == 400 and r.body["error"]["field"] == "phone", (bad, r.body)
+    assert await conn.fetchval("SELECT count(*) FROM tickets") == 4
