@@ -36,30 +36,30 @@ Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProx
 log = logging.getLogger(__name__)
 
 
-# NOTIFYs waiting for their transaction's COMMIT, by connection (`notifying_transaction`)
-_WAITING: dict[int, list[tuple[str, str]]] = {}
+# Statements waiting for their transaction's COMMIT, by connection (`committing_transaction`)
+_WAITING: dict[int, list[str]] = {}
 
 
 @contextlib.asynccontextmanager
-async def notifying_transaction(conn: Connection) -> AsyncIterator[None]:
-    """A transaction whose notifications go with its COMMIT, in one round trip.
+async def committing_transaction(conn: Connection) -> AsyncIterator[None]:
+    """A transaction whose last statements go with its COMMIT, in one round trip.
 
-    While it is open, `notify_on_commit` queues a notification instead of sending
-    it. They are sent as `SELECT pg_notify(…)` statements in the same message as the
-    COMMIT, so PostgreSQL delivers them exactly when, and only if, the transaction
-    commits, in the order they were queued: as if each had been sent at once, one
-    round trip cheaper (a window call's events were one of its five)."""
+    While it is open, `on_commit` queues a statement that needs no answer (a
+    NOTIFY, an idempotent request's stored answer) instead of running it. They
+    run, in order, in the same message as the COMMIT: a notification is
+    delivered exactly when, and only if, the transaction commits, as if it had
+    been sent at once, and a failing statement rolls the whole transaction back.
+    A window call is three round trips this way (BEGIN, the call, its events and
+    COMMIT) where each would have been one more."""
     await conn.execute("BEGIN")
-    waiting: list[tuple[str, str]] = []
+    waiting: list[str] = []
     _WAITING[id(conn)] = waiting
     try:
         try:
             yield
         finally:
             del _WAITING[id(conn)]
-        await conn.execute(
-            ";".join([*(f"SELECT pg_notify({literal(c)}, {literal(p)})" for c, p in waiting), "COMMIT"])
-        )
+        await conn.execute(";".join([*waiting, "COMMIT"]))
     except BaseException:
         if not conn.is_closed():
             with contextlib.suppress(*DATABASE_DOWN, asyncpg.PostgresError):
@@ -67,13 +67,22 @@ async def notifying_transaction(conn: Connection) -> AsyncIterator[None]:
         raise
 
 
-def notify_on_commit(conn: Connection, channel: str, payloads: list[str]) -> bool:
-    """Queue notifications for the COMMIT of `conn`'s `notifying_transaction`; False
-    when there is none open (the caller sends them itself)."""
+def on_commit(conn: Connection, statement: str) -> bool:
+    """Queue `statement` (whole: its values written in, by `literal`) for the COMMIT of
+    `conn`'s `committing_transaction`; False when none is open (the caller runs it)."""
     waiting = _WAITING.get(id(conn))
     if waiting is None:
         return False
-    waiting.extend((channel, p) for p in payloads)
+    waiting.append(statement)
+    return True
+
+
+def notify_on_commit(conn: Connection, channel: str, payloads: list[str]) -> bool:
+    """Queue notifications for the COMMIT, as `on_commit`."""
+    if id(conn) not in _WAITING:
+        return False
+    for payload in payloads:
+        on_commit(conn, f"SELECT pg_notify({literal(channel)}, {literal(payload)})")
     return True
 
 

@@ -174,7 +174,9 @@ async def test_the_issue_answer_carries_unstaffed(api: Api) -> None:
     assert "unstaffed" not in await api.issue("A")
 
 
-async def test_the_issue_answer_places_the_ticket_as_reading_it_does(api: Api, conn: asyncpg.Connection) -> None:
+async def test_the_issue_answer_places_the_ticket_as_reading_it_does(
+    api: Api, conn: asyncpg.Connection
+) -> None:
     """The 201's ahead and wait come from the issue's own statement (issuing.AFTER_ISSUE);
     reading the ticket straight after (tickets.place_in_line) says the same, with and
     without history, green channel and normal."""

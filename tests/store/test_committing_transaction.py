@@ -33,7 +33,7 @@ async def test_sent_with_the_commit_in_order(conn: asyncpg.Connection, db_url: s
     payloads = ["first", 'it\'s \\ "quoted"', "$n$ dollars $$", "最后"]
 
     async def commits() -> None:
-        async with db.notifying_transaction(conn):
+        async with db.committing_transaction(conn):
             assert db.notify_on_commit(conn, CHANNEL, payloads[:2])
             assert conn.is_in_transaction()
             assert db.notify_on_commit(conn, CHANNEL, payloads[2:])
@@ -50,7 +50,7 @@ async def test_nothing_is_sent_when_it_rolls_back(conn: asyncpg.Connection, db_u
 
     async def fails() -> None:
         with pytest.raises(RuntimeError):
-            async with db.notifying_transaction(conn):
+            async with db.committing_transaction(conn):
                 await conn.execute("CREATE TEMP TABLE made_here (x int)")
                 db.notify_on_commit(conn, CHANNEL, ["never"])
                 raise RuntimeError("the use case refused")
