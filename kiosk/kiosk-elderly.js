@@ -14,7 +14,7 @@
  *   prompts: the browser's speech (speechSynthesis) with a voice installed on
  *   the kiosk itself (never a network voice: the hall may have no internet), and
  *   the ticket number from the hall screen's own recorded clips
- *   (/static/display/voice/, display/voice.js). Anything missing stays quiet.
+ *   (/static/display/voice/clips/, shared/voice.js). Anything missing stays quiet.
  * - 呼叫导办: POST /api/guide-calls tells the supervisors' dashboards.
  * Part of the kiosk: kiosk.js (loaded last) starts it. */
 (function () {

@@ -49,12 +49,13 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from clearhall.printer.status import PrinterState
-from clearhall.server.api.routes import Handler, bearer
+from clearhall.server.api.routes import Handler
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.events import CLIENT_KINDS
 from clearhall.server.domain.readings import Readings, read
 from clearhall.server.domain.window_calls import Call
 from clearhall.server.keys import DB, HALL, HUB, METRICS, PRINTING
+from clearhall.server.store.credentials import bearer
 from clearhall.server.store.db import DATABASE_DOWN
 
 log = logging.getLogger(__name__)

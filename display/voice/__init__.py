@@ -7,9 +7,9 @@ the window number is read as a number (12 → 十二).
 
 Clips are short WAV files in ``display/voice/clips/`` named by the stems below
 (``qing.wav``, ``letter-a.wav``, ``digit-0.wav`` …). A hall can replace any of
-them with a human recording of the same name; see docs/voice.md. The hall
-screen's ``display/voice.js`` builds the same sequence, and a test checks that
-both agree.
+them with a human recording of the same name; see docs/voice.md. The
+JavaScript the hall screen and the kiosk share, ``server/pages/shared/voice.js``,
+builds the same sequence, and a test checks that both agree.
 """
 
 from __future__ import annotations

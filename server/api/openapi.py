@@ -103,7 +103,7 @@ def responses(e: Endpoint) -> dict[str, Any]:
         errors.append(400)
     if e.access is not Access.PUBLIC or (e.method, openapi_path(e.path)) in PROVEN_IN_BODY:
         errors.append(401)
-    if e.access is not Access.PUBLIC:
+    if e.access not in (Access.PUBLIC, Access.OPTIONAL):
         errors.append(403)
     if "{" in e.path or e.tag in ("windows", "tickets") or names_a_ticket:
         errors.append(404)
@@ -128,10 +128,9 @@ def operation(e: Endpoint) -> dict[str, Any]:
         "responses": responses(e),
         "x-access": str(e.access),
     }
-    if e.access is not Access.PUBLIC:
-        op["security"] = (
-            [{"bearer": []}] if e.access not in (Access.TICKET, Access.RATER) else [{"bearer": []}, {}]
-        )
+    if e.access is not Access.PUBLIC:  # {}: the credential may be left out
+        may_omit = e.access in (Access.TICKET, Access.RATER, Access.OPTIONAL)
+        op["security"] = [{"bearer": []}, {}] if may_omit else [{"bearer": []}]
     params = path_parameters(e.path)
     params += [{"name": q, "in": "query", "schema": {"type": "string"}} for q in e.query]
     params += [{"name": h, "in": "header", "schema": {"type": "string", "maxLength": 200}} for h in e.headers]

@@ -4,16 +4,18 @@ Screens and kiosks are browsers pointed at fixed addresses; each address is one
 HTML file. A page loads its scripts and styles only as /static/<folder>/<file>,
 and each <folder> below names exactly one directory:
 
-    /static/shared/   server/pages/shared/   words, page helpers, base styles: every page
+    /static/shared/   server/pages/shared/   what pages of several folders load: words,
+                                             page helpers, base styles, voice
     /static/vendor/   server/pages/vendor/   third-party code, each beside its licence
     /static/kiosk/    kiosk/                 the kiosk
-    /static/display/  display/               hall screen, window screen, rating pad, voice
+    /static/display/  display/               hall screen, window screen, rating pad, voice clips
     /static/pages/    server/pages/          staff console, supervisor dashboard, phone page
 
 A file has one address: the folder that holds it most closely serves it, so
 server/pages/shared/common.js is /static/shared/common.js and never
-/static/pages/shared/common.js. Only page file types are served; the same
-folders hold Python, which is not.
+/static/pages/shared/common.js. A page loads code from its own folder, shared/
+and vendor/ only. Only page file types are served; the same folders hold
+Python, which is not.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from clearhall.printer.preview import preview_png
 from clearhall.printer.render import TicketPrint
-from clearhall.server.api.routes import WHO, Access, Endpoint, ascii_number, ok
+from clearhall.server.api.routes import AGENT_PRINTER, WHO, Access, Endpoint, ascii_number, ok
 from clearhall.server.api.validate import EMPTY
 from clearhall.server.domain import errors, messages
 from clearhall.server.domain.tickets import local_iso
@@ -126,16 +126,11 @@ async def reprint(request: web.Request) -> web.Response:
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
-    p, hall = request[WHO], request.app[HALL]
-    async with request.app[DB].acquire() as conn:
-        found = await printers.agent_printer(conn, hall.id, p)
-    if found is None:
-        raise errors.forbidden(messages.NO_AGENT_PRINTER)
     ws = web.WebSocketResponse(heartbeat=AGENT_HEARTBEAT_S)
     if not ws.can_prepare(request).ok:
         raise errors.invalid(messages.WEBSOCKET_ONLY)
     await ws.prepare(request)
-    await request.app[PRINTING].agents.serve(ws, found)
+    await request.app[PRINTING].agents.serve(ws, request[AGENT_PRINTER])
     return ws
 
 

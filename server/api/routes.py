@@ -22,6 +22,8 @@ from clearhall.server.domain import auth, errors, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.window import may_work_at, window_staff
 from clearhall.server.keys import DB, HALL, SETTINGS, TOKENS
+from clearhall.server.printing.printers import Printer, agent_printer
+from clearhall.server.store.credentials import bearer
 from clearhall.server.store.kinds import DeviceKind
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,29 +33,36 @@ class Access(StrEnum):
     """Who may call an endpoint."""
 
     PUBLIC = "public"
+    OPTIONAL = "optional"  # no credential needed; a device or staff token, when sent, must be valid
     STAFF = "staff"  # any staff log-in
     SUPERVISOR = "supervisor"
     WINDOW = "window"  # staff signed in at the window {n}, or a supervisor
     SIGN_IN = "sign_in"  # staff the hall file lets work at the window {n}, or a supervisor
     ISSUER = "issuer"  # a kiosk device or staff
+    KIOSK = "kiosk"  # a kiosk device only
     TICKET = "ticket"  # the citizen's key in ?key=, or staff
     RATER = "rater"  # the ticket's key in the body, or the window's rating pad
-    PRINTER_AGENT = "printer_agent"  # a printer device, or a kiosk with an agent:// printer
+    PRINTER_AGENT = "printer_agent"  # a printer device, or a kiosk, with an agent:// printer
 
 
 ACCESS_TEXT: Final = {
     Access.PUBLIC: "No credential needed.",
+    Access.OPTIONAL: "No credential needed; a device or staff token may be sent (a kiosk's is then counted as"
+    " that kiosk, not as its address), and a wrong one is refused (401).",
     Access.STAFF: "A staff log-in token.",
     Access.SUPERVISOR: "A supervisor's or admin's log-in token.",
     Access.WINDOW: "A staff token of the person signed in at this window, or a supervisor's.",
     Access.SIGN_IN: "A staff token of someone the hall file lets work at this window, or a supervisor's.",
     Access.ISSUER: "A kiosk device token, or a staff token.",
+    Access.KIOSK: "A kiosk device token.",
     Access.TICKET: "The citizen's ticket key in ?key=, or a staff token.",
     Access.RATER: "The ticket's key in the body (the citizen), or the window's rating pad token.",
-    Access.PRINTER_AGENT: "A printer device token (device named like the printer), or the kiosk's own token.",
+    Access.PRINTER_AGENT: "A printer device token (device named like the printer), or the kiosk's own token;"
+    " the printer must be an agent:// one.",
 }
 
-WHO: Final = web.RequestKey("who", Principal)  # set unless the caller needs no credential
+WHO: Final = web.RequestKey("who", Principal)  # set unless the caller needs (or sent) no credential
+AGENT_PRINTER: Final = web.RequestKey("agent_printer", Printer)  # PRINTER_AGENT: the printer it drives
 BODY: Final = web.RequestKey("body", dict)  # the validated body, when the endpoint has one
 
 
@@ -75,14 +84,6 @@ class Endpoint:
 def ok(data: dict[str, Any], status: int = 200) -> web.Response:
     """A successful answer: JSON, 200 unless said otherwise."""
     return web.json_response(data, status=status)
-
-
-def bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 async def authenticate(request: web.Request) -> Principal:
@@ -116,20 +117,26 @@ def window_number(request: web.Request) -> int:
 
 async def judge(request: web.Request, access: Access) -> Principal | None:
     """The caller, if the endpoint's access lets them in; else 401 or 403."""
-    if access is Access.PUBLIC:
+    if access is Access.PUBLIC or (access is Access.OPTIONAL and bearer(request) is None):
         return None
     if access is Access.TICKET and "key" in request.query:
         return None  # the citizen: the handler checks the key against the ticket
     if access is Access.RATER and bearer(request) is None:
         return None  # the citizen: the key in the body is checked against the ticket
     p = await authenticate(request)
+    if access is Access.OPTIONAL:
+        return p  # any valid token: the handler may tell a kiosk from a person
     if access is Access.ISSUER and p.kind == "device":
         auth.require_device(p, DeviceKind.KIOSK)
+    elif access is Access.KIOSK:
+        if p.kind != "device" or p.device_kind != DeviceKind.KIOSK:
+            raise errors.forbidden(messages.KIOSK_ONLY)
     elif access is Access.RATER:
         if p.kind != "device" or p.device_kind != DeviceKind.RATING:
             raise errors.forbidden(messages.STAFF_CANNOT_RATE)
     elif access is Access.PRINTER_AGENT:
         auth.require_device(p, DeviceKind.PRINTER, DeviceKind.KIOSK)
+        request[AGENT_PRINTER] = await judge_agent(request, p)
     elif access is Access.SUPERVISOR:
         auth.require_staff(p, *auth.SUPERVISORS)
     elif access in (Access.WINDOW, Access.SIGN_IN):
@@ -159,6 +166,15 @@ async def judge_window(request: web.Request, p: Principal, number: int, access: 
             return
     text = messages.NOT_SIGNED_IN_HERE if access is Access.WINDOW else messages.MAY_NOT_SIGN_IN_HERE
     raise errors.forbidden(text(number=number))
+
+
+async def judge_agent(request: web.Request, p: Principal) -> Printer:
+    """The agent:// printer this printer device (named like it) or kiosk (its own) drives; else 403."""
+    async with request.app[DB].acquire() as conn:
+        found = await agent_printer(conn, request.app[HALL].id, p)
+    if found is None:
+        raise errors.forbidden(messages.NO_AGENT_PRINTER)
+    return found
 
 
 def guard(endpoint: Endpoint) -> Handler:

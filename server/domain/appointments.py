@@ -50,7 +50,7 @@ from clearhall.server.domain import (
     slots,
     throttle,
 )
-from clearhall.server.domain.checkin import CODE_ALPHABET, STATES
+from clearhall.server.domain.checkin import CODE_ALPHABET
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.idcard import keyed_hash, mask_phone, normalise_phone, phone_problem
 from clearhall.server.domain.issuing import proven_id
@@ -311,9 +311,7 @@ async def cancel(
         row = await conn.fetchrow(LOCK, found["id"])
         assert row is not None  # bookings are never deleted
         if row["status"] != "booked":
-            zh, en = STATES[row["status"]]
-            raise errors.conflict(Text(booking_texts.NOT_BOOKED.zh.format(state=zh),
-                                       booking_texts.NOT_BOOKED.en.format(state=en)))  # fmt: skip
+            raise errors.conflict(booking_texts.NOT_BOOKED(state=booking_texts.BOOKING_STATES[row["status"]]))
         until = row["slot"] - timedelta(minutes=rules.cancel_before_minutes)
         if await hours.now(conn) > until:
             raise errors.conflict(

@@ -53,6 +53,10 @@ LATE = Text(
 )
 NO_BOOKING = Text("没有这个预约码，请核对后重试", "No booking has this code; check it and try again")
 NOT_BOOKED = Text("此预约已{state}", "This booking is already {state}")
+BOOKING_STATES = {  # NOT_BOOKED's {state}, by appointments.status
+    "checked_in": Text("签到", "checked in"),
+    "cancelled": Text("取消", "cancelled"),
+}
 OTHER_SERVICE = Text("此预约是“{name}”业务的", "This booking is for {name}")
 
 # ---------------------------------------------------------------- booking: slots, book, cancel (appointments)

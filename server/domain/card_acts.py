@@ -22,7 +22,6 @@ from clearhall.server.domain.card_rules import (
     evidence,
     moments,
     not_carded,
-    words,
 )
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.text import Text
@@ -98,10 +97,9 @@ async def suspended_twice(conn: Connection, hall: Hall, now: datetime) -> list[O
         named: Text | str = messages.CARD_NOTHING_NAMED
         if missing:
             named = "、".join(missing[:MOST_NAMED]) + ("…" if len(missing) > MOST_NAMED else "")
-        why = words(
-            messages.CARD_SUSPENDED_TWICE, ticket=r["ticket_number"], window=r["window"],
-            times=len(r["entries"]) + 1, missing=named,
-        )  # fmt: skip
+        why = messages.CARD_SUSPENDED_TWICE(
+            ticket=r["ticket_number"], window=r["window"], times=len(r["entries"]) + 1, missing=named
+        )
         found.append(Occurrence(
             SUSPENDED_TWICE, f"entry:{r['entry']}", r["at"], staff_of(r), r["window_id"], r["ticket_id"],
             r["ticket_number"],
@@ -132,8 +130,9 @@ async def bad_rating(conn: Connection, hall: Hall, now: datetime) -> list[Occurr
     tz, found = hall.timezone, []
     for r in await conn.fetch(BAD_RATING_SQL, hall.id, now, now - LOOKBACK):
         appeal = messages.CARD_APPEAL_REJECTED if r["appealed"] else messages.CARD_NOT_APPEALED
-        why = words(messages.CARD_BAD_RATING, ticket=r["number"], score=r["score"], since=clock(r["at"], tz),
-                    appeal=appeal)  # fmt: skip
+        why = messages.CARD_BAD_RATING(
+            ticket=r["number"], score=r["score"], since=clock(r["at"], tz), appeal=appeal
+        )
         times = moments(tz, rated_at=r["rated_at"], opened_at=r["opened_at"], closed_at=r["at"])
         found.append(Occurrence(
             BAD_RATING, f"rating:{r['id']}", r["at"], r["staff_id"], r["window_id"], r["ticket_id"],

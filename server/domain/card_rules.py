@@ -70,13 +70,13 @@ JOINS_LINE: Final = "('issue', 'transfer', 'requeue', 'comeback')"  # a ticket s
 MOST_LISTED = 10  # tickets listed in one card's evidence
 # Each rule in a word, for sentences (a red card names the rules of its yellows).
 RULE_WORDS: Final = {
-    TIME_LIMIT: Text("限时办结超时", "time limit"),
-    LONG_WAIT: Text("等候超时", "long wait"),
-    IDLE_WINDOW: Text("窗口闲置", "idle window"),
-    ABSENT: Text("空岗", "empty post"),
-    OUT_OF_ORDER: Text("指呼", "out-of-order call"),
-    SUSPENDED_TWICE: Text("一次性告知未落实", "tell-once broken"),
-    BAD_RATING: Text("差评成立", "bad rating"),
+    TIME_LIMIT: messages.RULE_TIME_LIMIT,
+    LONG_WAIT: messages.RULE_LONG_WAIT,
+    IDLE_WINDOW: messages.RULE_IDLE_WINDOW,
+    ABSENT: messages.RULE_ABSENT,
+    OUT_OF_ORDER: messages.RULE_OUT_OF_ORDER,
+    SUSPENDED_TWICE: messages.RULE_SUSPENDED_TWICE,
+    BAD_RATING: messages.RULE_BAD_RATING,
 }
 
 
@@ -114,13 +114,6 @@ def evidence(
         "rule": rule, "threshold": threshold, "times": times, "tickets": tickets, "entries": entries,
         "sentence": {"zh": why.zh, "en": why.en}, **extra,
     }  # fmt: skip
-
-
-def words(text: Text, **params: Any) -> Text:
-    """`text` filled in; a parameter that is itself a Text goes in in each one's own language."""
-    zh = {k: v.zh if isinstance(v, Text) else v for k, v in params.items()}
-    en = {k: v.en if isinstance(v, Text) else v for k, v in params.items()}
-    return Text(text.zh.format(**zh), text.en.format(**en))
 
 
 def moments(tz: str, **values: datetime | None) -> dict[str, str | None]:

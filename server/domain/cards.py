@@ -36,7 +36,7 @@ import asyncpg
 
 from clearhall.server.domain import action_log, card_acts, card_rules, errors, events, messages
 from clearhall.server.domain.auth import Principal
-from clearhall.server.domain.card_rules import LOOKBACK, RULE_WORDS, Occurrence, evidence, moments, words
+from clearhall.server.domain.card_rules import LOOKBACK, RULE_WORDS, Occurrence, evidence, moments
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.text import Text
 from clearhall.server.domain.tickets import local_iso
@@ -200,10 +200,9 @@ def red(hall: Hall, rules: CardsConf, yellows: list[asyncpg.Record]) -> Occurren
     tz, last = hall.timezone, yellows[-1]
     names = list(dict.fromkeys(RULE_WORDS[y["rule"]] for y in yellows))  # each rule once, in order
     listed = Text("、".join(n.zh for n in names), ", ".join(n.en for n in names))
-    why = words(
-        messages.CARD_RED, name=last["staff_name"], days=rules.red_period_days, count=len(yellows),
-        rules=listed,
-    )  # fmt: skip
+    why = messages.CARD_RED(
+        name=last["staff_name"], days=rules.red_period_days, count=len(yellows), rules=listed
+    )
     made_of = [
         {"id": y["id"], "rule": y["rule"], "at": local_iso(y["at"], tz), "window": y["window"],
          "ticket": y["ticket_number"]}

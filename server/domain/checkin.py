@@ -24,15 +24,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from clearhall.server.domain import errors
-from clearhall.server.domain.booking_texts import EARLY, LATE, NO_BOOKING, NOT_BOOKED, OTHER_SERVICE
+from clearhall.server.domain.booking_texts import (
+    BOOKING_STATES,
+    EARLY,
+    LATE,
+    NO_BOOKING,
+    NOT_BOOKED,
+    OTHER_SERVICE,
+)
 from clearhall.server.domain.hall import Hall
-from clearhall.server.domain.text import Text
 from clearhall.server.store.db import Connection
 from clearhall.server.store.hall_appointments import AppointmentRules, load_rules
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud and typed at a kiosk
-
-STATES = {"checked_in": ("签到", "checked in"), "cancelled": ("取消", "cancelled")}
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,7 @@ async def by_code(
     if row is None:
         raise errors.not_found(NO_BOOKING)
     if row["status"] != "booked":
-        zh, en = STATES[row["status"]]
-        raise errors.conflict(Text(NOT_BOOKED.zh.format(state=zh), NOT_BOOKED.en.format(state=en)))
+        raise errors.conflict(NOT_BOOKED(state=BOOKING_STATES[row["status"]]))
     if service is not None and service != row["service_code"]:
         raise errors.conflict(OTHER_SERVICE(name=row["service_name"]))
     return await arriving(conn, hall, row, check_window=not walk_in)

@@ -1,15 +1,17 @@
 """Every sentence the API says to a person, in Chinese and English: one catalogue.
 
-Grouped by where they come from. Placeholders are `{name}`; fill them by
-calling the text: `messages.NO_WINDOW(number=3)`.
+The catalogue is three modules: this one; `booking_texts` (appointments, hours,
+proxies) and `signal_texts` (why each integrity signal was raised), each kept
+beside the rules it words. No other module writes a sentence
+(tests/system/test_layers.py checks). Grouped by where they come from.
+Placeholders are `{name}`; fill them by calling the text:
+`messages.NO_WINDOW(number=3)`; a placeholder given a `Text` (a word of this
+catalogue) takes it in each language's own words.
 """
 
 from __future__ import annotations
 
 from clearhall.server.domain.text import Text
-
-# The integrity signals' sentences (why each signal was raised) are in `signal_texts`, beside them;
-# those of appointments, hours and proxies in `booking_texts`.
 
 # ---------------------------------------------------------------- requests and bodies
 NOT_JSON = Text("请求内容不是有效的 JSON", "The body is not valid JSON")
@@ -327,3 +329,11 @@ CARD_RED = Text(
     "{name} 在 {days} 天内累计 {count} 张黄牌（{rules}）",
     "{name} received {count} yellow cards within {days} days ({rules})",
 )
+# Each rule in a word, for CARD_RED's {rules} (card_rules.RULE_WORDS).
+RULE_TIME_LIMIT = Text("限时办结超时", "time limit")
+RULE_LONG_WAIT = Text("等候超时", "long wait")
+RULE_IDLE_WINDOW = Text("窗口闲置", "idle window")
+RULE_ABSENT = Text("空岗", "empty post")
+RULE_OUT_OF_ORDER = Text("指呼", "out-of-order call")
+RULE_SUSPENDED_TWICE = Text("一次性告知未落实", "tell-once broken")
+RULE_BAD_RATING = Text("差评成立", "bad rating")

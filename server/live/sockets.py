@@ -4,27 +4,29 @@ A display, kiosk, rating pad, printer or staff token (in `?token=`, since
 browsers cannot set headers on a WebSocket, or as a bearer header), or a
 citizen's `?ticket=ID&key=KEY`. Without a valid credential: 401, no upgrade.
 The first message is the snapshot; then the events the catalogue sends this
-kind of client (a citizen's socket remembers its ticket, for the events about
-that ticket only). A staff socket carries its log-in, and is closed when that
-log-in ends (the hub).
+kind of client (a citizen's socket remembers its ticket and its number, for
+the events about that ticket only). A staff socket carries its log-in, and is
+closed when that log-in ends (the hub).
+
+No permessage-deflate: browsers offer it, and it would give every socket a
+zlib compressor of its own (~260 KiB, measured) and compress every message
+once per socket, where the hub sends the same bytes to all.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from clearhall.server.api.routes import bearer
 from clearhall.server.domain import auth, errors, events, messages, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.token_cache import TokenCache
 from clearhall.server.keys import DB, HALL, HUB, LISTEN_URL, TOKENS
 from clearhall.server.live.hub import HEARTBEAT_S, Client, Hub
+from clearhall.server.store.credentials import bearer
 
 
 def origin_allowed(request: web.Request) -> bool:
@@ -64,7 +66,7 @@ async def who(request: web.Request) -> Client | None:
         if ticket_id and key:
             found = await tickets.fetch(conn, hall.id, ticket_id)
             if found and tickets.key_matches(found[1], key):
-                return _client(events.CITIZEN, ticket=found[0].id)
+                return _client(events.CITIZEN, ticket=found[0].id, number=found[0].number)
             return None
         token = request.query.get("token") or bearer(request)
         if not token or len(token) > 200:
@@ -80,14 +82,19 @@ async def who(request: web.Request) -> Client | None:
 
 
 def _client(
-    kind: str, window: int | None = None, session: int | None = None, ticket: str | None = None
+    kind: str,
+    window: int | None = None,
+    session: int | None = None,
+    ticket: str | None = None,
+    number: str | None = None,
 ) -> Client:
     return Client(
-        ws=web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=4096),
+        ws=web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=4096, compress=False),
         kind=kind,
         window=window,
         session=session,
         ticket=ticket,
+        number=number,
     )
 
 
@@ -99,18 +106,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         raise errors.unauthorized()
     hub = request.app[HUB]
     await client.ws.prepare(request)
-    text = await hub.snapshot()
-    await client.ws.send_str(text)
-    hub.clients.add(client)
-    writer = asyncio.create_task(hub.writer(client))
+    hub.join(client)  # its snapshot, then its events
     try:
         async for _message in client.ws:
             pass  # clients only listen; pings and pongs are handled by aiohttp
     finally:
-        hub.clients.discard(client)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-            await writer
+        hub.leave(client)
     return client.ws
 
 

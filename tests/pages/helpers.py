@@ -1,6 +1,10 @@
 """Plain helpers for the page tests (tests/pages/test_*.py): a real
 `clearhall serve` run as a subprocess on a database of its own (`serving`), a
-`Hall` to speak to it over HTTP, and helpers that drive and watch the pages.
+`Hall` to speak to it over HTTP, a real `clearhall kiosk-bridge` with its
+simulated card reader, and helpers that drive and watch the pages (the
+supervisor's log-in and case steps, a stand-in for the browser's speech).
+What measures a page (contrast, sizes) is in measure.py. Test modules import
+from here, never from each other.
 
 The shared server (the `hall` fixture, tests/pages/conftest.py) lives for one test
 module; each test works at its own windows of the demo hall so that they do not
@@ -31,7 +35,9 @@ from typing import Any
 
 import pytest
 
+from clearhall.server.domain.idcard import check_digit
 from clearhall.server.store import hallfile
+from tests.conftest import SECRETS
 from tests.helpers import http_call, valid_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -214,6 +220,38 @@ def first_free_slot(hall: Hall, service: str) -> str:
     return str(free[0])
 
 
+def id_of_someone_born_in_1990() -> str:
+    """Under 60: the card takes the plain path (no green channel offered)."""
+    first17 = f"430681199005{next(_ids) % 28 + 1:02d}{next(_ids) % 1000:03d}"
+    number = first17 + check_digit(first17)
+    SECRETS.add(number)
+    return number
+
+
+@contextlib.contextmanager
+def kiosk_bridge(port: int, card_file: Path, origin: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`clearhall kiosk-bridge` with the simulated reader, once it listens."""
+    command = [sys.executable, "-m", "clearhall.server", "kiosk-bridge", "--driver", "simulated",
+               "--simulate-file", str(card_file), "--port", str(port), "--allow-origin", origin]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while "clearhall kiosk-bridge on ws://" not in log.read_text(encoding="utf-8"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def place(card_file: Path, name: str, number: str) -> None:
+    partial = card_file.with_suffix(".partial")
+    partial.write_text(json.dumps({"name": name, "id_number": number}, ensure_ascii=False), encoding="utf-8")
+    partial.replace(card_file)  # whole, as docs/card-reader.md says
+
+
 # -- reading and watching the pages -------------------------------------------
 
 
@@ -257,3 +295,50 @@ def wait_until(p: Any, done: Callable[[], bool], timeout_ms: int = WAIT_MS) -> N
 def has_snapshot(sockets: list[list[dict[str, Any]]]) -> bool:
     """The page's latest socket has started with a snapshot."""
     return bool(sockets and sockets[-1] and sockets[-1][0]["type"] == "snapshot")
+
+
+# -- driving the pages ---------------------------------------------------------
+
+
+def log_in(p: Any, base: str, user: str = "supervisor", where: str = "#cases") -> None:
+    p.set_viewport_size({"width": 1366, "height": 768})
+    p.goto(f"{base}/supervisor{where}")
+    p.fill("#username", user)
+    p.fill("#password", PASSWORDS[user])
+    p.click("#loginBtn")
+    p.wait_for_selector("#dashView", state="visible", timeout=WAIT_MS)
+    p.wait_for_selector("#live[data-state='online']", timeout=WAIT_MS)
+    p.wait_for_selector("#casesBadge:not([hidden])", timeout=WAIT_MS)
+
+
+def choose(p: Any, kind: str, words: str | None = None) -> None:
+    p.check(f"#stepKinds input[value='{kind}']")
+    if words is not None:
+        p.fill("#stepText", words)
+
+
+def add_step(p: Any, kind: str, words: str | None = None) -> None:
+    before = p.locator("#caseDetail ol.steps li").count()
+    choose(p, kind, words)
+    p.click("#stepSave")
+    p.wait_for_function(
+        "n => document.querySelectorAll('#caseDetail ol.steps li').length > n", arg=before, timeout=WAIT_MS
+    )
+
+
+# A speechSynthesis with a network voice listed first and a voice of the machine's own:
+# what the kiosk says, and with which voice, is kept in window.__spoken.
+FAKE_SPEECH = """
+window.__spoken = [];
+(() => {
+  const network = {name: "Cloud zh", lang: "zh-CN", localService: false, voiceURI: "cloud"};
+  const local = {name: "Local zh", lang: "zh-CN", localService: true, voiceURI: "local"};
+  const synth = {
+    getVoices: () => [network, local],
+    speak: (u) => window.__spoken.push({text: u.text, voice: u.voice && u.voice.name}),
+    cancel: () => {},
+  };
+  Object.defineProperty(window, "speechSynthesis", {value: synth, configurable: true});
+  window.SpeechSynthesisUtterance = function (text) { this.text = text; };
+})();
+"""

@@ -12,8 +12,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.helpers import free_port
-from tests.pages.helpers import KIOSK, WAIT_MS, Hall, text, wait_until
-from tests.pages.test_kiosk_card_reader import id_of_someone_born_in_1990, kiosk_bridge, place
+from tests.pages.helpers import (
+    KIOSK,
+    WAIT_MS,
+    Hall,
+    id_of_someone_born_in_1990,
+    kiosk_bridge,
+    place,
+    text,
+    wait_until,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the demo hall's
 NAME = "林晓雯"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.pages.helpers import KIOSK, WAIT_MS, Hall, text
-from tests.pages.test_rating_surfaces import SIZES
+from tests.pages.measure import SIZES
 
 TOO_MANY = {"ok": False, "status": 429,
             "error": {"code": "rate_limited", "message": "too fast", "retry_after": 90}}  # fmt: skip

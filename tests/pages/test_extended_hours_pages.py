@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tests.helpers import valid_id
 from tests.pages.helpers import HALL, KIOSK, PASSWORDS, WAIT_MS, Hall, first_free_slot, text, wait_until
-from tests.pages.test_hall_layout import MEASURE, SMALLEST_PX
+from tests.pages.measure import MEASURE, SMALLEST_PX
 
 HALL_ZONE = ZoneInfo("Asia/Shanghai")  # the demo hall's
 

@@ -15,51 +15,13 @@ from typing import Any
 import pytest
 
 from tests.pages.helpers import HALL, Hall, wait_until
+from tests.pages.measure import MEASURE, SMALLEST_PX
 
-SMALLEST_PX = 24
 SIZES = [(1920, 1080), (1366, 768), (1280, 720)]
 STAFF = {  # window → who signs in there; 4 is left closed, 11 paused
     1: "lina", 2: "wangqiang", 3: "zhangmin", 5: "chenjing", 6: "yangfan", 7: "zhaolei",
     8: "huangli", 9: "zhoujie", 10: "wuhong", 11: "xuming", 12: "sunwei",
 }  # fmt: skip
-
-# Every element that shows text of its own: its font size, and whether it is cut
-# off (wider than its clipping box) or outside a box that hides what overflows.
-# The two scrolling bands (the calling rule, the notices) move on purpose.
-MEASURE = """smallest => {
-  const problems = [];
-  const name = e => e.id ? '#' + e.id : e.tagName.toLowerCase() + '.' + [...e.classList].join('.') +
-      (e.closest('[data-window]') ? ' of window ' + e.closest('[data-window]').dataset.window : '');
-  for (const el of document.querySelectorAll('body *')) {
-    const texts = [...el.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim());
-    const box = el.getBoundingClientRect();
-    if (!texts.length || !box.width || !box.height) continue;
-    const size = parseFloat(getComputedStyle(el).fontSize);
-    const what = name(el) + ' "' + el.textContent.trim().slice(0, 20) + '"';
-    if (size < smallest) problems.push(what + ' is ' + size + 'px');
-    if (el.closest('#ticker, #policyWindow')) continue;
-    const cs = getComputedStyle(el);
-    if (cs.overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1)
-      problems.push(what + ' is cut off: ' + el.scrollWidth + ' > ' + el.clientWidth);
-    // each line of text: its glyphs across, its em box (1 font size high) up and down
-    const lines = texts.flatMap(t => { const r = document.createRange(); r.selectNodeContents(t); return [...r.getClientRects()]; });
-    outside: for (const r of lines) {
-      const middle = (r.top + r.bottom) / 2;
-      for (let a = el; a && a !== document.documentElement; a = a.parentElement) {
-        const acs = getComputedStyle(a);
-        if (acs.overflowX === 'visible' && acs.overflowY === 'visible' && a !== document.body) continue;
-        const b = a.getBoundingClientRect();
-        if (r.left < b.left - 1 || r.right > b.right + 1 || middle - size / 2 < b.top - 1 || middle + size / 2 > b.bottom + 1) {
-          problems.push(what + ' sticks out of ' + name(a));
-          break outside;
-        }
-      }
-    }
-  }
-  const doc = document.documentElement;
-  if (doc.scrollWidth > innerWidth || doc.scrollHeight > innerHeight) problems.push('the page scrolls');
-  return problems;
-}"""
 
 SHOWN = """() => ({
   windows: [...document.querySelectorAll('.win-card[data-window]')].map(e => Number(e.dataset.window)),

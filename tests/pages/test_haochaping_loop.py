@@ -10,8 +10,7 @@ from typing import Any
 
 from clearhall.server.domain.workdays import Calendar, add_working_days
 from clearhall.server.store import hallfile
-from tests.pages.helpers import DEMO, RATE3, WAIT_MS, Hall, text
-from tests.pages.test_supervisor_cases import add_step, log_in
+from tests.pages.helpers import DEMO, RATE3, WAIT_MS, Hall, add_step, log_in, text
 
 
 def the_case(hall: Hall, number: str) -> dict[str, Any]:

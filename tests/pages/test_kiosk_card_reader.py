@@ -7,55 +7,26 @@ nowhere; only a kiosk whose address says `?bridge` looks for a reader at all."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from clearhall.server.domain.idcard import check_digit, mask
-from tests.conftest import SECRETS
+from clearhall.server.domain.idcard import mask
 from tests.helpers import free_port
-from tests.pages.helpers import KIOSK, REPO, WAIT_MS, Hall, _ids, text, wait_until
+from tests.pages.helpers import (
+    KIOSK,
+    WAIT_MS,
+    Hall,
+    id_of_someone_born_in_1990,
+    kiosk_bridge,
+    place,
+    text,
+    wait_until,
+)
 
 NAME = "欧阳青禾"
-
-
-def id_of_someone_born_in_1990() -> str:
-    """Under 60: the card takes the plain path (no green channel offered)."""
-    first17 = f"430681199005{next(_ids) % 28 + 1:02d}{next(_ids) % 1000:03d}"
-    number = first17 + check_digit(first17)
-    SECRETS.add(number)
-    return number
-
-
-@contextlib.contextmanager
-def kiosk_bridge(port: int, card_file: Path, origin: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`clearhall kiosk-bridge` with the simulated reader, once it listens."""
-    command = [sys.executable, "-m", "clearhall.server", "kiosk-bridge", "--driver", "simulated",
-               "--simulate-file", str(card_file), "--port", str(port), "--allow-origin", origin]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 20
-        while "clearhall kiosk-bridge on ws://" not in log.read_text(encoding="utf-8"):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
-            time.sleep(0.05)
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
-def place(card_file: Path, name: str, number: str) -> None:
-    partial = card_file.with_suffix(".partial")
-    partial.write_text(json.dumps({"name": name, "id_number": number}, ensure_ascii=False), encoding="utf-8")
-    partial.replace(card_file)  # whole, as docs/card-reader.md says
 
 
 def bridge_frames(page: Any, port: int) -> list[dict[str, Any]]:

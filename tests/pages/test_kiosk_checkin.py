@@ -27,8 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.helpers import valid_id
-from tests.pages.helpers import KIOSK, WAIT_MS, Hall, _ids, demo_hall_file, serving, text
-from tests.pages.test_kiosk_elderly import FAKE_SPEECH
+from tests.pages.helpers import FAKE_SPEECH, KIOSK, WAIT_MS, Hall, _ids, demo_hall_file, serving, text
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the demo hall's
 PROMPT = "请将预约二维码对准扫描口，或输入预约码，或将身份证放在感应区"

@@ -14,24 +14,8 @@ from zoneinfo import ZoneInfo
 
 from clearhall.server.domain.idcard import check_digit
 from tests.conftest import SECRETS
-from tests.pages.helpers import KIOSK, WAIT_MS, Hall, _ids, text, wait_until
+from tests.pages.helpers import FAKE_SPEECH, KIOSK, WAIT_MS, Hall, _ids, text, wait_until
 
-# A speechSynthesis with a network voice listed first and a voice of the machine's own:
-# what the kiosk says, and with which voice, is kept in window.__spoken.
-FAKE_SPEECH = """
-window.__spoken = [];
-(() => {
-  const network = {name: "Cloud zh", lang: "zh-CN", localService: false, voiceURI: "cloud"};
-  const local = {name: "Local zh", lang: "zh-CN", localService: true, voiceURI: "local"};
-  const synth = {
-    getVoices: () => [network, local],
-    speak: (u) => window.__spoken.push({text: u.text, voice: u.voice && u.voice.name}),
-    cancel: () => {},
-  };
-  Object.defineProperty(window, "speechSynthesis", {value: synth, configurable: true});
-  window.SpeechSynthesisUtterance = function (text) { this.text = text; };
-})();
-"""
 NO_SPEECH = "Object.defineProperty(window, 'speechSynthesis', {value: undefined, configurable: true});"
 
 

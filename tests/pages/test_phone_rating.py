@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.pages.helpers import WAIT_MS, Hall, text
-from tests.pages.test_rating_surfaces import SIZES, unreadable
+from tests.pages.measure import SIZES, unreadable
 
 MIN_TARGET_PX = 48
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.pages.helpers import RATE3, WAIT_MS, Hall, text, wait_until
-from tests.pages.test_rating_surfaces import SIZES, unreadable
+from tests.pages.measure import SIZES, unreadable
 
 MIN_TARGET_PX = 64
 

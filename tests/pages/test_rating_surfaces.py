@@ -10,44 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.pages.helpers import RATE3, WAIT_MS, Hall, text
+from tests.pages.measure import SIZES, unreadable
 
 MIN_TARGET_PX = 48
-MIN_CONTRAST = 4.5
-
-# Each piece of text inside the matched elements, with the contrast (WCAG 2)
-# between its computed colour and the first opaque background behind it.
-CONTRASTS = """selector => {
-  const rgba = s => { const p = s.match(/[\\d.]+/g).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
-  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
-  const behind = el => { for (let e = el; e; e = e.parentElement) {
-    const c = rgba(getComputedStyle(e).backgroundColor); if (c[3] === 1) return c;
-    if (c[3] > 0) throw new Error('translucent background on ' + e.className); }
-    return [255, 255, 255, 1]; };
-  const out = [];
-  for (const button of document.querySelectorAll(selector)) {
-    for (const el of [button, ...button.querySelectorAll('*')]) {
-      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-      if (!own) continue;
-      let opacity = 1;
-      for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
-      const bg = behind(el), fg = rgba(getComputedStyle(el).color);
-      const a = fg[3] * opacity, mixed = [0, 1, 2].map(i => fg[i] * a + bg[i] * (1 - a));
-      const [hi, lo] = [lum(mixed), lum(bg)].sort((x, y) => y - x);
-      out.push([button.getAttribute('data-score') + ' ' + el.textContent.trim(), (hi + 0.05) / (lo + 0.05)]);
-    }
-  }
-  return out;
-}"""
-
-SIZES = """selector => [...document.querySelectorAll(selector)].map(b => {
-  const r = b.getBoundingClientRect(); return [b.textContent.trim(), r.width, r.height]; })"""
-
-
-def unreadable(p: Any, selector: str) -> list[tuple[str, float]]:
-    measured = p.evaluate(CONTRASTS, selector)
-    assert measured, f"nothing to measure in {selector}"
-    return [(what, round(ratio, 2)) for what, ratio in measured if ratio < MIN_CONTRAST]
 
 
 def finished_at_window_3(hall: Hall, pad: Any, phone: Any) -> dict[str, Any]:

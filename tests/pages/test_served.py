@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from clearhall.server.api.pages import FOLDERS
+from clearhall.server.api.pages import FOLDERS, PAGES, folder_of
 from tests.conftest import Api
 
 ADDRESSES = (
@@ -57,6 +57,17 @@ async def test_everything_a_page_loads_is_served(api: Api) -> None:
             assert folder in FOLDERS and ".." not in url, f"{address} loads {url}"
             r = await api.get(url)
             assert r.status == 200, f"{address} loads {url}: {r.status}"
+
+
+def test_a_page_loads_code_from_its_own_folder_and_the_shared_ones() -> None:
+    """What two folders' pages both load (the voice of the hall screen and the kiosk)
+    lives in shared/, not in one of them."""
+    for address, path in PAGES.items():
+        loads = Loads()
+        loads.feed(path.read_text(encoding="utf-8"))
+        own = folder_of(path)
+        folders = {u.split("/")[2] for u in loads.urls if u.startswith("/static/")}
+        assert folders and folders <= {own, "shared", "vendor"}, f"{address} ({own}) loads from {folders}"
 
 
 async def test_a_file_has_one_address(api: Api) -> None:

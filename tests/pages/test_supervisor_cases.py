@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 
 from tests.pages.helpers import (
-    PASSWORDS,
     WAIT_MS,
     Hall,
+    add_step,
+    choose,
     demo_hall_file,
+    log_in,
     serving,
     socket_messages,
     text,
@@ -84,35 +86,9 @@ def bad_rating(hall: Hall, reason: str = "态度冷漠", **extra: Any) -> dict[s
     return dict(body["rating"])
 
 
-def log_in(p: Any, base: str, user: str = "supervisor", where: str = "#cases") -> None:
-    p.set_viewport_size({"width": 1366, "height": 768})
-    p.goto(f"{base}/supervisor{where}")
-    p.fill("#username", user)
-    p.fill("#password", PASSWORDS[user])
-    p.click("#loginBtn")
-    p.wait_for_selector("#dashView", state="visible", timeout=WAIT_MS)
-    p.wait_for_selector("#live[data-state='online']", timeout=WAIT_MS)
-    p.wait_for_selector("#casesBadge:not([hidden])", timeout=WAIT_MS)
-
-
 def badge(p: Any) -> tuple[int, int]:
     b = p.locator("#casesBadge")
     return int(b.get_attribute("data-todo") or 0), int(b.get_attribute("data-overdue") or 0)
-
-
-def choose(p: Any, kind: str, words: str | None = None) -> None:
-    p.check(f"#stepKinds input[value='{kind}']")
-    if words is not None:
-        p.fill("#stepText", words)
-
-
-def add_step(p: Any, kind: str, words: str | None = None) -> None:
-    before = p.locator("#caseDetail ol.steps li").count()
-    choose(p, kind, words)
-    p.click("#stepSave")
-    p.wait_for_function(
-        "n => document.querySelectorAll('#caseDetail ol.steps li').length > n", arg=before, timeout=WAIT_MS
-    )
 
 
 def test_a_bad_rating_becomes_a_case_called_back_fixed_and_closed_on_the_page(page: Any, hall: Hall) -> None:

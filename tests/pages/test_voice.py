@@ -71,7 +71,7 @@ def test_javascript_builds_the_same_sequences(browser: Any) -> None:
     page = browser.new_page()
     try:
         page.set_content("<!doctype html><title>voice</title>")
-        page.add_script_tag(path=str(REPO / "display" / "voice.js"))
+        page.add_script_tag(path=str(REPO / "server" / "pages" / "shared" / "voice.js"))
         windows = [1, 9, 10, 12, 20, 47, 100, 105, 112, 250, 1001]
         cases = [(n, w) for n in ["A001", "B120", "AB007", "z9"] for w in windows]
         got = page.evaluate("cases => cases.map(([n, w]) => ClearhallVoice.clipSequence(n, w))", cases)
@@ -84,7 +84,7 @@ def test_the_queue_never_overlaps_announcements(browser: Any) -> None:
     page = browser.new_page()
     try:
         page.set_content("<!doctype html><title>voice</title>")
-        page.add_script_tag(path=str(REPO / "display" / "voice.js"))
+        page.add_script_tag(path=str(REPO / "server" / "pages" / "shared" / "voice.js"))
         log = page.evaluate(
             """async () => {
                 const log = [];

@@ -1,4 +1,4 @@
-/* Voice announcements on the hall screen.
+/* Voice announcements: the hall screen's calls, and the kiosk's 长者模式 prompts.
  *
  * clipSequence(number, window) is the same rule as display/voice/__init__.py
  * (a test checks both agree): the chime, then "请 A 零 零 一 号 到 十二 号窗口 办理"
