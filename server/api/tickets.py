@@ -13,7 +13,6 @@ from clearhall.server.api.validate import Body, Field
 from clearhall.server.domain import (
     errors,
     follow_up_views,
-    idempotency,
     issuing,
     messages,
     ratings,
@@ -67,31 +66,25 @@ async def issue_ticket(request: web.Request) -> web.Response:
     base_url = hall.public_url or f"{request.scheme}://{request.host}"
     queued: list[Pending] = []
 
-    async def print_job(conn: Connection, issued: Issued) -> None:
-        # The job commits with the ticket; printing itself waits for the commit.
+    async def with_ticket(conn: Connection, issued: Issued) -> None:
+        # The print job commits with the ticket; printing itself waits for the commit.
         job = await jobs.queue_ticket(conn, hall, who, issued, issued.url, runtime)
         if job is not None:
             queued.append(job)
-
-    async def issue(conn: Connection) -> tuple[int, dict[str, Any]]:
-        issued = await issuing.issue(
-            conn, hall, request.app[SECRET], who.actor, order, base_url, then=print_job
-        )
         # 叫号提醒 by SMS: the phone number is kept, with the ticket, where a notifier sends
         await notify.keep_contact(conn, request.app, hall.id, issued.ticket.id, order.phone)
+
+    def answer_of(issued: Issued) -> dict[str, Any]:
         body = ticket_json(issued.ticket, hall, ahead=issued.ahead, wait=issued.estimated_wait_s)
         if issued.unstaffed:  # no open window serves the service now (policy.unstaffed_services = "warn")
             body["unstaffed"] = True
-        return 201, {"ticket": body | {"key": issued.key, "url": issued.url}}
+        return {"ticket": body | {"key": issued.key, "url": issued.url}}
 
-    async with request.app[DB].acquire() as conn:
-        await issuing.count_code_try(conn, hall, who.actor, order)
-    # A kiosk that lost the answer retries with the same Idempotency-Key and gets
-    # the same ticket back, never a second one.
-    retry_key = request.headers.get("Idempotency-Key")
-    status, answer, replayed = await idempotency.once(
-        request.app[DB], who.credential, "issue", retry_key, issue
-    )
+    request_of = issuing.Request(who.credential, request.headers.get("Idempotency-Key"))
+    status, answer, replayed = await issuing.take(
+        request.app[DB], hall, request.app[SECRET], who.actor, order, base_url, request_of,
+        then=with_ticket, answer=answer_of,
+    )  # fmt: skip
     if replayed:
         async with request.app[DB].acquire() as conn:
             printed = await jobs.ticket_print_status(conn, answer["ticket"]["id"])

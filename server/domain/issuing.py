@@ -1,5 +1,10 @@
 """How a ticket is issued (取号, CONTRACT §4): one use case, one transaction.
 
+`take` is a kiosk's or the counter's request whole: a booking code's try
+counted, then `issue` in one transaction with what must commit with the
+ticket (its print job, the phone kept for SMS alerts), or a retried
+Idempotency-Key's first answer. The HTTP handler only shapes the answer.
+
 Numbers are per service per hall-local day, gapless and unique: the counter
 row is bumped in the same statement as the ticket insert, so a rolled-back
 issue leaves no hole. Per-ID limits are checked under a transaction lock on
@@ -26,6 +31,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
+
 from clearhall.server.domain import (
     action_log,
     booking_texts,
@@ -33,6 +40,7 @@ from clearhall.server.domain import (
     errors,
     events,
     hours,
+    idempotency,
     messages,
     throttle,
 )
@@ -144,6 +152,40 @@ WITH counter AS (
 )
 SELECT {TICKET_COLUMNS} FROM t JOIN services s ON s.id = t.service_id
 """
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who asked, and the request's Idempotency-Key: a kiosk that lost the answer retries
+    with the same key and gets the same ticket back, never a second one."""
+
+    credential: str
+    retry_key: str | None
+
+
+async def take(
+    pool: asyncpg.Pool,
+    hall: Hall,
+    secret: bytes,
+    actor: action_log.Actor,
+    order: Order,
+    base_url: str,
+    request: Request,
+    *,
+    then: Callable[[Connection, Issued], Awaitable[object]],
+    answer: Callable[[Issued], dict[str, Any]],
+) -> tuple[int, dict[str, Any], bool]:
+    """取号 as a kiosk or the counter asks for it: a booking code's try counted first,
+    then `issue` (and `then`) in one transaction, answered as `answer` shapes it; or, for
+    a retried key, the first answer. Returns (status, answer, replayed)."""
+    async with pool.acquire() as conn:
+        await count_code_try(conn, hall, actor, order)
+
+    async def run(conn: Connection) -> tuple[int, dict[str, Any]]:
+        issued = await issue(conn, hall, secret, actor, order, base_url, then=then)
+        return 201, answer(issued)
+
+    return await idempotency.once(pool, request.credential, "issue", request.retry_key, run)
 
 
 async def count_code_try(conn: Connection, hall: Hall, actor: action_log.Actor, order: Order) -> None:
