@@ -1,0 +1,80 @@
+"""How many round trips to PostgreSQL a request takes (issue 13: the time of a call
+went to round trips, not to Python). Counted, not timed: the statements a request's
+own task sends, each one trip (a statement asyncpg has not prepared on that
+connection yet costs one more: each is sent twice before counting)."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+
+from clearhall.server.app import create_app
+from tests.conftest import KIOSK, Api, app_client, settings_for
+
+TRIPS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("trips", default=None)
+
+
+@web.middleware
+async def count_trips(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    TRIPS.set([])  # this request's task only: background tasks have their own context
+    response = await handler(request)
+    response.headers["X-Trips"] = str(len(TRIPS.get() or []))
+    return response
+
+
+@pytest.fixture
+async def api(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
+    simple, extended = asyncpg.Connection.execute, asyncpg.Connection._do_execute
+
+    async def execute(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> str:
+        if not args and (trips := TRIPS.get()) is not None:
+            trips.append(query[:40])  # a simple query: one message, one answer
+        return await simple(self, query, *args, **kw)
+
+    async def do_execute(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        if (trips := TRIPS.get()) is not None:
+            trips.append(query.strip()[:40])
+        return await extended(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", execute)
+    monkeypatch.setattr(asyncpg.Connection, "_do_execute", do_execute)
+    app = create_app(settings_for(db_url))
+    app.middlewares.insert(0, count_trips)
+    async with app_client(app) as (_, client):
+        yield client
+
+
+async def trips(api: Api, path: str, body: Any = None, **kw: Any) -> int:
+    r = await api.post(path, body, **kw)
+    assert r.status in (200, 201), r.body
+    return int(r.headers["X-Trips"])
+
+
+async def test_a_window_call_is_three_round_trips_and_four_with_a_key(api: Api) -> None:
+    token = await api.login("s1")
+    await api.sign_in("s1", 1)
+    for _ in range(6):
+        await api.issue("A")
+    for _ in range(2):  # prepared on every pooled connection that may serve it
+        await trips(api, "/api/windows/1/call-next", token=token)
+        await trips(api, "/api/windows/1/finish", token=token)
+    # BEGIN; the call (the window locked and checked, the ticket moved, the log row);
+    # its events with the COMMIT
+    assert await trips(api, "/api/windows/1/call-next", token=token) == 3
+    assert await trips(api, "/api/windows/1/finish", token=token) == 3
+    # a console sends an Idempotency-Key: its claim is one more; the answer goes with the COMMIT
+    key = {"Idempotency-Key": "round-trips-1"}
+    assert await trips(api, "/api/windows/1/call-next", token=token, headers=key) == 4
+
+
+async def test_a_kiosk_ticket_is_seven_round_trips(api: Api) -> None:
+    for _ in range(3):
+        await api.issue("A")
+    # BEGIN; the kiosk's count; the service; the number and the ticket; its log row,
+    # event and place in line; the kiosk's printer, if any (its print job); COMMIT
+    assert await trips(api, "/api/tickets", {"service": "A"}, token=KIOSK) == 7
