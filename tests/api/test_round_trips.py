@@ -29,7 +29,7 @@ async def count_trips(request: web.Request, handler: Callable[[web.Request], Awa
 
 @pytest.fixture
 async def api(db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Api]:
-    simple, extended = asyncpg.Connection.execute, asyncpg.Connection._do_execute
+    simple, extended = asyncpg.Connection.execute, asyncpg.Connection._do_execute  # type: ignore[attr-defined]
 
     async def execute(self: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> str:
         if not args and (trips := TRIPS.get()) is not None:
