@@ -20,7 +20,7 @@ from clearhall.server.domain import attendance
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall, load_hall
 from clearhall.server.store import db, hall_apply, hallfile
-from clearhall.server.store.kinds import GREEN_CHANNEL
+from clearhall.server.store.kinds import GREEN_CHANNEL, ActorKind
 
 SERVICES = (
     ("A", "企业开办"), ("B", "不动产登记"), ("C", "社保医保"), ("D", "公积金"),
@@ -137,7 +137,7 @@ async def sign_in_all(conn: asyncpg.Connection, hall: Hall) -> dict[int, Princip
     staff: dict[int, Principal] = {}
     for row in await conn.fetch("SELECT id, username, name FROM staff WHERE hall_id = $1", hall.id):
         n = int(row["username"][1:])
-        staff[n] = Principal("staff", row["id"], row["name"], f"bench:{row['id']}", role="staff")
+        staff[n] = Principal(ActorKind.STAFF, row["id"], row["name"], f"bench:{row['id']}", role="staff")
         async with conn.transaction():
             await attendance.sign_in(conn, hall, n, staff[n])
     return staff

@@ -24,7 +24,7 @@ from clearhall.server.domain.window import may_work_at, window_staff
 from clearhall.server.keys import DB, HALL, SETTINGS, TOKENS
 from clearhall.server.printing.printers import Printer, agent_printer
 from clearhall.server.store.credentials import bearer
-from clearhall.server.store.kinds import DeviceKind
+from clearhall.server.store.kinds import ActorKind, DeviceKind
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -126,13 +126,13 @@ async def judge(request: web.Request, access: Access) -> Principal | None:
     p = await authenticate(request)
     if access is Access.OPTIONAL:
         return p  # any valid token: the handler may tell a kiosk from a person
-    if access is Access.ISSUER and p.kind == "device":
+    if access is Access.ISSUER and p.kind == ActorKind.DEVICE:
         auth.require_device(p, DeviceKind.KIOSK)
     elif access is Access.KIOSK:
-        if p.kind != "device" or p.device_kind != DeviceKind.KIOSK:
+        if p.kind != ActorKind.DEVICE or p.device_kind != DeviceKind.KIOSK:
             raise errors.forbidden(messages.KIOSK_ONLY)
     elif access is Access.RATER:
-        if p.kind != "device" or p.device_kind != DeviceKind.RATING:
+        if p.kind != ActorKind.DEVICE or p.device_kind != DeviceKind.RATING:
             raise errors.forbidden(messages.STAFF_CANNOT_RATE)
     elif access is Access.PRINTER_AGENT:
         auth.require_device(p, DeviceKind.PRINTER, DeviceKind.KIOSK)
@@ -140,7 +140,7 @@ async def judge(request: web.Request, access: Access) -> Principal | None:
     elif access is Access.SUPERVISOR:
         auth.require_staff(p, *auth.SUPERVISORS)
     elif access in (Access.WINDOW, Access.SIGN_IN):
-        if p.kind != "staff":
+        if p.kind != ActorKind.STAFF:
             raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
         if not p.is_supervisor:
             await judge_window(request, p, window_number(request), access)

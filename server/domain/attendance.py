@@ -14,11 +14,12 @@ from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.window import Window, authorise, lock_window, require_open
 from clearhall.server.store.db import Connection
+from clearhall.server.store.kinds import ActorKind
 
 
 async def sign_in(conn: Connection, hall: Hall, number: int, p: Principal) -> Window:
     """考勤: sign in here; signing in elsewhere first signs the person out there."""
-    if p.kind != "staff":
+    if p.kind != ActorKind.STAFF:
         raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
     rows = await conn.fetch(
         "SELECT id, number FROM windows WHERE hall_id = $1 AND (number = $2 OR staff_id = $3)"

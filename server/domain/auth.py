@@ -33,7 +33,7 @@ from clearhall.server.domain.token_cache import TokenCache
 from clearhall.server.store import kinds
 from clearhall.server.store.credentials import hasher, token_hash
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import DeviceKind
+from clearhall.server.store.kinds import ActorKind, DeviceKind
 
 # Checks run on two threads of their own: each thread's allocator keeps the
 # 19 MiB argon2 used, so a shared pool of many threads would keep many times
@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # "staff" or "device"
+    kind: ActorKind  # STAFF or DEVICE
     id: int
     name: str
     credential: str  # "session:<id>" or "device:<id>": what idempotency keys are scoped to
@@ -110,7 +110,7 @@ async def _look_up(conn: Connection, hall_id: int, digest: bytes) -> tuple[Princ
     row = await conn.fetchrow(FIND_SESSION, digest, hall_id)
     if row:
         staff = Principal(
-            "staff",
+            ActorKind.STAFF,
             row["id"],
             row["name"],
             f"session:{row['session_id']}",
@@ -121,7 +121,7 @@ async def _look_up(conn: Connection, hall_id: int, digest: bytes) -> tuple[Princ
     row = await conn.fetchrow(FIND_DEVICE, digest, hall_id)
     if row:
         device = Principal(
-            "device",
+            ActorKind.DEVICE,
             row["id"],
             row["name"],
             f"device:{row['id']}",
@@ -148,14 +148,14 @@ async def authenticate(
 
 
 def require_staff(p: Principal, *roles: str) -> None:
-    if p.kind != "staff":
+    if p.kind != ActorKind.STAFF:
         raise errors.forbidden(messages.STAFF_ONLY)
     if roles and p.role not in roles:
         raise errors.forbidden(messages.SUPERVISOR_ONLY)
 
 
 def require_device(p: Principal, *allowed: DeviceKind) -> None:
-    if p.kind != "device" or p.device_kind not in allowed:
+    if p.kind != ActorKind.DEVICE or p.device_kind not in allowed:
         raise errors.forbidden(messages.DEVICE_MAY_NOT)
 
 

@@ -21,7 +21,7 @@ from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.domain.window import LOCK_WINDOW, Window, authorise, require_free, require_open
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import TicketStatus
+from clearhall.server.store.kinds import ActorKind, TicketStatus
 
 # -- the first waiting ticket of the window's services in the rule's order,
 # -- skipping rows another window is claiming this instant; each direction
@@ -99,7 +99,7 @@ def prefers_green(hall: Hall, w: Window) -> bool:
 async def call_next(conn: Connection, hall: Hall, p: Principal, number: int) -> tuple[Window, Ticket | None]:
     """叫号 at window `number`: the window after the call, and the ticket called (None when
     nobody waits). 404, 403 and 409 as the window's lock and checks say (`window_calls`)."""
-    staff_id = p.id if p.kind == "staff" else None
+    staff_id = p.id if p.kind == ActorKind.STAFF else None
     row = await conn.fetchrow(
         CALL_NEXT,
         hall.id, number, hall.max_consecutive_priority, staff_id, p.is_supervisor, p.kind, p.id, p.name,

@@ -64,7 +64,7 @@ from clearhall.server.domain.tickets import (
     place_in_line,
 )
 from clearhall.server.store.db import Connection, transaction
-from clearhall.server.store.kinds import CALLED_FIRST, UNFINISHED, Category
+from clearhall.server.store.kinds import CALLED_FIRST, UNFINISHED, ActorKind, Category
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ async def take(
 async def count_code_try(conn: Connection, hall: Hall, actor: action_log.Actor, order: Order) -> None:
     """Count a kiosk's try of a booking code, outside (before) the ticket's transaction, so
     an unknown code — a 404 that rolls the ticket back — counts too."""
-    if order.appointment is not None and actor.kind == "device":
+    if order.appointment is not None and actor.kind == ActorKind.DEVICE:
         wait = await throttle.hit(conn, hall.id, CODES_AT_KIOSK, f"device:{actor.id}")
         if wait is not None:
             raise throttle.refused(booking_texts.TOO_MANY_CODES, wait)
@@ -245,7 +245,7 @@ async def issue(
     ticket_id = secrets.token_urlsafe(16)
     key = secrets.token_urlsafe(24)
     async with transaction(conn):
-        if actor.kind == "device" and actor.id is not None:
+        if actor.kind == ActorKind.DEVICE and actor.id is not None:
             # A kiosk's tickets per minute (policy); a refused one rolls back uncounted.
             await throttle.kiosk_ticket(conn, hall.id, hall.kiosk_tickets_per_minute, actor.id)
         # 预约: a booking's code checks it in (or, with walk_in, gives its holder an
@@ -266,7 +266,7 @@ async def issue(
             phone_hash, phone_masked = phone_hash or booked.phone_hash, phone_masked or booked.phone_masked
             if not order.walk_in:
                 category = Category.APPOINTMENT
-        if actor.kind == "device" and category != Category.APPOINTMENT:
+        if actor.kind == ActorKind.DEVICE and category != Category.APPOINTMENT:
             await hours.kiosk_may_issue(conn, hall, svc["id"])  # outside hours: 409 closed, unless 延时服务
         if not svc["served_now"] and hall.refuses_unstaffed:
             raise errors.conflict(messages.UNSTAFFED_SERVICE)
@@ -291,8 +291,8 @@ async def issue(
             ticket_id, hall.id, svc["id"], hall.timezone, svc["code"], category,
             category in CALLED_FIRST, hashlib.sha256(key.encode()).digest(), id_hash, id_masked,
             phone_hash, phone_masked,
-            actor.id if actor.kind == "device" else None,
-            actor.id if actor.kind == "staff" else None,
+            actor.id if actor.kind == ActorKind.DEVICE else None,
+            actor.id if actor.kind == ActorKind.STAFF else None,
             proxy_hash, proxy_masked,
         )  # fmt: skip
         assert row is not None  # an INSERT … RETURNING returns its row
@@ -368,7 +368,7 @@ async def standing_of(
         out["missing"] = t.missing or []
     if asker is not None:
         out["reprint"] = t.issued_by_device is not None and (
-            asker.kind == "staff" or t.issued_by_device == asker.id
+            asker.kind == ActorKind.STAFF or t.issued_by_device == asker.id
         )
     return out
 
@@ -391,6 +391,6 @@ async def held_ticket(
     if row is None:
         raise errors.not_found(messages.NO_HELD_TICKET)
     ticket = Ticket.from_row(row)
-    if actor.kind == "device" and ticket.issued_by_device != actor.id:
+    if actor.kind == ActorKind.DEVICE and ticket.issued_by_device != actor.id:
         raise errors.conflict(messages.REPRINT_ELSEWHERE)
     return ticket

@@ -14,6 +14,7 @@ from clearhall.server.domain import errors, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.store.db import Connection
+from clearhall.server.store.kinds import ActorKind
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ async def lock_window(conn: Connection, hall_id: int, number: int) -> Window:
 
 def authorise(p: Principal, w: Window) -> None:
     """Staff signed in at this window, or a supervisor."""
-    if p.kind != "staff":
+    if p.kind != ActorKind.STAFF:
         raise errors.forbidden(messages.STAFF_ACT_ON_WINDOWS)
     if p.is_supervisor or w.staff_id == p.id:
         return

@@ -50,7 +50,7 @@ from clearhall.server.domain.window import (
     require_open,
 )
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import AT_WINDOW, TicketStatus
+from clearhall.server.store.kinds import AT_WINDOW, ActorKind, TicketStatus
 
 
 class Call(StrEnum):
@@ -178,7 +178,7 @@ async def transition(
     actor = p.actor
     row = await conn.fetchrow(
         transition_sql(call, len(values)),
-        hall.id, number, p.id if p.kind == "staff" else None, p.is_supervisor, *values,
+        hall.id, number, p.id if p.kind == ActorKind.STAFF else None, p.is_supervisor, *values,
         list(TRANSITIONS[call].allowed), actor.kind, actor.id, actor.name, reason, details or {},
     )  # fmt: skip
     if row is None:

@@ -41,7 +41,7 @@ from clearhall.server.printing.print_jobs import Job, Outcome, Pending
 from clearhall.server.printing.printers import Printer, printer_of_kiosk
 from clearhall.server.printing.worker import Printing
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import DeviceKind
+from clearhall.server.store.kinds import ActorKind, DeviceKind
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ async def queue_ticket(
     printing: Printing,
 ) -> Pending | None:
     """In the ticket's transaction: the print job of a kiosk that has a printer, else None."""
-    if issuer.kind != "device" or issuer.device_kind != DeviceKind.KIOSK:
+    if issuer.kind != ActorKind.DEVICE or issuer.device_kind != DeviceKind.KIOSK:
         return None
     printer = await printer_of_kiosk(conn, hall.id, issuer.id)
     if printer is None:
@@ -92,7 +92,7 @@ async def queue_reprint(
         raise errors.not_found(messages.NO_TICKET)
     ticket = found[0]
     issuer = ticket.issued_by_device
-    if who.kind == "device" and (who.device_kind != DeviceKind.KIOSK or who.id != issuer):
+    if who.kind == ActorKind.DEVICE and (who.device_kind != DeviceKind.KIOSK or who.id != issuer):
         raise errors.forbidden(messages.REPRINT_NOT_YOURS)
     # Taking the ticket's turn first: a 补打 asked twice at once, or while an
     # attempt's result is being stored, sees what the other did.

@@ -54,6 +54,15 @@ class Role(StrEnum):
 SUPERVISORS: Final = (Role.SUPERVISOR, Role.ADMIN)
 
 
+class ActorKind(StrEnum):
+    """Who acted (the action log's actor_kind); a credential is staff or a device."""
+
+    STAFF = "staff"
+    DEVICE = "device"
+    CITIZEN = "citizen"  # by a ticket's key
+    SYSTEM = "system"  # the server itself (sweeps, the evaluator)
+
+
 class DeviceKind(StrEnum):
     KIOSK = "kiosk"
     DISPLAY = "display"

@@ -17,6 +17,7 @@ from clearhall.server.domain.issuing import Order, issue
 from clearhall.server.domain.window import lock_window
 from clearhall.server.domain.window_calls import Call, transition
 from clearhall.server.store import db
+from clearhall.server.store.kinds import ActorKind
 
 # window → its services, in tests/hall.toml; staff signed in for the test
 WINDOWS = {1: {"A"}, 2: {"A", "C"}, 4: {"C"}}
@@ -80,7 +81,7 @@ async def test_call_next_follows_the_published_rule(
         n = int(str(arg))
         async with conn.transaction():
             window = await lock_window(conn, hall.id, n)
-            staff = Principal("staff", window.staff_id or 0, STAFF[n], "test", role="staff")
+            staff = Principal(ActorKind.STAFF, window.staff_id or 0, STAFF[n], "test", role="staff")
             _, ticket = await call_next(conn, hall, staff, n)
             if ticket is not None:
                 await transition(conn, hall, n, staff, Call.FINISH)
