@@ -17,6 +17,7 @@ import socket
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,7 +35,16 @@ from clearhall.server.app import create_app
 from clearhall.server.domain.idcard import check_digit
 from clearhall.server.printing.conf import PRINT_CONF, PrintConf
 from clearhall.server.store import hall_apply, hallfile
-from tests.conftest import HALL_FILE, KIOSK, SECRETS, Api, app_client, settings_for
+from tests.conftest import (
+    HALL_FILE,
+    KIOSK,
+    SECRETS,
+    Api,
+    app_client,
+    keep_log,
+    remember_secrets,
+    settings_for,
+)
 
 # Print timings short enough for a test to see retries, leases and state polls.
 FAST = PrintConf(
@@ -94,7 +104,11 @@ def worker_pids(log: str) -> dict[int, int]:
 
 
 def http_call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> tuple[int, Any]:
-    """(status, decoded JSON body or None), blocking; error statuses are answers, not exceptions."""
+    """(status, decoded JSON body or None), blocking; error statuses are answers, not exceptions.
+    The secrets sent (the token, a key in the query, the body's) and answered are remembered."""
+    remember_secrets([body, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))])
+    if token:
+        SECRETS.add(token)
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Accept", "application/json")
@@ -107,7 +121,9 @@ def http_call(url: str, method: str = "GET", body: Any = None, token: str | None
             status, text = response.status, response.read().decode()
     except urllib.error.HTTPError as e:
         status, text = e.code, e.read().decode()
-    return status, (json.loads(text) if text else None)
+    answer = json.loads(text) if text else None
+    remember_secrets(answer)
+    return status, answer
 
 
 async def next_event(ws: aiohttp.ClientWebSocketResponse, name: str, within: float = 3.0) -> dict[str, Any]:
@@ -127,7 +143,8 @@ async def connect(api: Api, query: str, **kw: Any) -> aiohttp.ClientWebSocketRes
 @asynccontextmanager
 async def serve_process(db_url: str, log: Path, *options: str) -> AsyncIterator[str]:
     """A real `clearhall serve` of tests/hall.toml on `db_url`, its output in `log`,
-    once it answers /healthz: its base URL. Stopped (SIGTERM) on the way out."""
+    once it answers /healthz: its base URL. Stopped (SIGTERM) on the way out, and its
+    log kept for the session's check that no log holds a secret."""
     port = free_port()
     with log.open("wb") as out:
         server = await asyncio.create_subprocess_exec(
@@ -147,8 +164,11 @@ async def serve_process(db_url: str, log: Path, *options: str) -> AsyncIterator[
                 await asyncio.sleep(0.2)
         yield base
     finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), 20)
+        try:
+            server.terminate()
+            await asyncio.wait_for(server.wait(), 20)
+        finally:
+            keep_log(log)
 
 
 async def numbers_called(api: Api, user: str, window: int, times: int) -> list[str | None]:

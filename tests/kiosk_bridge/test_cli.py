@@ -19,7 +19,7 @@ from aiohttp import ClientSession, WSMsgType, WSServerHandshakeError
 
 from clearhall.kiosk.bridge.cli import run
 from clearhall.server.cli import parser
-from tests.conftest import Api
+from tests.conftest import Api, current_test, keep_output
 from tests.helpers import free_port, valid_id
 
 HALL = "http://127.0.0.1:8080"
@@ -53,6 +53,7 @@ async def bridge_process(*options: str) -> AsyncIterator[tuple[asyncio.subproces
             proc.terminate()
         rest, _ = await asyncio.wait_for(proc.communicate(), 20)
         lines.append(rest.decode())
+        keep_output(f"the kiosk bridge's output, of {current_test()}", "".join(lines))
 
 
 async def test_the_command_runs_the_bridge_on_loopback_with_the_simulated_reader(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.pages.helpers import Hall, demo_hall_file, serving
+from tests.pages.helpers import Hall, demo_hall_file, record_secrets, serving
 
 CHROMIUM = os.environ.get("CLEARHALL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,6 +44,15 @@ def browser() -> Iterator[object]:
 
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_context = b.new_context
+
+        def recording_context(*args: Any, **kwargs: Any) -> Any:
+            """Every context's pages have the secrets they send and get remembered."""
+            ctx = new_context(*args, **kwargs)
+            record_secrets(ctx)
+            return ctx
+
+        b.new_context = recording_context  # type: ignore[method-assign]
         yield b
         b.close()
 

@@ -37,7 +37,7 @@ import pytest
 
 from clearhall.server.domain.idcard import check_digit
 from clearhall.server.store import hallfile
-from tests.conftest import SECRETS
+from tests.conftest import SECRETS, SHORTEST_SECRET, current_test, keep_log, remember_secrets
 from tests.helpers import http_call, valid_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -185,22 +185,29 @@ def serving(pg_url: str, name: str, hall_text: str) -> Iterator[Hall]:
     with tempfile.TemporaryDirectory(prefix="clearhall-pages-") as data_dir:
         hall_file = Path(data_dir) / "hall.toml"
         hall_file.write_text(hall_text, encoding="utf-8")
+        conf = hallfile.load(hall_file)
+        SECRETS.update(s.password for s in conf.staff)
+        SECRETS.update(d.token for d in conf.devices)  # the pages' own, in their addresses
         log = Path(data_dir) / "server.log"
         command = [sys.executable, "-m", "clearhall.server", "serve", "--config", str(hall_file),
                    "--port", str(port), "--data-dir", data_dir, "--database-url", with_database(pg_url, name)]  # fmt: skip
-        proc = start_server(command, base, log)
-        running = Hall(base)
-
-        def restart() -> None:
-            nonlocal proc
-            stop_server(proc)
-            proc = start_server(command, base, log)
-
-        running.restart = restart
+        started_by = current_test()
         try:
-            yield running
+            proc = start_server(command, base, log)
+            running = Hall(base)
+
+            def restart() -> None:
+                nonlocal proc
+                stop_server(proc)
+                proc = start_server(command, base, log)
+
+            running.restart = restart
+            try:
+                yield running
+            finally:
+                stop_server(proc)
         finally:
-            stop_server(proc)
+            keep_log(log, f"server.log of the `clearhall serve` of {name}, started by {started_by}")
     _database(pg_url, name, create=False)
 
 
@@ -244,6 +251,7 @@ def kiosk_bridge(port: int, card_file: Path, origin: str, log: Path) -> Iterator
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+        keep_log(log)
 
 
 def place(card_file: Path, name: str, number: str) -> None:
@@ -253,6 +261,34 @@ def place(card_file: Path, name: str, number: str) -> None:
 
 
 # -- reading and watching the pages -------------------------------------------
+
+
+def record_secrets(ctx: Any) -> None:
+    """Remember as secrets what the pages of browser context `ctx` send and are given: a
+    token or key in an address (a socket's too), a bearer token, the secret fields of
+    a JSON body (passwords, ID and phone numbers typed) and of a JSON answer (staff
+    tokens, ticket keys and their phone URLs)."""
+    from playwright.sync_api import Error
+
+    def in_address(url: str) -> None:
+        remember_secrets(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)))
+
+    def sent(request: Any) -> None:
+        in_address(request.url)
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if len(bearer) >= SHORTEST_SECRET:
+            SECRETS.add(bearer)
+        with contextlib.suppress(ValueError, TypeError):  # not JSON, or no body
+            remember_secrets(json.loads(request.post_data_buffer or b""))
+
+    def answered(response: Any) -> None:
+        if response.headers.get("content-type", "").startswith("application/json"):
+            with contextlib.suppress(Error, ValueError):  # gone with its page, or not JSON
+                remember_secrets(response.json())
+
+    ctx.on("request", sent)
+    ctx.on("response", answered)
+    ctx.on("page", lambda p: p.on("websocket", lambda ws: in_address(ws.url)))
 
 
 def text(p: Any, selector: str) -> str:

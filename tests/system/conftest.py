@@ -28,7 +28,7 @@ import pytest
 
 from clearhall.server.store import app_role, db, hall_apply, hallfile
 from clearhall.server.store.embedded_pg import SYSTEM_USER
-from tests.conftest import HALL_FILE, SECRETS
+from tests.conftest import HALL_FILE, SECRETS, keep_log
 from tests.helpers import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
@@ -186,6 +186,8 @@ def clusters() -> Iterator[Clusters]:
             yield made
         finally:
             made.stop_all()
+            for log in sorted(folder.glob("*.log")):  # each server's, and pgbouncer's
+                keep_log(log)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

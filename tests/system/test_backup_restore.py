@@ -22,7 +22,7 @@ import pytest
 
 from clearhall.server.app import create_app
 from clearhall.server.store.embedded_pg import binaries
-from tests.conftest import RATING, Api, app_client, settings_for, with_database
+from tests.conftest import RATING, Api, app_client, keep_log, settings_for, with_database
 from tests.helpers import eventually, free_port, http_call, valid_id
 
 
@@ -67,8 +67,12 @@ async def serving(data: Path, log: Path) -> AsyncIterator[str]:
             await asyncio.sleep(0.2)
         yield base
     finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), 30)
+        try:
+            server.terminate()
+            await asyncio.wait_for(server.wait(), 30)
+        finally:
+            keep_log(log)
+            keep_log(data / "pg" / "server.log")  # its embedded PostgreSQL's
 
 
 async def a_day(api: Api) -> dict[str, Any]:

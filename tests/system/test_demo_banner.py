@@ -15,7 +15,7 @@ import aiohttp
 import asyncpg
 
 from clearhall.server.cli import demo_banner, machine_addresses
-from tests.conftest import with_database
+from tests.conftest import current_test, keep_output, with_database
 from tests.helpers import free_port
 
 PAGES = [
@@ -113,5 +113,6 @@ async def test_every_address_the_demo_prints_answers(pg_url: str) -> None:
     finally:
         proc.terminate()
         await proc.wait()
+        keep_output(f"the output of `clearhall serve --demo`, of {current_test()}", output)  # banner and log
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()

@@ -24,7 +24,7 @@ from aiohttp import ClientSession
 
 from clearhall.server.logs import FORMAT_ENV, JsonLines
 from clearhall.server.store import hallfile
-from tests.conftest import with_database
+from tests.conftest import keep_log, with_database
 from tests.helpers import free_port, valid_id
 
 DEMO = hallfile.load(hallfile.DEMO)
@@ -62,6 +62,8 @@ async def demo_serving(pg_url: str, folder: Path) -> AsyncIterator[str]:
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 20)
+        keep_log(folder / "log")
+        keep_log(folder / "out")  # the demo's banner, and nothing else
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
 

@@ -9,8 +9,7 @@ with the same Idempotency-Key (nginx never repeats a POST), every ticket a kiosk
 was answered for is in the database, no ticket is called twice. The process,
 started again by its parent, rejoins: it answers, and its screens see the
 others' calls. Last, the client's address: each process counts failed log-ins
-by the address nginx saw (`--trusted-proxy`), not by a header a client wrote.
-"""
+by the address nginx saw (`--trusted-proxy`), not by a header a client wrote."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ import pytest
 
 from clearhall.server.domain.throttle import LOGIN_BY_ADDRESS
 from clearhall.server.workers import HEADER
-from tests.helpers import alive, eventually, free_port, free_ports, worker_pids
+from tests.helpers import alive, eventually, free_port, free_ports, keep_log, worker_pids
 from tests.system.conftest import debian_binary
 
 NGINX = Path("/usr/sbin/nginx")
@@ -147,6 +146,7 @@ class Hall:
                     os.killpg(pid, signal.SIGKILL)
         for p in self.processes:
             p.wait(10)
+        keep_log(self.log)  # for the session's check that no log holds a secret
 
 
 async def answering(hall: Hall, url: str, worker: str | None = None, within: float = 60) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import keep_log
 from tests.helpers import free_port, http_call
 
 KIOSK = "demo-kiosk-1-token"  # from server/store/demo_hall.toml
@@ -64,6 +65,8 @@ class Server:
         self.process.send_signal(sig)
         self.process.wait(timeout=60)
         self.output.close()
+        keep_log(self.log)  # the logs so far, for the session's check that they hold no secret
+        keep_log(self.data_dir / "pg" / "server.log")
 
 
 def postmaster_pid(data_dir: Path) -> int | None:

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from clearhall.server.workers import HEADER
+from tests.conftest import keep_log
 from tests.helpers import alive, free_ports, http_call, worker_pids
 
 KIOSK = "demo-kiosk-1-token"  # from server/store/demo_hall.toml
@@ -103,3 +104,5 @@ def test_workers_share_the_embedded_database_and_stop_with_their_parent(tmp_path
             if pid and alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+        keep_log(log)
+        keep_log(data / "pg" / "server.log")
