@@ -32,6 +32,7 @@ import pytest
 
 from clearhall.server.domain.throttle import LOGIN_BY_ADDRESS
 from clearhall.server.workers import HEADER
+from tests.conftest import SECRETS
 from tests.helpers import alive, eventually, free_port, free_ports, keep_log, worker_pids
 from tests.system.conftest import debian_binary
 
@@ -56,9 +57,9 @@ def hall_file(folder: Path) -> Path:
     ]
     lines += [f'[[windows]]\nnumber = {n}\nservices = ["A"]\n[[staff]]\nusername = "w{n}"\nname = "窗口{n}"\n'
               f'password = "pw-nginx-{n}"\nwindows = [{n}]' for n in range(1, WINDOWS + 1)]  # fmt: skip
-    path = folder / "hall.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    SECRETS.update({KIOSK, SCREEN})  # no log of the run may hold them, nginx's included
+    (folder / "hall.toml").write_text("\n".join(lines) + "\n")
+    return folder / "hall.toml"
 
 
 def nginx_conf(folder: Path, listen: int, upstream: list[int]) -> Path:
@@ -74,7 +75,7 @@ def nginx_conf(folder: Path, listen: int, upstream: list[int]) -> Path:
     assert changed == 1
     site, changed = re.subn(r"^    listen \[::\]:80;\n", "", site, flags=re.M)
     assert changed == 1
-    (folder / "clearhall.conf").write_text(site)
+    (folder / "clearhall.conf").write_text(site.replace("/var/log/nginx/", f"{folder}/"))
     temp = "".join(
         f"    {kind}_temp_path {folder / kind};\n" for kind in ("proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -146,7 +147,8 @@ class Hall:
                     os.killpg(pid, signal.SIGKILL)
         for p in self.processes:
             p.wait(10)
-        keep_log(self.log)  # for the session's check that no log holds a secret
+        for log in (self.log, self.folder / "clearhall.access.log"):  # for the session's check
+            keep_log(log)  # that no log holds a secret: nginx's own access log too
 
 
 async def answering(hall: Hall, url: str, worker: str | None = None, within: float = 60) -> None:
@@ -193,9 +195,8 @@ class Clients:
         raise AssertionError(f"{path} never answered")
 
     async def issue(self) -> dict[str, Any]:
-        ticket = dict((await self.post("/api/tickets", KIOSK))["ticket"])
-        self.issued.append(ticket)
-        return ticket
+        self.issued.append(dict((await self.post("/api/tickets", KIOSK))["ticket"]))
+        return self.issued[-1]
 
     async def log_in(self, n: int) -> None:
         login = {"username": f"w{n}", "password": f"pw-nginx-{n}"}
