@@ -119,8 +119,9 @@ def window_call(call: Call) -> Handler:
 
         key = request.headers.get("Idempotency-Key")
         status, answer, _ = await idempotency.once(
-            request.app[DB], who.credential, f"{call} {number}", key, run
-        )
+            request.app[DB], who.credential, f"{call} {number}", key, run,
+            one_statement=call in window_calls.ONE_STATEMENT,
+        )  # fmt: skip
         return ok(answer, status)
 
     return handle

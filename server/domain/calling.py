@@ -15,10 +15,11 @@ tickets; locking, checking, claiming and logging take one round trip.
 
 from __future__ import annotations
 
-from clearhall.server.domain import action_log, errors, messages
+from clearhall.server.domain import action_log, errors, events, messages
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
+from clearhall.server.domain.views import window_view_sql
 from clearhall.server.domain.window import LOCK_WINDOW, Window, authorise, require_free, require_open
 from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import ActorKind, TicketStatus
@@ -48,10 +49,12 @@ def _pick(direction: str, when: str) -> str:
 # -- call-next in one statement: lock the window, check that this caller may call
 # -- there now, claim the first waiting ticket by the rule (in the direction the
 # -- window's run of green-channel calls says), make it the window's current one
-# -- and log it. Answers the window as it was locked (as JSON) and the ticket
-# -- claimed; no ticket when the window may not call (the caller finds why in the
-# -- window) or nobody waits. $3: max_consecutive_priority; $4, $5: the caller
-# -- (a staff id, or NULL) and whether a supervisor; $6–$8 the log's actor.
+# -- and log it; and, unless $12 says the caller sends them, its events (sent on
+# -- commit): ticket.called and window.changed, their envelopes $10 and $11 (on
+# -- channel $9) completed here. Answers the window as it was locked (as JSON) and
+# -- the ticket claimed; no ticket when the window may not call (the caller finds
+# -- why in the window) or nobody waits. $3: max_consecutive_priority; $4, $5: the
+# -- caller (a staff id, or NULL) and whether a supervisor; $6–$8 the log's actor.
 CALL_NEXT = f"""
 WITH w AS (
     {LOCK_WINDOW}
@@ -79,8 +82,18 @@ WITH w AS (
     SELECT $1, $6, $7, $8, $2, called.id, called.number, 'call_next', called.id, called.number,
            jsonb_build_object('priority_run', (SELECT priority_run FROM win))
     FROM called
+), told AS (
+    SELECT pg_notify($9, e.payload) FROM (
+        SELECT 1 AS i, ($10::jsonb || jsonb_build_object('ticket', jsonb_build_object(
+                   'number', called.number, 'service', s.code, 'category', called.category)))::text AS payload
+        FROM called JOIN services s ON s.id = called.service_id WHERE $12::bool
+        UNION ALL
+        SELECT 2, ($11::jsonb || jsonb_build_object('state', {window_view_sql("w", "called.number")}))::text
+        FROM w, called WHERE $12::bool
+        ORDER BY i
+    ) e
 )
-SELECT to_jsonb(w) AS locked, ticket.*
+SELECT to_jsonb(w) AS locked, ticket.*, (SELECT count(*) FROM told) AS told
 FROM w LEFT JOIN (SELECT {TICKET_COLUMNS} FROM called t JOIN services s ON s.id = t.service_id) ticket ON true
 """
 
@@ -96,13 +109,19 @@ def prefers_green(hall: Hall, w: Window) -> bool:
     return w.priority_run < hall.max_consecutive_priority
 
 
-async def call_next(conn: Connection, hall: Hall, p: Principal, number: int) -> tuple[Window, Ticket | None]:
+async def call_next(
+    conn: Connection, hall: Hall, p: Principal, number: int, *, tell: bool = True
+) -> tuple[Window, Ticket | None]:
     """叫号 at window `number`: the window after the call, and the ticket called (None when
-    nobody waits). 404, 403 and 409 as the window's lock and checks say (`window_calls`)."""
+    nobody waits). 404, 403 and 409 as the window's lock and checks say (`window_calls`).
+    With `tell`, its ticket.called and window.changed go out with it (on commit)."""
     staff_id = p.id if p.kind == ActorKind.STAFF else None
+    called = events.envelope(hall.id, events.TICKET_CALLED, window=number, recall=False)
+    changed = events.envelope(hall.id, events.WINDOW_CHANGED, window=number)
     row = await conn.fetchrow(
         CALL_NEXT,
         hall.id, number, hall.max_consecutive_priority, staff_id, p.is_supervisor, p.kind, p.id, p.name,
+        events.CHANNEL, called, changed, tell,
     )  # fmt: skip
     if row is None:
         raise errors.not_found(messages.NO_WINDOW(number=number))

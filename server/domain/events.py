@@ -204,6 +204,17 @@ def notification(hall_id: int, event: Event, fields: dict[str, Any]) -> str:
     return json.dumps({"hall": hall_id} | event.payload(fields), ensure_ascii=False, separators=(",", ":"))
 
 
+def envelope(hall_id: int, event: Event, **fields: Any) -> dict[str, Any]:
+    """A notification of `event` without the fields a SQL statement adds itself before it
+    sends it (`jsonb ||`): a call's own statement, which knows its ticket only once it
+    has claimed it (calling.CALL_NEXT). tests/domain/test_views_sql.py checks that what it
+    sends is what `notification` would have."""
+    if not set(fields) < set(event.fields):
+        raise ValueError(f"{event.name}: {tuple(fields)} is not part of {event.fields}")
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return {"hall": hall_id, "type": "event", "event": event.name, "at": at} | fields  # a jsonb argument
+
+
 async def publish(conn: Connection, hall_id: int, event: Event, **fields: Any) -> None:
     """Queue an event; it is delivered when the caller's transaction commits."""
     await publish_many(conn, hall_id, [(event, fields)])

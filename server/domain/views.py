@@ -71,6 +71,21 @@ def _window(r: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def window_view_sql(w: str, current: str) -> str:
+    """`window_view` as a SQL expression over `w`, a row with LOCK_WINDOW's columns, and
+    `current`, the current ticket's number: for the events a call's own statement sends.
+    tests/domain/test_views_sql.py checks that the two agree."""
+    return f"""jsonb_build_object(
+        'number', {w}.number,
+        'status', CASE WHEN {w}.staff_name IS NULL THEN 'closed'
+                       WHEN {w}.paused THEN 'paused' ELSE 'open' END,
+        'staff', CASE WHEN {w}.staff_name IS NOT NULL
+                      THEN jsonb_build_object('name', {w}.staff_name, 'party_member', {w}.party_member) END,
+        'current', CASE WHEN {current} IS NOT NULL THEN jsonb_build_object('number', {current}) END,
+        'services', to_jsonb({w}.service_codes),
+        'pause_reason', {w}.pause_reason)"""
+
+
 def window_view(w: Window) -> dict[str, Any]:
     """A window as /api/queue shows it."""
     return _window(

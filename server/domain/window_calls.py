@@ -271,7 +271,7 @@ async def finish_and_call_next(
     )
     if case_number:
         await case_numbers.attach(conn, hall.id, p.actor, finished.id, case_number)
-    w, called = await calling.call_next(conn, hall, p, w.number)
+    w, called = await calling.call_next(conn, hall, p, w.number, tell=False)  # `publish` tells, in order
     return Outcome(w, called, finished=finished)
 
 
@@ -354,6 +354,8 @@ async def _run(
 
 
 CALLS_THAT_ANNOUNCE = (Call.CALL_NEXT, Call.CALL, Call.RECALL)
+# Calls whose whole work, events included, is one SQL statement: atomic without a transaction.
+ONE_STATEMENT = (Call.CALL_NEXT,)
 KEEP_AT_WINDOW = (*CALLS_THAT_ANNOUNCE, Call.START)  # the ticket is the window's current one after
 
 
@@ -362,8 +364,11 @@ async def publish(conn: Connection, hall: Hall, call: Call, outcome: Outcome) ->
 
     `queue.changed` is not among them: every process's hub sends it, with the
     whole state, after any burst of events. 办结并叫号 sends what a finish and
-    then a call-next send.
+    then a call-next send. A call-next's own statement sent its events (or, having
+    called nobody, there is nothing to tell).
     """
+    if call is Call.CALL_NEXT:
+        return
     n = outcome.window.number
     if call is Call.FINISH_AND_NEXT:
         finished = ticket_events(Call.FINISH, outcome.finished, n)

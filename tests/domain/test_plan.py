@@ -34,7 +34,7 @@ async def test_call_next_uses_the_index_without_sorting(conn: asyncpg.Connection
         await claim.start()
         plan_json = await conn.fetchval(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + CALL_NEXT,
-            hall_id, 2, 3, staff, False, "staff", staff, "plan test",
+            hall_id, 2, 3, staff, False, "staff", staff, "plan test", "plan_test", {}, {}, False,
         )  # fmt: skip
         await claim.rollback()  # ANALYZE really claimed a ticket: put it back
         plan = json.loads(plan_json) if isinstance(plan_json, str) else plan_json
