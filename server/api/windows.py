@@ -120,7 +120,7 @@ def window_call(call: Call) -> Handler:
         key = request.headers.get("Idempotency-Key")
         status, answer, _ = await idempotency.once(
             request.app[DB], who.credential, f"{call} {number}", key, run,
-            one_statement=call in window_calls.ONE_STATEMENT,
+            one_statement=window_calls.one_statement(call, request[BODY]),
         )  # fmt: skip
         return ok(answer, status)
 

@@ -7,6 +7,7 @@ window take turns and one window never holds two current tickets.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import asyncpg
 
@@ -15,6 +16,26 @@ from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import ActorKind
+
+
+class Call(StrEnum):
+    """A window call, named as in its address: POST /api/windows/{n}/<call>."""
+
+    SIGN_IN = "sign-in"
+    SIGN_OUT = "sign-out"
+    CALL_NEXT = "call-next"
+    RECALL = "recall"
+    START = "start"
+    FINISH = "finish"
+    NO_SHOW = "no-show"
+    TRANSFER = "transfer"
+    SUSPEND = "suspend"
+    CALL = "call"
+    PAUSE = "pause"
+    RESUME = "resume"
+    REQUEUE = "requeue"
+    UNDO = "undo"
+    FINISH_AND_NEXT = "finish-and-call-next"
 
 
 @dataclass(frozen=True)

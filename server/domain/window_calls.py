@@ -19,10 +19,8 @@ into their log row, which is what `undo` restores.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -40,9 +38,10 @@ from clearhall.server.domain import (
 )
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.hall import SERVED_NOW, Hall
+from clearhall.server.domain.moves import transition
 from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket
 from clearhall.server.domain.window import (
-    LOCK_WINDOW,
+    Call,
     Window,
     authorise,
     current,
@@ -50,27 +49,6 @@ from clearhall.server.domain.window import (
     require_open,
 )
 from clearhall.server.store.db import Connection
-from clearhall.server.store.kinds import AT_WINDOW, ActorKind, TicketStatus
-
-
-class Call(StrEnum):
-    """A window call, named as in its address: POST /api/windows/{n}/<call>."""
-
-    SIGN_IN = "sign-in"
-    SIGN_OUT = "sign-out"
-    CALL_NEXT = "call-next"
-    RECALL = "recall"
-    START = "start"
-    FINISH = "finish"
-    NO_SHOW = "no-show"
-    TRANSFER = "transfer"
-    SUSPEND = "suspend"
-    CALL = "call"
-    PAUSE = "pause"
-    RESUME = "resume"
-    REQUEUE = "requeue"
-    UNDO = "undo"
-    FINISH_AND_NEXT = "finish-and-call-next"
 
 
 @dataclass(frozen=True)
@@ -81,116 +59,6 @@ class Outcome:
     ticket: Ticket | None
     unstaffed: bool = False  # a transfer into a service no open window serves now
     finished: Ticket | None = None  # 办结并叫号: the ticket it finished (`ticket` is the one it called)
-
-
-# ---------------------------------------------------------------- moving the current ticket
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A call that moves the window's current ticket from one status to another."""
-
-    action: str  # as written in the action log
-    sets: str  # SQL SET list; {0}, {1}: the call's own values
-    allowed: tuple[TicketStatus, ...]
-    keeps_current: bool  # the ticket stays at the window afterwards
-
-
-TRANSITIONS = {
-    Call.RECALL: Transition("recall", "called_at = called_at", (TicketStatus.CALLED,), True),
-    Call.START: Transition("start", "status = 'serving', started_at = now()", (TicketStatus.CALLED,), True),
-    Call.FINISH: Transition("finish", "status = 'done', finished_at = now()", AT_WINDOW, False),
-    Call.NO_SHOW: Transition(
-        "no_show", "status = 'no_show', finished_at = now()", (TicketStatus.CALLED,), False
-    ),
-    Call.TRANSFER: Transition(
-        "transfer",
-        "status = 'waiting', service_id = {0}, window_id = NULL, staff_id = NULL,"
-        " called_at = NULL, started_at = NULL",
-        AT_WINDOW,
-        False,
-    ),
-    Call.SUSPEND: Transition(
-        "suspend", "status = 'suspended', suspend_reason = {0}, missing = {1}", AT_WINDOW, False
-    ),
-}
-
-
-@functools.cache
-def transition_sql(call: Call, values: int) -> str:
-    """One statement for a move: lock the window and check the caller may act there
-    (as `call_next` does), move its current ticket, free the window (unless it keeps
-    the ticket), write the log row (with the ticket's state before, for an undoable
-    move). Answers the window as locked (JSON) and the ticket as it is now (none when
-    nothing moved: the window says why). $1 the hall, $2 the window's number, $3 and
-    $4 the caller (a staff id or NULL; a supervisor?), $5.. the call's `values`."""
-    move = TRANSITIONS[call]
-    a = values + 5  # the first argument after the call's own values
-    before = (
-        " || jsonb_build_object('before', jsonb_build_object('status', m.was_status,"
-        " 'started_at', m.was_started_at, 'finished_at', m.was_finished_at))"
-        if move.action in undo.UNDOABLE
-        else ""
-    )
-    sets = move.sets.format(*(f"${5 + i}" for i in range(values)))
-    return f"""
-    WITH w AS (
-        {LOCK_WINDOW}
-    ), may AS (
-        SELECT w.id, w.current_ticket_id FROM w WHERE w.staff_id = $3 OR $4::bool
-    ), moved AS (
-        UPDATE tickets t SET {sets}
-        FROM may, (SELECT status AS was_status, started_at AS was_started_at,
-                          finished_at AS was_finished_at
-                   FROM tickets WHERE id = (SELECT current_ticket_id FROM may)) was
-        WHERE t.id = may.current_ticket_id AND t.status = ANY(${a}::text[])
-        RETURNING t.*, was.*
-    ), freed AS (
-        UPDATE windows SET current_ticket_id = NULL
-        WHERE {"false" if move.keeps_current else "true"} AND id = (SELECT id FROM may)
-          AND EXISTS (SELECT 1 FROM moved)
-    ), logged AS (
-        INSERT INTO action_log (hall_id, actor_kind, actor_id, actor_name, window_number,
-                                ticket_id, ticket_number, action, reason, details)
-        SELECT $1, ${a + 1}, ${a + 2}, ${a + 3}, $2, m.id, m.number, '{move.action}',
-               ${a + 4}, ${a + 5}::jsonb{before}
-        FROM moved m
-    )
-    SELECT to_jsonb(w) AS locked, ticket.*
-    FROM w LEFT JOIN (SELECT {TICKET_COLUMNS} FROM moved t JOIN services s ON s.id = t.service_id) ticket
-         ON true
-    """
-
-
-async def transition(
-    conn: Connection,
-    hall: Hall,
-    number: int,
-    p: Principal,
-    call: Call,
-    *values: object,
-    reason: str | None = None,
-    details: dict[str, object] | None = None,
-) -> tuple[Window, Ticket]:
-    """Move window `number`'s current ticket, free the window, and log it: one round trip,
-    which also locks the window (a caller that locked it already loses nothing). Answers
-    the window after the move and the ticket; 404, 403, 409 as the window says."""
-    actor = p.actor
-    row = await conn.fetchrow(
-        transition_sql(call, len(values)),
-        hall.id, number, p.id if p.kind == ActorKind.STAFF else None, p.is_supervisor, *values,
-        list(TRANSITIONS[call].allowed), actor.kind, actor.id, actor.name, reason, details or {},
-    )  # fmt: skip
-    if row is None:
-        raise errors.not_found(messages.NO_WINDOW(number=number))
-    w = Window(**row["locked"])
-    if row["id"] is None:
-        authorise(p, w)
-        if w.current_ticket_id is None:
-            raise errors.conflict(messages.WINDOW_IDLE(number=w.number))
-        raise errors.conflict(messages.CANNOT_NOW(action=call.value))
-    ticket = Ticket.from_row(row)
-    return w.with_current(ticket if TRANSITIONS[call].keeps_current else None), ticket
 
 
 # -- seconds until a called ticket may be marked a no-show (None: it is not called)
@@ -315,7 +183,7 @@ async def _run(
         w, called = await calling.call_next(conn, hall, p, number)
         return Outcome(w, called)
     if call in (Call.RECALL, Call.START, Call.FINISH):
-        w, moved = await transition(conn, hall, number, p, call)
+        w, moved = await transition(conn, hall, number, p, call, tell=call is Call.FINISH)
         if call is Call.FINISH and data.get("case_number"):  # 办件编号, carried with its rating
             await case_numbers.attach(conn, hall.id, p.actor, moved.id, data["case_number"])
         return Outcome(w, moved)
@@ -354,8 +222,16 @@ async def _run(
 
 
 CALLS_THAT_ANNOUNCE = (Call.CALL_NEXT, Call.CALL, Call.RECALL)
-# Calls whose whole work, events included, is one SQL statement: atomic without a transaction.
-ONE_STATEMENT = (Call.CALL_NEXT,)
+# Calls whose own statement sends their events (`publish` has nothing to send).
+TOLD_BY_STATEMENT = (Call.CALL_NEXT, Call.FINISH)
+
+
+def one_statement(call: Call, data: dict[str, Any]) -> bool:
+    """Whether the call's whole work, events included, is one SQL statement: atomic
+    without a transaction (a finish with its 办件编号 is two)."""
+    return call in TOLD_BY_STATEMENT and not data.get("case_number")
+
+
 KEEP_AT_WINDOW = (*CALLS_THAT_ANNOUNCE, Call.START)  # the ticket is the window's current one after
 
 
@@ -367,7 +243,7 @@ async def publish(conn: Connection, hall: Hall, call: Call, outcome: Outcome) ->
     then a call-next send. A call-next's own statement sent its events (or, having
     called nobody, there is nothing to tell).
     """
-    if call is Call.CALL_NEXT:
+    if call in TOLD_BY_STATEMENT:
         return
     n = outcome.window.number
     if call is Call.FINISH_AND_NEXT:
