@@ -18,7 +18,8 @@ from clearhall.server.domain.calling import call_next
 from clearhall.server.domain.hall import load_hall
 from clearhall.server.domain.issuing import Order, issue
 from clearhall.server.domain.views import public_ticket, window_view, window_view_sql
-from clearhall.server.domain.window import Window
+from clearhall.server.domain.window import Call, Window
+from clearhall.server.domain.window_calls import ticket_events, transition
 from clearhall.server.store import db
 from clearhall.server.store.kinds import ActorKind
 
@@ -83,3 +84,28 @@ async def test_the_events_of_a_call_next_are_what_python_would_send(
 def drop_at(event: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(event.pop("at"), str)
     return event
+
+
+async def test_the_events_of_a_finish_are_what_python_would_send(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    hall = await load_hall(conn, "main")
+    assert hall is not None
+    secret = await db.installation_secret(conn)
+    await issue(conn, hall, secret, Actor(ActorKind.SYSTEM, None, "test"), Order("A"), "http://test")
+    staff_id = await conn.fetchval("SELECT id FROM staff WHERE username = 's1'")
+    await conn.execute("UPDATE windows SET staff_id = $1 WHERE number = 1", staff_id)
+    s1 = Principal(ActorKind.STAFF, staff_id, "李娜", "test", role="staff")
+    await call_next(conn, hall, s1, 1, tell=False)
+    heard: list[dict[str, Any]] = []
+    listener = await asyncpg.connect(db_url)
+    await listener.add_listener(events.CHANNEL, lambda *a: heard.append(json.loads(a[3])))
+    try:
+        w, ticket = await transition(conn, hall, 1, s1, Call.FINISH, tell=True)
+        await listener.execute("SELECT 1")
+        await asyncio.sleep(0.05)
+    finally:
+        await listener.close()
+    wanted = [events.notification(hall.id, e, f) for e, f in ticket_events(Call.FINISH, ticket, 1)]
+    wanted.append(events.notification(hall.id, events.WINDOW_CHANGED, {"window": 1, "state": window_view(w)}))
+    assert [drop_at(e) for e in heard] == [drop_at(json.loads(e)) for e in wanted]
