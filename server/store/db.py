@@ -49,8 +49,8 @@ async def committing_transaction(conn: Connection) -> AsyncIterator[None]:
     run, in order, in the same message as the COMMIT: a notification is
     delivered exactly when, and only if, the transaction commits, as if it had
     been sent at once, and a failing statement rolls the whole transaction back.
-    A window call is three round trips this way (BEGIN, the call, its events and
-    COMMIT) where each would have been one more."""
+    A console's call (with its Idempotency-Key) is four round trips this way:
+    BEGIN, the key's claim, the call, and its stored answer with the COMMIT."""
     await conn.execute("BEGIN")
     waiting: list[str] = []
     _WAITING[id(conn)] = waiting
