@@ -8,18 +8,23 @@ One `python -m clearhall.server serve` process (the generated hall of
 bench/workload.py, 50 windows) on an embedded PostgreSQL in a temporary folder.
 The sockets are a city's mix: 20 % hall screens, 20 % window screens (a display
 device per window), 60 % citizens' phone pages (`/ws?ticket=…&key=…`, one
-waiting ticket each); every kind receives `ticket.called`. They are opened and
-read by `--clients` processes of their own (bench/screens.py), so that reading
-them is not one Python process's single core. Then window 1 calls `--calls`
-times, a call every `--gap` seconds after the last one's finish.
+waiting ticket each). They are opened and read by `--clients` processes of
+their own (bench/screens.py), so that reading them is not one Python process's
+single core; each offers permessage-deflate, as browsers do. Then window 1
+calls `--calls` times, a call every `--gap` seconds after the last one's finish.
 
-For each call: the time from *sending* call-next (stricter than from its
-answer) to the moment each socket has read the event, and to the moment the
-*last* socket has. Printed: p50/p99/max over all deliveries, p50/p99 of the
-last socket per call (the target, issue 13: ≤ 50 ms), and the server's memory
-per idle socket ((RSS with all sockets connected and idle − RSS before) ÷
-sockets; target ≤ 16 KiB). Client processes, server and PostgreSQL share this
-machine's cores: the figures include the clients' own work.
+Every screen receives every `ticket.called`; a phone only its own ticket's (the
+phones hold every waiting ticket when there are enough of them, so most calls
+reach one phone too), and `ticket.place` when its place changed. For each call:
+the time from *sending* call-next (stricter than from its answer) to the moment
+each socket that should have it has read the event, and to the moment the
+*last* one has. Printed: p50/p99/max over all deliveries, p50/p99 of the last
+socket per call (the target, issue 13: ≤ 50 ms), the phones' new places per
+call (how many, and when the last came: after the hub's debounce, no target),
+messages a phone got that were not about its ticket (must be 0), and the
+server's memory per idle socket ((RSS with all sockets connected and idle − RSS
+before) ÷ sockets; target ≤ 16 KiB). Client processes, server and PostgreSQL
+share this machine's cores: the figures include the clients' own work.
 """
 
 from __future__ import annotations
@@ -75,9 +80,9 @@ def window_screen(n: int) -> str:
     return f"bench-window-screen-{n:02d}"
 
 
-async def waiting_tickets(url: str, count: int) -> list[str]:
+async def waiting_tickets(url: str, count: int) -> list[tuple[str, str]]:
     """`count` waiting tickets over all services, each one's key made equal to its id (a bench
-    shortcut: the phone page's URL carries both). Returns their ids."""
+    shortcut: the phone page's URL carries both). Returns their ids and numbers."""
     conn = await asyncpg.connect(url)
     try:
         hall = await load_hall(conn, "bench")
@@ -89,21 +94,22 @@ async def waiting_tickets(url: str, count: int) -> list[str]:
         await conn.execute(TOP_UP, hall.id, chosen, hall.timezone, categories, list(GREEN_CHANNEL))
         rows = await conn.fetch(
             "UPDATE tickets SET key_hash = sha256(convert_to(id, 'UTF8')) WHERE hall_id = $1"
-            " AND status = 'waiting' RETURNING id",
+            " AND status = 'waiting' RETURNING id, number",
             hall.id,
         )
         await conn.execute("VACUUM (ANALYZE) tickets")
-        return [r["id"] for r in rows]
+        return [(r["id"], r["number"]) for r in rows]
     finally:
         await conn.close()
 
 
-def socket_paths(sockets: int, tickets: list[str]) -> list[str]:
+def socket_paths(sockets: int, tickets: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
+    """Each socket's path, and for a phone page its ticket's number."""
     halls, windows = round(sockets * HALL_SCREENS), round(sockets * WINDOW_SCREENS)
     phones = sockets - halls - windows
-    paths = [f"/ws?token={hall_screen(i % 4)}" for i in range(halls)]
-    paths += [f"/ws?token={window_screen(i % WINDOWS + 1)}" for i in range(windows)]
-    paths += [f"/ws?ticket={t}&key={t}" for t in tickets[:phones]]
+    paths: list[tuple[str, str | None]] = [(f"/ws?token={hall_screen(i % 4)}", None) for i in range(halls)]
+    paths += [(f"/ws?token={window_screen(i % WINDOWS + 1)}", None) for i in range(windows)]
+    paths += [(f"/ws?ticket={t}&key={t}", number) for t, number in tickets[:phones]]
     random.Random(3).shuffle(paths)  # every client process gets a mix
     return paths
 
@@ -118,7 +124,7 @@ def rss_kib(pid: int) -> int:
 class Clients:
     """The client processes and what they say, as asyncio queues."""
 
-    def __init__(self, base: str, paths: list[str], processes: int) -> None:
+    def __init__(self, base: str, paths: list[tuple[str, str | None]], processes: int) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes = []
@@ -157,7 +163,7 @@ class Clients:
                 self.closed.append(message[1])
                 continue
             if message[0] == kind and (value is None or message[1] == value):
-                return message[1]
+                return message[1] if len(message) == 2 else message[1:]
 
     def stop(self) -> None:
         for pipe in self.pipes:
@@ -172,7 +178,9 @@ class Clients:
                 process.kill()
 
 
-async def measure(base: str, pid: int, paths: list[str], args: argparse.Namespace) -> dict[str, Any]:
+async def measure(
+    base: str, pid: int, paths: list[tuple[str, str | None]], args: argparse.Namespace
+) -> dict[str, Any]:
     timeout = ClientTimeout(total=60)
     async with ClientSession(connector=TCPConnector(limit=0), timeout=timeout) as session:
         console = Client(base, session)
@@ -200,9 +208,14 @@ async def measure(base: str, pid: int, paths: list[str], args: argparse.Namespac
                 await asyncio.sleep(args.gap)
             clients.stop()
             arrivals: dict[str, list[float]] = {}
+            places: list[float] = []
+            strays = 0
             for i in range(args.clients):
-                for number, times in (await clients.expect(i, "arrivals")).items():
+                theirs, their_places, their_strays = await clients.expect(i, "arrivals")
+                for number, times in theirs.items():
                     arrivals.setdefault(number, []).extend(times)
+                places += their_places
+                strays += their_strays
         finally:
             clients.end()
     delays = [(t - sent[n]) * 1000 for n, times in arrivals.items() if n in sent for t in times]
@@ -210,7 +223,20 @@ async def measure(base: str, pid: int, paths: list[str], args: argparse.Namespac
     return {
         "opened": opened, "connect_s": connect_s, "closed": len(clients.closed),
         "delays": sorted(delays), "last": last, "before": before, "idle": idle,
+        "places": per_call(sorted(sent.values()), sorted(places)), "strays": strays,
     }  # fmt: skip
+
+
+def per_call(sent: list[float], places: list[float]) -> list[tuple[int, float]]:
+    """The phones' new places after each call: (how many, ms from the call to the last),
+    counting those that came before the next call was sent."""
+    out = []
+    for i, began in enumerate(sent):
+        end = sent[i + 1] if i + 1 < len(sent) else float("inf")
+        mine = [t for t in places if began <= t < end]
+        if mine:
+            out.append((len(mine), (max(mine) - began) * 1000))
+    return out
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -241,7 +267,13 @@ async def run(args: argparse.Namespace) -> int:
     p50, p99 = percentile(delays, 0.5), percentile(delays, 0.99)
     print(f"call → each socket   p50 {p50:8.1f} ms   p99 {p99:8.1f} ms")
     print(f"call → last socket   p50 {statistics.median(last):8.1f} ms   p99 {percentile(last, 0.99):8.1f} ms"
-          f"   max {last[-1]:.1f} ms")  # fmt: skip
+          f"   max {last[-1]:.1f} ms   p90 {percentile(last, 0.9):.1f} ms")  # fmt: skip
+    if r["places"]:
+        counts, lasts = sorted(n for n, _ in r["places"]), sorted(t for _, t in r["places"])
+        print(f"phones' new places / call  p50 {statistics.median(counts):8.0f}      max {counts[-1]:8d}")
+        p50, p99 = statistics.median(lasts), percentile(lasts, 0.99)
+        print(f"call → last new place p50 {p50:8.1f} ms   p99 {p99:8.1f} ms (after the hub's debounce)")
+    print(f"phones' messages not theirs {r['strays']}")
     print(f"server RSS before / idle   {r['before'] / 1024:.1f} / {r['idle'] / 1024:.1f} MiB")
     print(f"memory per idle socket     {per_socket:.1f} KiB")
     print()
@@ -252,6 +284,7 @@ async def run(args: argparse.Namespace) -> int:
             Target("server memory per idle socket", f"≤ {TARGET_KIB_PER_SOCKET:g} KiB",
                    f"{per_socket:.1f} KiB", per_socket <= TARGET_KIB_PER_SOCKET),
             Target("sockets closed early", "0", str(r["closed"]), r["closed"] == 0),
+            Target("phones' messages not theirs", "0", str(r["strays"]), r["strays"] == 0),
         ]
     )  # fmt: skip
 

@@ -9,6 +9,13 @@ every server process sharing the database sees an event exactly when (and
 only if) its change is committed. The notification carries the hall's id for
 routing between halls; the hub removes it before a client sees the event.
 Payloads stay small (PostgreSQL caps a notification at 8000 bytes).
+
+A citizen's socket (the phone page) hears only about its own ticket: its
+events, matched by the ticket's id or number, and `ticket.place`, which the
+hub makes itself after each burst of events for the citizens connected to it,
+in one query, and sends only where the place changed. The hall's other events
+and the whole queue go to the hall's screens; thousands of phones neither
+receive them nor read their ticket again because of them.
 """
 
 from __future__ import annotations
@@ -28,8 +35,11 @@ CHANNEL: Final = "clearhall_events"
 DISPLAY, KIOSK, RATING, PRINTER = DeviceKind.DISPLAY, DeviceKind.KIOSK, DeviceKind.RATING, DeviceKind.PRINTER
 STAFF, SUPERVISOR, CITIZEN = "staff", "supervisor", "citizen"
 CLIENT_KINDS: Final = (DISPLAY, KIOSK, RATING, PRINTER, STAFF, SUPERVISOR, CITIZEN)
-# Everyone watching the hall; the rating pads only watch their own window.
-SCREENS: Final = frozenset({DISPLAY, KIOSK, PRINTER, STAFF, SUPERVISOR, CITIZEN})
+# Everyone watching the hall; the rating pads only watch their own window, a
+# citizen only their own ticket.
+SCREENS: Final = frozenset({DISPLAY, KIOSK, PRINTER, STAFF, SUPERVISOR})
+# An event about one ticket: the hall's screens, and that ticket's citizen.
+ABOUT_A_TICKET: Final = SCREENS | {CITIZEN}
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class Event:
     fields: tuple[str, ...]
     about: str
     own_window: bool = False  # only the sockets of the event's `window` (the rating pad there)
-    own_ticket: bool = False  # a citizen's socket only for its own ticket (the event's `ticket.id`)
+    own_ticket: bool = False  # a citizen's socket only for its own ticket (`ticket.id` or `.number`)
 
     def payload(self, fields: dict[str, Any]) -> dict[str, Any]:
         if set(fields) != set(self.fields):
@@ -61,15 +71,24 @@ TICKET_ISSUED = Event(
 )
 TICKET_CALLED = Event(
     "ticket.called",
-    SCREENS,
+    ABOUT_A_TICKET,
     ("ticket", "window", "recall"),
     "A ticket is called to a window (announce it); `recall` is true when it is called again.",
+    own_ticket=True,
 )
 TICKET_FINISHED = Event(
-    "ticket.finished", SCREENS | {RATING}, ("ticket", "window"), "A ticket was finished (办结) at a window."
+    "ticket.finished",
+    ABOUT_A_TICKET | {RATING},
+    ("ticket", "window"),
+    "A ticket was finished (办结) at a window.",
+    own_ticket=True,
 )
 TICKET_NO_SHOW = Event(
-    "ticket.no_show", SCREENS, ("ticket", "window"), "A called ticket did not come (过号)."
+    "ticket.no_show",
+    ABOUT_A_TICKET,
+    ("ticket", "window"),
+    "A called ticket did not come (过号).",
+    own_ticket=True,
 )
 WINDOW_CHANGED = Event(
     "window.changed",
@@ -141,10 +160,23 @@ PRINTER_CHANGED = Event(
 )
 TICKET_REJOINED = Event(
     "ticket.rejoined",
-    SCREENS,
+    ABOUT_A_TICKET,
     ("ticket",),
     "A suspended or missed ticket's citizen re-joined the line at a kiosk (回队):"
     " `ticket` {number, service, category}.",
+    own_ticket=True,
+)
+# Made by each process's hub, never published on the channel: the citizens'
+# places, read in one query after each burst of events (tickets.places_in_line).
+TICKET_PLACE = Event(
+    "ticket.place",
+    frozenset({CITIZEN}),
+    ("ticket",),
+    "To a citizen's socket, about its own ticket only: where it stands, `ticket` {number, status,"
+    " ahead, estimated_wait_s, window} (as GET /api/tickets/{id} says them), soon after the socket"
+    " connects and after each burst of other events that changed it; the phone page never needs to"
+    " read its ticket again to follow its place.",
+    own_ticket=True,
 )
 GUIDE_CALLED = Event(
     "guide.called",
@@ -196,6 +228,7 @@ CATALOGUE: Final = (
     GUIDE_ANSWERED,
     CARD_ISSUED,
     HOURS_CHANGED,
+    TICKET_PLACE,
 )
 BY_NAME: Final = {e.name: e for e in CATALOGUE}
 
@@ -242,6 +275,8 @@ def document() -> str:
         '`GET /ws` first sends `{"type": "snapshot", services, windows, recent_calls, notices}`',
         "(the fields of `GET /api/queue`), then events",
         '`{"type": "event", "event": NAME, "at": ISO, ...fields}`.',
+        "A citizen's socket (the phone page) gets the snapshot too, then only the events about",
+        "its own ticket (matched by its id or number) and `ticket.place`.",
         "",
         "| event | fields | who receives it | what it says |",
         "|---|---|---|---|",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -143,6 +144,61 @@ async def place_in_line(conn: Connection, hall_id: int, t: Ticket) -> tuple[int,
     if not load:
         return ahead, None
     return ahead, estimate(ahead, load[0])
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a ticket stands, as its citizen's socket is told (`ticket.place`)."""
+
+    number: str
+    status: str
+    ahead: int
+    estimated_wait_s: int | None
+    window: int | None
+
+    def json(self) -> dict[str, object]:
+        return {
+            "number": self.number, "status": self.status, "ahead": self.ahead,
+            "estimated_wait_s": self.estimated_wait_s, "window": self.window,
+        }  # fmt: skip
+
+
+# -- every service's load (SERVICE_LOAD, $2 NULL); the tickets asked for; each
+# -- waiting ticket of their services numbered in call-next's order (AHEAD counts
+# -- the same: higher priority first, then (order_at, id)), from 0 at the front
+PLACES = f"""
+WITH load AS ({SERVICE_LOAD}),
+mine AS (
+    SELECT t.id, t.number, t.status, t.service_id,
+           (SELECT w.number FROM windows w WHERE w.id = t.window_id) AS window
+    FROM tickets t WHERE t.hall_id = $1 AND t.id = ANY($3::text[])
+), line AS (
+    SELECT t.id, row_number() OVER (PARTITION BY t.service_id
+                                    ORDER BY t.priority DESC, t.order_at, t.id) - 1 AS ahead
+    FROM tickets t
+    WHERE t.hall_id = $1 AND t.status = 'waiting'
+      AND t.service_id IN (SELECT service_id FROM mine WHERE status = 'waiting')
+)
+SELECT m.id, m.number, m.status, m.window, line.ahead, load.id AS load_id,
+       load.recent_finishes, load.recent_median_s, load.typical_s, load.open_windows, load.staffed_windows
+FROM mine m
+LEFT JOIN line ON line.id = m.id
+LEFT JOIN load ON load.id = m.service_id
+"""
+
+
+async def places_in_line(conn: Connection, hall_id: int, ticket_ids: Collection[str]) -> dict[str, Place]:
+    """`place_in_line` of many tickets at once, in one query, with its answers: by ticket id
+    (an unknown id is left out); a ticket no longer waiting stands 0 ahead, no wait."""
+    places = {}
+    for r in await conn.fetch(PLACES, hall_id, None, list(ticket_ids)):
+        if r["status"] != TicketStatus.WAITING:
+            ahead, wait = 0, None
+        else:
+            ahead = r["ahead"]
+            wait = None if r["load_id"] is None else estimate(ahead, r)
+        places[r["id"]] = Place(r["number"], r["status"], ahead, wait, r["window"])
+    return places
 
 
 def lock_key(digest: bytes) -> int:

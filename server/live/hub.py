@@ -5,15 +5,29 @@
   connection it LISTENs again first and re-reads the state second (sending a
   fresh snapshot to every socket), so nothing that happened in between is
   missed. It checks itself with a self-notify every ~10 s.
-- Every event is serialised once (it arrives serialised, from pg_notify) and
-  the same text goes to every socket that may see it.
-- Each socket has a bounded outgoing queue and its own writer task; the hub
-  never awaits a socket. A socket that falls behind is closed, and its client
-  reconnects to a fresh snapshot.
+- Every event is serialised and encoded once, and the same bytes go to every
+  socket that may see it (`send_frame`).
+- Every message goes out through one queue, in order, sent by one task: one
+  message to all its sockets, then the next (a call reaches the last screen
+  before anyone is sent the window's new state). A small frame goes straight
+  to each socket with nothing pending (it is written at once, nothing to wait
+  for); a socket with something pending gets it in its own bounded backlog,
+  sent by its own writer task (`clients.Client`). The hub never waits for a
+  socket; one that falls behind is closed and reconnects to a fresh snapshot.
 - Who receives an event is the event catalogue's word (`domain/events.py`):
   a rating pad hears only its window's own events, a citizen only its ticket's.
 - After each burst of events the hub re-reads the queue once (debounced) and
-  sends it as `queue.changed`, so screens never poll or re-fetch.
+  sends it as `queue.changed`, so screens never poll or re-fetch; it keeps it,
+  serialised, as the snapshot a new socket gets, so a reconnect storm is not a
+  query per socket. A new socket is in `clients` from the moment it is given
+  that snapshot, so every later refresh and event reaches it. The kept
+  snapshot is used only while listening, while no refresh is due (it shows
+  every event heard) and for SNAPSHOT_MAX_AGE_S; otherwise a new socket waits
+  for the next read, and the events meant for it meanwhile are held and sent
+  after its snapshot.
+- In the same pass, the places of the citizens' tickets (one query for all of
+  this process's citizen sockets), sent as `ticket.place` to those whose place
+  changed, and once to each new citizen socket.
 - A staff socket lives no longer than its log-in: a log-out anywhere arrives
   as `session.ended` on the channel and closes that log-in's sockets in every
   process; every ~30 s the hub also closes those whose session expired or
@@ -28,128 +42,212 @@ import json
 import logging
 import secrets
 import socket
-from dataclasses import dataclass, field
+import time
+from collections import deque
+from collections.abc import Collection
+from typing import Any
 
 import asyncpg
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType
 
-from clearhall.server.domain import auth, events
+from clearhall.server.domain import auth, events, tickets
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.events import CHANNEL, SCREENS
 from clearhall.server.domain.hall import Hall
+from clearhall.server.domain.tickets import Place
 from clearhall.server.domain.token_cache import TokenCache
 from clearhall.server.domain.views import queue_state
+from clearhall.server.live.clients import QUEUE_LIMIT, Client
 from clearhall.server.store.db import DATABASE_DOWN, Connection
 
 log = logging.getLogger(__name__)
 
-QUEUE_LIMIT = 64  # messages waiting for one socket before it counts as fallen behind
 HEARTBEAT_S = 20.0
 SELF_CHECK_S = 10.0
 DEBOUNCE_S = 0.25
+# What changes with no event (waits estimated from the last two hours' finishes,
+# the day's notices) is read again for a new socket after this long.
+SNAPSHOT_MAX_AGE_S = 10.0
+# A frame up to this size is written at once to a socket with nothing pending
+# (far below the transport's high-water mark: sending it never waits).
+INLINE_MAX = 16 * 1024
 SESSION_CHECK_S = 30.0
 SESSION_ENDED_CLOSE = 4401  # like HTTP 401: log in again, reconnecting alone will not do
 
 
-@dataclass(eq=False)
-class Client:
-    ws: web.WebSocketResponse
-    kind: str  # one of events.CLIENT_KINDS
-    window: int | None = None  # a rating pad's or window screen's window number
-    session: int | None = None  # a staff socket's log-in (sessions.id)
-    ticket: str | None = None  # a citizen socket's ticket (tickets.id)
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
-    dropped: bool = False  # to be closed by its writer, with this code and reason:
-    close_code: int = WSCloseCode.TRY_AGAIN_LATER
-    close_reason: bytes = b"fell behind"
-
-    def wants(self, event: events.Event, window: int | None, ticket: str | None = None) -> bool:
-        """The catalogue says who receives an event; a window's own events only its pad,
-        a ticket's own events only the citizen holding that ticket."""
-        if self.kind not in event.audience:
-            return False
-        if event.own_ticket and self.kind == events.CITIZEN:
-            return self.ticket is not None and self.ticket == ticket
-        return not event.own_window or self.window == window
+def dumps(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class Hub:
     def __init__(self, pool: asyncpg.Pool, hall: Hall, url: str, tokens: TokenCache[Principal]) -> None:
-        self.pool, self.hall, self.url = pool, hall, url
+        self.pool, self._hall, self.url = pool, hall, url
         self.tokens = tokens  # emptied by what the channel says; on only while listening
         self.clients: set[Client] = set()
+        self.joining: set[Client] = set()  # new sockets waiting for a snapshot to be read
+        self.kept: bytes | None = None  # the snapshot a new socket gets, while fresh
+        self.kept_at = 0.0
         self.listener: Connection | None = None
+        self.listening = False
         self.ping_token = ""
         self.pong = asyncio.Event()
         self.lost = asyncio.Event()  # set by asyncpg when the listener's connection ends
-        self.dirty = asyncio.Event()
+        self.due = asyncio.Event()  # the refresher has something to read, for these reasons:
+        self.changed = False  # events arrived: the queue and the places may have changed
+        self.resend = False  # listening again after a loss: everyone gets the state again
+        self.placing = False  # new citizen sockets wait for their place
+        self.outbox: deque[tuple[bytes, list[Client]]] = deque()  # in order, for these sockets
+        self.sender: asyncio.Task[None] | None = None  # sends the outbox, and ends with it
         self.tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def hall(self) -> Hall:
+        return self._hall
+
+    @hall.setter
+    def hall(self, hall: Hall) -> None:
+        """A reloaded hall file (server/reload.py): the kept snapshot showed the old one."""
+        self._hall, self.kept = hall, None
+
+    # ------------------------------------------------------------ sockets
+
+    def join(self, client: Client) -> None:
+        """A new socket: the kept snapshot at once, if it shows every event heard so far
+        (no refresh is due: a rating pad, say, would not hear the refresh), or the next read's."""
+        fresh = not (self.changed or self.resend) and time.monotonic() - self.kept_at < SNAPSHOT_MAX_AGE_S
+        if self.kept is not None and fresh:
+            self.enter(client, self.kept)
+        else:
+            client.held = []
+            self.joining.add(client)
+            self.due.set()
+
+    def enter(self, client: Client, snapshot: bytes) -> None:
+        # In `clients` with its snapshot queued first: every refresh and event after
+        # the one this snapshot shows reaches it, after it.
+        self.clients.add(client)
+        self.deliver(snapshot, [client])
+        held, client.held = client.held or [], None
+        for data in held:
+            self.deliver(data, [client])
+        if client.ticket is not None:
+            self.placing = True
+            self.due.set()
+
+    def leave(self, client: Client) -> None:
+        self.clients.discard(client)
+        self.joining.discard(client)
+        client.stop()
 
     # ------------------------------------------------------------ sending
 
-    def send(self, client: Client, text: str) -> None:
-        if client.dropped:
-            return
-        try:
-            client.queue.put_nowait(text)
-        except asyncio.QueueFull:
-            # Fallen behind: close it; the client reconnects to a fresh snapshot.
-            client.dropped = True
-            client.queue = asyncio.Queue(1)
-            client.queue.put_nowait("")  # wakes the writer, which then closes
-            log.info("dropped a %s socket that fell behind", client.kind)
-
-    def close(self, client: Client, code: int, reason: bytes) -> None:
-        """Have the client's writer close it (the hub never awaits a socket)."""
-        if client.dropped:
-            return
-        client.dropped, client.close_code, client.close_reason = True, code, reason
-        # Wakes a writer waiting on an empty queue; a full one is read on anyway.
-        with contextlib.suppress(asyncio.QueueFull):
-            client.queue.put_nowait("")
-
     def end_sessions(self, ended: set[int], reason: bytes) -> None:
-        for client in list(self.clients):
+        for client in [*self.clients, *self.joining]:
             if client.session is not None and client.session in ended:
-                self.close(client, SESSION_ENDED_CLOSE, reason)
+                client.close(SESSION_ENDED_CLOSE, reason)
 
     def broadcast(
-        self, text: str, event: events.Event, window: int | None, ticket: str | None = None
+        self,
+        data: bytes,
+        event: events.Event,
+        window: int | None,
+        ticket: str | None = None,
+        number: str | None = None,
     ) -> None:
-        for client in list(self.clients):
-            if client.wants(event, window, ticket):
-                self.send(client, text)
+        self.deliver(data, [c for c in self.clients if c.wants(event, window, ticket, number)])
+        for client in self.joining:  # no snapshot yet: theirs come after it
+            if client.held is not None and client.wants(event, window, ticket, number):
+                if len(client.held) < QUEUE_LIMIT:
+                    client.held.append(data)
+                else:
+                    client.close(WSCloseCode.TRY_AGAIN_LATER, b"fell behind")
 
-    async def writer(self, client: Client) -> None:
-        while True:
-            text = await client.queue.get()
-            if client.dropped:
-                await client.ws.close(code=client.close_code, message=client.close_reason)
-                return
-            await client.ws.send_str(text)
+    def deliver(self, data: bytes, clients: list[Client]) -> None:
+        """Queue a message for these sockets, after every message queued before it."""
+        self.outbox.append((data, clients))
+        if self.sender is None:
+            self.sender = asyncio.create_task(self.flush())
+
+    async def flush(self) -> None:
+        """Send the outbox in order, then end. Nothing is pending for most sockets: a small
+        frame is written to them at once (this awaits nothing); the others queue it."""
+        try:
+            while self.outbox:
+                data, clients = self.outbox.popleft()
+                small = len(data) <= INLINE_MAX
+                for client in clients:
+                    if small and client.ready():
+                        try:
+                            await client.ws.send_frame(data, WSMsgType.TEXT)
+                        except ConnectionResetError:
+                            client.dropped = True  # closing already: its handler ends with it
+                    else:
+                        client.send(data)
+        finally:
+            self.sender = None
 
     # ------------------------------------------------------------ state
 
-    async def snapshot(self) -> str:
-        async with self.pool.acquire() as conn:
-            state = await queue_state(conn, self.hall)
-        return json.dumps({"type": "snapshot", **state}, ensure_ascii=False, separators=(",", ":"))
-
     async def refresher(self) -> None:
-        """After a burst of events, re-read the queue once and send it to everyone."""
+        """Once per burst of events, or for new sockets: read the queue and the citizens'
+        places, and send them where they are wanted."""
         while True:
-            await self.dirty.wait()
-            await asyncio.sleep(DEBOUNCE_S)
-            self.dirty.clear()
+            await self.due.wait()
+            if not self.joining:  # nobody waits for a first snapshot: let the burst end
+                await asyncio.sleep(DEBOUNCE_S)
+            self.due.clear()
+            changed, resend, placing = self.changed, self.resend, self.placing
+            self.changed = self.resend = self.placing = False
+            everyone = changed or resend
             try:
                 async with self.pool.acquire() as conn:
-                    state = await queue_state(conn, self.hall)
+                    state = await queue_state(conn, self.hall) if everyone or self.joining else None
+                    places = await self.read_places(conn, everyone) if everyone or placing else {}
             except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
                 log.warning("could not re-read the queue: %s", exc)
-                self.dirty.set()
+                self.changed, self.resend = self.changed or changed, self.resend or resend
+                self.placing = self.placing or placing
+                self.due.set()
                 await asyncio.sleep(1)
                 continue
-            self.broadcast(events.QUEUE_CHANGED.serialise(state), events.QUEUE_CHANGED, None)
+            if state is not None:
+                self.take(state, changed, resend)
+            self.tell(places)
+
+    def take(self, state: dict[str, Any], changed: bool, resend: bool) -> None:
+        """A fresh read of the queue: to the screens, to the new sockets, and kept."""
+        snapshot = dumps({"type": "snapshot", **state})
+        if self.listening:  # else events may be missed: nothing is kept
+            self.kept, self.kept_at = snapshot, time.monotonic()
+        joining, self.joining = self.joining, set()  # this state is their snapshot, not a change
+        if resend:
+            self.deliver(snapshot, list(self.clients))
+        elif changed:
+            self.broadcast(events.QUEUE_CHANGED.serialise(state).encode(), events.QUEUE_CHANGED, None)
+        for client in joining:
+            self.enter(client, snapshot)
+
+    async def read_places(self, conn: Connection, everyone: bool) -> dict[str, Place]:
+        """The places of the citizen sockets' tickets: all of them, or the new sockets' only."""
+        wanted: Collection[str] = {
+            c.ticket for c in self.clients if c.ticket is not None and (everyone or c.place is None)
+        }
+        return await tickets.places_in_line(conn, self.hall.id, wanted) if wanted else {}
+
+    def tell(self, places: dict[str, Place]) -> None:
+        """`ticket.place` to each citizen socket whose place changed (serialised once per ticket)."""
+        told: dict[str, tuple[bytes, list[Client]]] = {}
+        for client in list(self.clients):
+            ticket = client.ticket
+            place = places.get(ticket) if ticket is not None else None
+            if ticket is None or place is None or place == client.place:
+                continue
+            client.place = place
+            if ticket not in told:
+                told[ticket] = (events.TICKET_PLACE.serialise({"ticket": place.json()}).encode(), [])
+            told[ticket][1].append(client)
+        for data, clients in told.values():
+            self.deliver(data, clients)
 
     # ------------------------------------------------------------ listening
 
@@ -175,15 +273,16 @@ class Hub:
         if event is None:
             return
         # Serialised once more, without the hall's internal id, and the same
-        # text goes to every socket that may see it.
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        # bytes go to every socket that may see it.
         about = message.get("ticket")
-        ticket = about.get("id") if isinstance(about, dict) else None
-        self.broadcast(text, event, message.get("window"), ticket)
-        if event.audience & SCREENS and not (event.own_window or event.own_ticket):
-            # The queue may have changed: screens get it whole, soon. (An event
-            # for one pad or one phone says nothing about the hall's queue.)
-            self.dirty.set()
+        ticket, number = (about.get("id"), about.get("number")) if isinstance(about, dict) else (None, None)
+        self.broadcast(dumps(message), event, message.get("window"), ticket, number)
+        if event.audience & SCREENS and not event.own_window:
+            # The queue and the citizens' places may have changed: screens get the
+            # queue whole, phones their place, soon. (An event for one pad or one
+            # phone only says nothing about the hall's queue.)
+            self.changed = True
+            self.due.set()
 
     async def listen(self) -> None:
         """Keep one LISTEN connection alive; after a loss, LISTEN first, then re-read."""
@@ -204,12 +303,13 @@ class Hub:
                 self.listener.add_termination_listener(lambda _conn: self.lost.set())
                 await self.listener.add_listener(CHANNEL, self.on_notify)
                 self.tokens.listening(True)
+                self.listening = True
                 if not first:
-                    # Events may have been missed while we were away: everyone gets the state again.
-                    text = await self.snapshot()
-                    for client in list(self.clients):
-                        self.send(client, text)
-                    log.info("listening again after a lost connection; snapshots resent")
+                    # Events may have been missed while we were away: everyone gets the
+                    # state again, read from now on (the refresher's next pass).
+                    self.resend = True
+                    self.due.set()
+                    log.info("listening again after a lost connection; snapshots to be resent")
                 first = False
                 await self.self_check()
             except (*DATABASE_DOWN, asyncpg.PostgresError) as exc:
@@ -217,6 +317,7 @@ class Hub:
                 log.warning("event listener lost its connection (%s); reconnecting", exc)
             finally:
                 self.tokens.listening(False)
+                self.listening, self.kept = False, None
                 if self.listener is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.listener.close(), 2)
@@ -265,10 +366,12 @@ class Hub:
         ]
 
     async def close_sockets(self) -> None:
-        for client in list(self.clients):
+        for client in [*self.clients, *self.joining]:
             await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
     async def stop(self) -> None:
+        if self.sender is not None:
+            self.tasks.append(self.sender)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

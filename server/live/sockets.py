@@ -106,6 +106,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         raise errors.unauthorized()
     hub = request.app[HUB]
     await client.ws.prepare(request)
+    client.transport = request.transport
     hub.join(client)  # its snapshot, then its events
     try:
         async for _message in client.ws:

@@ -57,9 +57,11 @@
   CH.api("GET", "/api/services", null, null).then(function (res) {
     if (res.ok && res.data && res.data.services) { serviceNames = {}; res.data.services.forEach(function (x) { serviceNames[x.code] = x.name; }); render(); }
   });
-  // The queue's state says nothing of this ticket's place in line, so the page
-  // reads its ticket again whenever the queue changes (the snapshot, and the
-  // queue.changed after each burst of events), and at once when it is called.
+  // The socket tells this page about its own ticket only (docs/api.md, /ws): its
+  // place (ticket.place) soon after connecting and whenever a burst of events
+  // moved it, and its own events. A new place of the same status is drawn as it
+  // comes; the ticket is read again only when its status changed or an event
+  // about it came (at once when it is called), never because the hall moved.
   var reload = CH.debounce(load, 300);
   new CH.Live(auth, {
     poll: function () { return load().then(function (ok) { return ok; }); },
@@ -67,12 +69,14 @@
       CH.$("#offline").hidden = s !== "offline";
       if (s === "unauthorized") CH.showBlockerKeys("no_key_title", "bad_key_detail");
     },
-    onstate: function () { reload(); },
     onevent: function (msg) {
-      if (msg.event === "ticket.called" && ticket && msg.ticket && msg.ticket.number === ticket.number) {
+      var mine = ticket && msg.ticket && msg.ticket.number === ticket.number;
+      if (msg.event === "ticket.place" && mine) place(msg.ticket);
+      if (msg.event === "ticket.called" && mine) {
         if (msg.recall) { recallAt = msg.at || String(Date.now()); dismissedCall = null; }
         load();
       }
+      if (mine && ["ticket.finished", "ticket.no_show", "ticket.rejoined"].indexOf(msg.event) >= 0) reload();
       if (msg.event === "rating.closed" && msg.ticket && msg.ticket.id === id) R.closed();
     }
   });
@@ -88,10 +92,27 @@
       if (!res.ok || !res.data || !res.data.ticket) return false;
       CH.hideBlocker();
       ticket = res.data.ticket;
-      CH.$("#updated").textContent = CH.t("updated", { t: CH.pad2(new Date().getHours()) + ":" + CH.pad2(new Date().getMinutes()) + ":" + CH.pad2(new Date().getSeconds()) });
+      stamp();
       render();
       return true;
     });
+  }
+
+  /* ticket.place {number, status, ahead, estimated_wait_s, window}: the same status
+   * is drawn without a request; another one is read whole (the rating, the cases,
+   * what is missing come with it). */
+  function place(p) {
+    if (p.status !== ticket.status) { reload(); return; }
+    ticket.ahead = p.ahead;
+    ticket.estimated_wait_s = p.estimated_wait_s;
+    ticket.window = p.window;
+    stamp();
+    render();
+  }
+
+  function stamp() {
+    var now = new Date();
+    CH.$("#updated").textContent = CH.t("updated", { t: CH.pad2(now.getHours()) + ":" + CH.pad2(now.getMinutes()) + ":" + CH.pad2(now.getSeconds()) });
   }
 
   function windowOf(t) {

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from clearhall.server.domain import events
-from clearhall.server.live.hub import Client
+from clearhall.server.live.clients import Client
 from tests.conftest import DISPLAY, Api
 from tests.helpers import connect, next_event
 
@@ -72,12 +72,14 @@ async def test_rating_received_goes_to_supervisors_only(api: Api) -> None:
     await asyncio.gather(supervisor.close(), staff.close(), screen.close())
 
 
+def client(kind: str, window: int | None = None, ticket: str | None = None) -> Client:
+    number = {"T1": "A001", "T2": "A002"}.get(ticket or "")
+    return Client(ws=web.WebSocketResponse(), kind=kind, window=window, ticket=ticket, number=number)
+
+
 def test_rating_closed_is_for_that_pad_and_that_ticket_only() -> None:
     closed = events.RATING_CLOSED
     assert set(closed.fields) == {"ticket", "window"}  # no score, no person
-
-    def client(kind: str, window: int | None = None, ticket: str | None = None) -> Client:
-        return Client(ws=web.WebSocketResponse(), kind=kind, window=window, ticket=ticket)
 
     assert client(events.RATING, window=3).wants(closed, 3, "T1")
     assert not client(events.RATING, window=4).wants(closed, 3, "T1")
@@ -86,8 +88,21 @@ def test_rating_closed_is_for_that_pad_and_that_ticket_only() -> None:
     assert not client(events.CITIZEN).wants(closed, 3, "T1")
     for kind in (events.DISPLAY, events.KIOSK, events.STAFF, events.SUPERVISOR):
         assert not client(kind, window=3).wants(closed, 3, "T1"), kind
-    # A citizen still hears the hall's events, whatever their ticket.
-    assert client(events.CITIZEN, ticket="T2").wants(events.TICKET_CALLED, 3, "T1")
+
+
+def test_a_citizen_hears_its_own_tickets_events_only() -> None:
+    """Issue 13: a phone hears its ticket's call (named by its number), not another's,
+    nor the hall's other events; the screens hear every call."""
+    assert client(events.CITIZEN, ticket="T1").wants(events.TICKET_CALLED, 3, None, "A001")
+    assert not client(events.CITIZEN, ticket="T2").wants(events.TICKET_CALLED, 3, None, "A001")
+    assert client(events.DISPLAY).wants(events.TICKET_CALLED, 3, None, "A001")
+    for hall_wide in (
+        events.QUEUE_CHANGED,
+        events.WINDOW_CHANGED,
+        events.TICKET_ISSUED,
+        events.NOTICE_CHANGED,
+    ):
+        assert not client(events.CITIZEN, ticket="T1").wants(hall_wide, 3, None, "A001"), hall_wide.name
 
 
 def test_the_catalogue_refuses_other_fields() -> None:

@@ -20,9 +20,10 @@ from aiohttp.test_utils import TestServer
 
 from clearhall.server.api.middleware import AccessLogger
 from clearhall.server.keys import HUB
-from clearhall.server.live.hub import Client, Hub
+from clearhall.server.live.clients import Client
 from tests.conftest import DISPLAY, KIOSK, RATING, Api
 from tests.helpers import connect, free_port, next_event
+from tests.live.helpers import Socket, listening
 
 
 async def test_snapshot_first_then_events(api: Api) -> None:
@@ -105,16 +106,31 @@ async def test_a_rebound_name_is_not_this_server(api: Api) -> None:
         await ws.close()
 
 
-async def test_a_socket_that_falls_behind_is_dropped(server: TestServer) -> None:
-    hub: Hub = server.app[HUB]
-    slow = Client(ws=aiohttp.web.WebSocketResponse(), kind="display")
-    for i in range(200):  # nobody drains its queue
-        hub.send(slow, f'{{"n": {i}}}')
+async def test_a_socket_that_falls_behind_is_dropped() -> None:
+    stalled = Socket()
+    stalled.reading.clear()  # its reader stopped: the first message never goes out
+    slow = Client(ws=cast(aiohttp.web.WebSocketResponse, stalled), kind="display")
+    slow.send(b"0")
+    await asyncio.sleep(0)  # its writer is sending the first message
+    for i in range(1, 200):
+        slow.send(b"%d" % i)
     assert slow.dropped
-    assert slow.queue.qsize() == 1  # its backlog is gone; the writer will close it
+    assert not slow.backlog  # its backlog is gone; the writer will close it
+    stalled.reading.set()
+    writer = slow.writer
+    assert writer is not None
+    await asyncio.wait_for(writer, 3)
+    assert stalled.frames == [b"0"] and stalled.closed == (
+        aiohttp.WSCloseCode.TRY_AGAIN_LATER,
+        b"fell behind",
+    )
+    assert slow.writer is None and slow.backlog is None
 
 
-async def test_listener_comes_back_and_resends_state(api: Api, db_url: str, conn: asyncpg.Connection) -> None:
+async def test_listener_comes_back_and_resends_state(
+    api: Api, server: TestServer, conn: asyncpg.Connection
+) -> None:
+    await listening(server.app[HUB])
     ws = await connect(api, f"token={DISPLAY}")
     await next_event(ws, "snapshot")
     killed = await conn.fetchval(

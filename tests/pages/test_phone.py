@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.pages.helpers import WAIT_MS, Hall, text, wait_until
+from tests.pages.helpers import WAIT_MS, Hall, socket_messages, text, wait_until
 
 
 def test_phone_page_follows_its_ticket_to_the_rating(page: Any, hall: Hall) -> None:
@@ -119,6 +119,28 @@ def test_one_tap_turns_on_alerts_that_ring_when_near_and_when_called(page: Any, 
     hall.window("chenjing", 5, "recall")  # a recall rings again, and shows the notice again
     page.wait_for_selector("#called", state="visible", timeout=WAIT_MS)
     wait_until(page, lambda: spied(page)["tones"] >= called["tones"] + 6)
+
+
+def test_the_place_moves_without_the_page_reading_its_ticket_again(page: Any, hall: Hall) -> None:
+    """Issue 13: the socket brings the ticket's own place (ticket.place), never the hall's
+    other calls or queue; a place of the same status is drawn without a request."""
+    mine = line_up(hall, 3)
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if "/api/tickets/" in r.url else None)
+    sockets = socket_messages(page)
+    open_phone(page, hall, mine)
+    assert text(page, "#ahead") == "3 人"
+    wait_until(page, lambda: any(m.get("event") == "ticket.place" for s in sockets for m in s))
+    before = len(reads)
+    for left in (2, 1):
+        call_next(hall)
+        page.wait_for_function(
+            f"() => document.querySelector('#ahead').textContent === '{left} 人'", timeout=WAIT_MS
+        )
+    assert len(reads) == before
+    heard = {m.get("event") or m["type"] for s in sockets for m in s}
+    assert heard == {"snapshot", "ticket.place"}, heard
+    hall.call_until("chenjing", 5, mine["number"])  # the next test's line starts empty
 
 
 def test_without_the_tap_the_banner_shows_and_nothing_rings(page: Any, hall: Hall) -> None:
