@@ -41,7 +41,17 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector, WSMsgType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.busy_hall import BOOKABLE, DISPLAY, KIOSKS, WINDOWS, address, busy_hall_toml, id_number, pad_token
+from bench.busy_hall import (
+    BOOKABLE,
+    CHECKIN_KIOSKS,
+    DISPLAY,
+    KIOSKS,
+    WINDOWS,
+    address,
+    busy_hall_toml,
+    id_number,
+    pad_token,
+)
 from bench.client import Client
 from bench.harness import BenchError, percentile, server_process, tree_version
 from bench.scratch import Target, postgres, print_targets
@@ -116,6 +126,7 @@ async def arrivals(client: Client, day: Day, codes: list[str], tickets: int, sec
     async def arrive(i: int) -> None:
         kiosk = kiosk_token(1 + i % KIOSKS)
         if i in booked:
+            kiosk = kiosk_token(KIOSKS + 1 + i % CHECKIN_KIOSKS)  # busy_hall.CHECKIN_KIOSKS says why
             body: dict[str, Any] = {"appointment": next(pending)}
             kind = "appointment"
         else:

@@ -1,7 +1,7 @@
 """The hall of bench/busy_day.py, and the people who come to it.
 
 30 windows (each 1–3 of bench/workload.py's 8 services), one staff member
-each, 8 kiosks, a rating pad per window, one hall-screen token; services A
+each, 8 kiosks (and CHECKIN_KIOSKS for bookers), a rating pad per window, one hall-screen token; services A
 (企业开办) and B (不动产登记) take bookings in 5-minute slots of 1,000 places.
 Open all day, every day (`open_days = "all"`), so the bench runs at any hour;
 no limit on kiosk tickets per minute. Code "bench", staff w1…w30 with
@@ -19,6 +19,11 @@ from clearhall.server.domain.idcard import check_digit
 
 WINDOWS = 30
 KIOSKS = 8
+# Kiosks where bookers check in (kiosk_token(KIOSKS + 1 …)). The hall lets one kiosk try
+# 10 booking codes, then one every 6 s (issuing.CODES_AT_KIOSK): a day's bookers come
+# over hours, but the bench's day is two minutes, so its 500 check-ins need 32 kiosks
+# to keep each under 8 a minute, as a real day's are.
+CHECKIN_KIOSKS = 32
 BOOKABLE = ("A", "B")
 DISPLAY = "bench-busy-hall-screen"
 
@@ -48,7 +53,7 @@ def busy_hall_toml(seed: int = 20_251_111) -> str:
         )
         pad = f'name = "pad-{n:02d}"\nkind = "rating"\ntoken = "{pad_token(n)}"\nwindow = {n}\n'
         parts.append(f"[[devices]]\n{pad}")
-    for i in range(1, KIOSKS + 1):
+    for i in range(1, KIOSKS + CHECKIN_KIOSKS + 1):
         parts.append(f'[[devices]]\nname = "kiosk-{i:02d}"\nkind = "kiosk"\ntoken = "{kiosk_token(i)}"\n')
     parts.append(f'[[devices]]\nname = "hall-screen"\nkind = "display"\ntoken = "{DISPLAY}"\n')
     return "\n".join(parts)
