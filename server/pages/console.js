@@ -21,6 +21,8 @@
   var store = window.sessionStorage;
   var session = load();          // {token, staff, window}
   var current = null;            // the window's current ticket: {number, status, service, category, ...}
+  var ownAnswerAt = 0;           // when this console's own call last answered with a ticket
+  var QUEUE_LAG_MS = 1500;
   var known = null;              // see remember()
   var windowStatus = "open";
   var services = [];
@@ -200,24 +202,28 @@
   function takeQueue(data) {
     if (!session || !data || !Array.isArray(data.windows)) return;
     (data.services || []).forEach(function (s) { if (typeof s.served_now === "boolean") servedNow[s.code] = s.served_now; });
-    data.windows.forEach(function (w) { if (w.number === session.window) takeWindow(w); });
+    data.windows.forEach(function (w) { if (w.number === session.window) takeWindow(w, true); });
     renderAll();
   }
 
   /* This window as /api/queue shows it. Its current ticket there is a number
-   * only: what this console already knows of that ticket is kept. */
-  function takeWindow(w) {
+   * only: what this console already knows of that ticket is kept. The whole
+   * queue (`fromQueue`) is re-read by the server a quarter second after a burst
+   * of events, so one read just before this console's own call may arrive just
+   * after its answer: "nobody at the window" then is older than the call and is
+   * not taken for QUEUE_LAG_MS (the window's own events always are). */
+  function takeWindow(w, fromQueue) {
     windowStatus = w.status || "open";
     if (Array.isArray(w.services)) windowServices = w.services;
     if (w.current) {
       if (!current || current.number !== w.current.number) current = asKnown(w.current);
       else if (w.current.status) current.status = w.current.status;
-    } else current = null;
+    } else if (!fromQueue || Date.now() - ownAnswerAt > QUEUE_LAG_MS) current = null;
   }
 
   /* The fullest copy of a ticket this console got from its own calls (with the
    * masked ID and phone), so a later, leaner mention of it loses nothing. */
-  function remember(t) { if (t && t.number) known = t; return t; }
+  function remember(t) { if (t && t.number) { known = t; ownAnswerAt = Date.now(); } return t; }
   function asKnown(t) {
     return known && known.number === t.number ? Object.assign({}, known, t) : Object.assign({}, t);
   }
