@@ -25,7 +25,6 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import ssl
 import sys
 import time
@@ -35,21 +34,9 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-from aiohttp.abc import AbstractResolver, ResolveResult
+from hall_check import Fixed  # beside this file: run as docs/ops/storm.py
 
 RETRY = {502, 503, 504}
-
-
-class Fixed(AbstractResolver):
-    def __init__(self, address: str) -> None:
-        self.address = address
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
-        return [{"hostname": host, "host": self.address, "port": port, "family": socket.AF_INET,
-                 "proto": 0, "flags": socket.AI_NUMERICHOST}]  # fmt: skip
-
-    async def close(self) -> None:
-        pass
 
 
 class Storm:

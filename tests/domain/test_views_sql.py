@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -15,13 +16,15 @@ from clearhall.server.domain import events
 from clearhall.server.domain.action_log import Actor
 from clearhall.server.domain.auth import Principal
 from clearhall.server.domain.calling import call_next
-from clearhall.server.domain.hall import load_hall
-from clearhall.server.domain.issuing import Order, issue
+from clearhall.server.domain.hall import Hall, load_hall
+from clearhall.server.domain.issuing import Issued, Order, issue
 from clearhall.server.domain.views import public_ticket, window_view, window_view_sql
 from clearhall.server.domain.window import Call, Window
 from clearhall.server.domain.window_calls import ticket_events, transition
 from clearhall.server.store import db
 from clearhall.server.store.kinds import ActorKind
+
+T = TypeVar("T")
 
 STATES = itertools.product(
     (None, "李娜"),  # staff
@@ -50,27 +53,37 @@ async def test_the_window_in_sql_is_the_window_in_python(conn: asyncpg.Connectio
         assert row == window_view(w), (w, row)
 
 
-async def test_the_events_of_a_call_next_are_what_python_would_send(
-    conn: asyncpg.Connection, db_url: str
-) -> None:
+async def s1_at_window_1(conn: asyncpg.Connection, category: str) -> tuple[Hall, Principal, Issued]:
+    """Hall "main" with one ticket of A waiting and s1 signed in at window 1."""
     hall = await load_hall(conn, "main")
     assert hall is not None
     secret = await db.installation_secret(conn)
-    kiosk = Actor(ActorKind.SYSTEM, None, "test")
-    issued = await issue(conn, hall, secret, kiosk, Order("A", "elderly"), "http://test")
+    issued = await issue(conn, hall, secret, Actor(ActorKind.SYSTEM, None, "test"), Order("A", category), "x")
     staff_id = await conn.fetchval("SELECT id FROM staff WHERE username = 's1'")
     await conn.execute("UPDATE windows SET staff_id = $1 WHERE number = 1", staff_id)
+    return hall, Principal(ActorKind.STAFF, staff_id, "李娜", "test", role="staff"), issued
+
+
+async def heard_during(db_url: str, work: Awaitable[T]) -> tuple[T, list[dict[str, Any]]]:
+    """What `work` does, and the events on the channel while it does it."""
     heard: list[dict[str, Any]] = []
     listener = await asyncpg.connect(db_url)
     await listener.add_listener(events.CHANNEL, lambda *a: heard.append(json.loads(a[3])))
     try:
-        s1 = Principal(ActorKind.STAFF, staff_id, "李娜", "test", role="staff")
-        w, ticket = await call_next(conn, hall, s1, 1)
-        assert ticket is not None and ticket.number == issued.ticket.number
+        done = await work
         await listener.execute("SELECT 1")
         await asyncio.sleep(0.05)
     finally:
         await listener.close()
+    return done, heard
+
+
+async def test_the_events_of_a_call_next_are_what_python_would_send(
+    conn: asyncpg.Connection, db_url: str
+) -> None:
+    hall, s1, issued = await s1_at_window_1(conn, "elderly")
+    (w, ticket), heard = await heard_during(db_url, call_next(conn, hall, s1, 1))
+    assert ticket is not None and ticket.number == issued.ticket.number
     wanted = [
         events.notification(
             hall.id, events.TICKET_CALLED, {"ticket": public_ticket(ticket), "window": 1, "recall": False}
@@ -89,23 +102,9 @@ def drop_at(event: dict[str, Any]) -> dict[str, Any]:
 async def test_the_events_of_a_finish_are_what_python_would_send(
     conn: asyncpg.Connection, db_url: str
 ) -> None:
-    hall = await load_hall(conn, "main")
-    assert hall is not None
-    secret = await db.installation_secret(conn)
-    await issue(conn, hall, secret, Actor(ActorKind.SYSTEM, None, "test"), Order("A"), "http://test")
-    staff_id = await conn.fetchval("SELECT id FROM staff WHERE username = 's1'")
-    await conn.execute("UPDATE windows SET staff_id = $1 WHERE number = 1", staff_id)
-    s1 = Principal(ActorKind.STAFF, staff_id, "李娜", "test", role="staff")
+    hall, s1, _ = await s1_at_window_1(conn, "normal")
     await call_next(conn, hall, s1, 1, tell=False)
-    heard: list[dict[str, Any]] = []
-    listener = await asyncpg.connect(db_url)
-    await listener.add_listener(events.CHANNEL, lambda *a: heard.append(json.loads(a[3])))
-    try:
-        w, ticket = await transition(conn, hall, 1, s1, Call.FINISH, tell=True)
-        await listener.execute("SELECT 1")
-        await asyncio.sleep(0.05)
-    finally:
-        await listener.close()
+    (w, ticket), heard = await heard_during(db_url, transition(conn, hall, 1, s1, Call.FINISH, tell=True))
     wanted = [events.notification(hall.id, e, f) for e, f in ticket_events(Call.FINISH, ticket, 1)]
     wanted.append(events.notification(hall.id, events.WINDOW_CHANGED, {"window": 1, "state": window_view(w)}))
     assert [drop_at(e) for e in heard] == [drop_at(json.loads(e)) for e in wanted]

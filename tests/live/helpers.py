@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 from aiohttp import WSMsgType
 
 from clearhall.server.live.clients import Client
 from clearhall.server.live.hub import Hub
+from tests.conftest import Api
+from tests.helpers import next_event
 
 
 async def sent(hub: Hub, *clients: Client) -> None:
@@ -61,3 +64,16 @@ class Transport:
 
     def is_closing(self) -> bool:
         return False
+
+
+async def closed(ws: aiohttp.ClientWebSocketResponse, within: float = 3.0) -> aiohttp.WSMessage:
+    """The close that ends the socket, skipping the events still on their way."""
+    while True:
+        message = await ws.receive(timeout=within)
+        if message.type != WSMsgType.TEXT:
+            return message
+
+
+async def still_open(ws: aiohttp.ClientWebSocketResponse, api: Api) -> None:
+    await api.issue("C")
+    await next_event(ws, "ticket.issued")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 import pytest
 from aiohttp import WSMsgType
@@ -18,23 +17,11 @@ from clearhall.server.live import hub
 from clearhall.server.reload import RELOADER
 from clearhall.server.reload import install as install_reload
 from clearhall.server.store.credentials import token_hash
-from tests.conftest import DISPLAY, HALL_FILE, Api, app_client, settings_for
+from tests.conftest import DISPLAY, HALL_FILE, app_client, settings_for
 from tests.helpers import connect, next_event
+from tests.live.helpers import closed, still_open
 
 S2 = '[[staff]]\nusername = "s2"\nname = "王强"\npassword = "password-s2"\nwindows = [2, 1]\n\n'
-
-
-async def closed(ws: aiohttp.ClientWebSocketResponse, within: float) -> aiohttp.WSMessage:
-    """The close that ends the socket, skipping the events still on their way."""
-    while True:
-        message = await ws.receive(timeout=within)
-        if message.type != WSMsgType.TEXT:
-            return message
-
-
-async def still_open(ws: aiohttp.ClientWebSocketResponse, api: Api) -> None:
-    await api.issue("C")
-    await next_event(ws, "ticket.issued")
 
 
 async def test_the_watch_closes_expired_and_disabled_log_ins_by_itself(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import asyncpg
 import pytest
 from aiohttp import WSMsgType
@@ -17,21 +16,9 @@ from clearhall.server.keys import HUB
 from clearhall.server.store.credentials import token_hash
 from tests.conftest import DISPLAY, Api, app_client, settings_for
 from tests.helpers import connect, next_event
+from tests.live.helpers import closed, still_open
 
 SESSION_ENDED = 4401  # the close code: the log-in behind this socket has ended
-
-
-async def closed(ws: aiohttp.ClientWebSocketResponse, within: float = 3.0) -> aiohttp.WSMessage:
-    """The close that ends the socket, skipping the events still on their way."""
-    while True:
-        message = await ws.receive(timeout=within)
-        if message.type != WSMsgType.TEXT:
-            return message
-
-
-async def still_open(ws: aiohttp.ClientWebSocketResponse, api: Api) -> None:
-    await api.issue("C")
-    await next_event(ws, "ticket.issued")
 
 
 @pytest.fixture
