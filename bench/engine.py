@@ -256,12 +256,15 @@ async def measure_engine(
     config = workdir / "hall.toml"
     config.write_text(hall_toml(), encoding="utf-8")
     hall = await prepare(url, config)
-    if fill is not None:
-        filling = await asyncpg.connect(url)
-        try:
+    filling = await asyncpg.connect(url)
+    try:
+        if fill is not None:
             await fill(filling, hall)
-        finally:
-            await filling.close()
+        # What was just written goes to disk before the clock starts: a hall's year of
+        # history is not a gigabyte of dirty pages that the checkpointer is still flushing.
+        await filling.execute("CHECKPOINT")
+    finally:
+        await filling.close()
     rng = random.Random(1)
     conn = await asyncpg.connect(url)
     await db.init_connection(conn)

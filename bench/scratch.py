@@ -39,6 +39,17 @@ class Postgres:
             await admin.close()
         return with_database(self.admin_url, name)
 
+    async def copy(self, template: str, name: str) -> str:
+        """A new database `name` holding what `template` holds (a file copy: seconds even
+        for gigabytes, and nothing left to flush); its URL."""
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+        finally:
+            await admin.close()
+        return with_database(self.admin_url, name)
+
     async def drop(self, name: str) -> None:
         admin = await asyncpg.connect(self.admin_url)
         try:

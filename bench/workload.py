@@ -45,7 +45,11 @@ def hall_toml(seed: int = 20_250_601) -> str:
     """50 windows of 1–3 services each (every service served), one staff per window, 16 kiosks."""
     rng = random.Random(seed)
     codes = [code for code, _ in SERVICES]
-    parts = [f'[hall]\ncode = "{HALL_CODE}"\nname = "压测大厅"\n']
+    # open every minute of every day: a bench runs whenever it is run
+    parts = [
+        f'[hall]\ncode = "{HALL_CODE}"\nname = "压测大厅"\n'
+        'opens_at = "00:00"\ncloses_at = "23:59"\nopen_days = "all"\n'
+    ]
     parts.append("[policy]\nkiosk_tickets_per_minute = 0\n")  # measured here: issuing, not its limit
     parts += [f'[[services]]\ncode = "{code}"\nname = "{name}"\n' for code, name in SERVICES]
     for n in range(1, WINDOWS + 1):

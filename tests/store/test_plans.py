@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 
 from bench import past
 from bench.workload import TOP_UP
-from clearhall.server.domain import calling, figures, reports, tickets, views
+from clearhall.server.domain import calling, card_acts, card_rules, figures, reports, tickets, views
 from clearhall.server.domain import report_queries as q
 from clearhall.server.domain.hall import Hall, load_hall
 from clearhall.server.store import db
@@ -48,6 +49,21 @@ SELECT $1, now() - g * interval '5 seconds', 'staff', 'today', 1, t.id, t.number
 FROM generate_series(1, $2) g
 JOIN LATERAL (SELECT id, number FROM tickets WHERE hall_id = $1 AND day = (now() AT TIME ZONE $3)::date
               ORDER BY id OFFSET g % $4 LIMIT 1) t ON true
+"""
+# -- window 40, opened today (no entry of the past days names it): its staff member
+# -- signed in an hour ago, at the counter and in the log, and it has done nothing since
+NEW_WINDOW = """
+WITH w AS (
+    INSERT INTO windows (hall_id, number, staff_id)
+    VALUES ($1, 40, (SELECT min(id) FROM staff WHERE hall_id = $1)) RETURNING id, number, staff_id
+), served AS (
+    INSERT INTO window_services SELECT w.id, s.id FROM w, services s WHERE s.hall_id = $1
+), came AS (
+    INSERT INTO attendance (hall_id, window_id, staff_id, signed_in_at)
+    SELECT $1, w.id, w.staff_id, now() - interval '1 hour' FROM w
+)
+INSERT INTO action_log (hall_id, at, actor_kind, actor_id, actor_name, window_number, action)
+SELECT $1, now() - interval '1 hour', 'staff', w.staff_id, 'today', w.number, 'sign_in' FROM w
 """
 # -- the chain over the whole log, in id order (hashes are not checked here; their shape is)
 CHAIN_ALL = """
@@ -86,6 +102,7 @@ async def fill(conn: asyncpg.Connection) -> None:
     await conn.execute(TOP_UP, h.id, chosen, h.timezone, categories, list(GREEN_CHANNEL))
     await conn.execute(FINISH_SOME, h.id, TODAY_DONE)
     await conn.execute(TODAY_LOG, h.id, TODAY_ENTRIES, h.timezone, TODAY_WAITING)
+    await conn.execute(NEW_WINDOW, h.id)
     await conn.execute(CHAIN_ALL)
     await conn.execute("ANALYZE")
 
@@ -129,6 +146,8 @@ def today_bounds(h: Hall) -> tuple[datetime, datetime]:
 def queries(h: Hall, service_ids: list[int]) -> dict[str, tuple[str, tuple[object, ...]]]:
     start, end = today_bounds(h)
     today = reports.today_in(h)
+    now, back = datetime.now(UTC), datetime.now(UTC) - card_rules.LOOKBACK
+    since_day = back.astimezone(ZoneInfo(h.timezone)).date()
     return {
         "queue: SERVICE_LOAD": (tickets.SERVICE_LOAD, (h.id, None)),
         "queue: WINDOWS_STATE": (views.WINDOWS_STATE, (h.id,)),
@@ -143,6 +162,14 @@ def queries(h: Hall, service_ids: list[int]) -> dict[str, tuple[str, tuple[objec
         "report: HEAD": (q.HEAD, (h.id, end)),
         "report: UNSEALED": (q.UNSEALED, (h.id, start, end)),
         "report: VISIT_COUNTS": (figures.VISIT_COUNTS, (h.id, start, end)),
+        # the card rules, every 10 s in every process (server/carding.py)
+        "cards: TIME_LIMIT": (card_rules.TIME_LIMIT_SQL, (h.id, now, since_day)),
+        "cards: LONG_WAIT": (card_rules.LONG_WAIT_SQL, (h.id, now, back, 30)),
+        "cards: IDLE": (card_rules.IDLE_SQL, (h.id, now, card_rules.WINDOW_ACTS, 10)),
+        "cards: ABSENT": (card_rules.ABSENT_SQL, (h.id, now, back)),
+        "cards: OUT_OF_ORDER": (card_acts.OUT_OF_ORDER_SQL, (h.id, now, back)),
+        "cards: SUSPENDED": (card_acts.SUSPENDED_SQL, (h.id, now, back)),
+        "cards: BAD_RATING": (card_acts.BAD_RATING_SQL, (h.id, now, back)),
     }
 
 
@@ -154,6 +181,8 @@ NAMES = [
     "queue: SERVICE_LOAD", "queue: WINDOWS_STATE", "queue: RECENT_CALLS", "issue: AHEAD",
     "call-next pick, green first", "call-next pick, normal first", "report: ENDED", "report: ISSUED",
     "report: MOVES", "report: SERVICE_VISITS", "report: HEAD", "report: UNSEALED", "report: VISIT_COUNTS",
+    "cards: TIME_LIMIT", "cards: LONG_WAIT", "cards: IDLE", "cards: ABSENT", "cards: OUT_OF_ORDER",
+    "cards: SUSPENDED", "cards: BAD_RATING",
 ]  # fmt: skip
 
 
