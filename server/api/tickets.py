@@ -68,7 +68,7 @@ async def issue_ticket(request: web.Request) -> web.Response:
 
     async def with_ticket(conn: Connection, issued: Issued) -> None:
         # The print job commits with the ticket; printing itself waits for the commit.
-        job = await jobs.queue_ticket(conn, hall, who, issued, issued.url, runtime)
+        job = await jobs.queue_ticket(conn, hall, who, issued, runtime)
         if job is not None:
             queued.append(job)
         # 叫号提醒 by SMS: the phone number is kept, with the ticket, where a notifier sends
@@ -81,9 +81,12 @@ async def issue_ticket(request: web.Request) -> web.Response:
         return {"ticket": body | {"key": issued.key, "url": issued.url}}
 
     request_of = issuing.Request(who.credential, request.headers.get("Idempotency-Key"))
+    # Without a key, and with nothing expected to follow it, the ticket is one statement
+    alone = request_of.retry_key is None and jobs.printerless(runtime, who)
+    alone = alone and not notify.keeps_contact(request.app, order.phone)
     status, answer, replayed = await issuing.take(
         request.app[DB], hall, request.app[SECRET], who.actor, order, base_url, request_of,
-        then=with_ticket, answer=answer_of,
+        then=with_ticket, answer=answer_of, read=jobs.ticket_read(who), alone=alone,
     )  # fmt: skip
     if replayed:
         async with request.app[DB].acquire() as conn:

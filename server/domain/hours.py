@@ -18,7 +18,7 @@ opening and ending are in the action log and pushed to every screen
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,10 +80,10 @@ WHERE e.hall_id = $1 AND e.ended_at IS NULL AND e.until > now()
 ORDER BY e.until, e.id
 """
 
-EXTENDED_SERVICE = """
-SELECT EXISTS (SELECT 1 FROM extended_hours
-               WHERE hall_id = $1 AND ended_at IS NULL AND until > now() AND $2 = ANY(service_ids))
-"""
+# -- whether 延时服务 extends service {service} of hall {hall} now
+EXTENDED = """EXISTS (
+    SELECT 1 FROM extended_hours
+    WHERE hall_id = {hall} AND ended_at IS NULL AND until > now() AND {service} = ANY(service_ids))"""
 
 
 async def sessions(conn: Connection, hall: Hall) -> list[dict[str, Any]]:
@@ -97,16 +97,12 @@ def session_json(r: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def kiosk_may_issue(conn: Connection, hall: Hall, service_id: int) -> None:
-    """Refuse a kiosk's ticket outside the hall's hours, unless its service is extended."""
-    moment = datetime.now(UTC)
-    if is_open(hall, moment):
-        return
-    if await conn.fetchval(EXTENDED_SERVICE, hall.id, service_id):
-        return
+def refused(hall: Hall, moment: datetime) -> errors.DomainError:
+    """The 409 of a kiosk's ticket outside the hall's hours (and not extended, which
+    issuing.ISSUE asks of `EXTENDED`): the hours, and when the hall next opens."""
     reopens = next_opening(hall, moment)
     hours = f"{hall.opens_at:%H:%M}–{hall.closes_at:%H:%M}"
-    raise errors.DomainError(
+    return errors.DomainError(
         errors.CLOSED, booking_texts.CLOSED(hours=hours), hours=hours,
         opens=reopens.isoformat() if reopens else None,
     )  # fmt: skip

@@ -5,10 +5,13 @@ counted, then `issue` in one transaction with what must commit with the
 ticket (its print job, the phone kept for SMS alerts), or a retried
 Idempotency-Key's first answer. The HTTP handler only shapes the answer.
 
-Numbers are per service per hall-local day, gapless and unique: the counter
-row is bumped in the same statement as the ticket insert, so a rolled-back
-issue leaves no hole. Per-ID limits are checked under a transaction lock on
-the ID's hash, so two kiosks cannot both let the same ID past the limit. The
+The ticket is one statement (`issuing_sql.ISSUE`: checks, kiosk count, number,
+ticket, log row, event, place in line), in a transaction with what follows it,
+or alone when nothing does. Numbers are per service per hall-local day,
+gapless and unique: the counter row is bumped in that statement only when the
+ticket is inserted, so a refused or rolled-back issue leaves no hole. Per-ID
+limits are checked under a transaction lock on the ID's hash, so two kiosks
+cannot both let the same ID past the limit. The
 ticket's key exists only here and in the answer: it is stored as a hash. A
 kiosk device may issue `policy.kiosk_tickets_per_minute` (counted in the
 database, `throttle`); staff at the counter are not limited by it. A service
@@ -24,11 +27,12 @@ number once more (`held_ticket`, counted per kiosk and per ID number).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -44,7 +48,7 @@ from clearhall.server.domain import (
     messages,
     throttle,
 )
-from clearhall.server.domain.hall import SERVED_NOW, Hall
+from clearhall.server.domain.hall import Guide, Hall
 from clearhall.server.domain.idcard import (
     id_problem,
     keyed_hash,
@@ -54,16 +58,9 @@ from clearhall.server.domain.idcard import (
     normalise_phone,
     phone_problem,
 )
-from clearhall.server.domain.tickets import (
-    AHEAD,
-    SERVICE_LOAD,
-    TICKET_COLUMNS,
-    Ticket,
-    estimate,
-    lock_key,
-    place_in_line,
-)
-from clearhall.server.store.db import Connection, transaction
+from clearhall.server.domain.issuing_sql import SERVICE_FOR_ISSUE, issue_sql
+from clearhall.server.domain.tickets import TICKET_COLUMNS, Ticket, estimate, lock_key, place_in_line
+from clearhall.server.store.db import Connection, committing_transaction
 from clearhall.server.store.kinds import CALLED_FIRST, UNFINISHED, ActorKind, Category
 
 
@@ -94,19 +91,9 @@ class Issued:
     ahead: int
     estimated_wait_s: int | None
     unstaffed: bool = False  # no open window serves its service now (the hall warns, not refuses)
+    guide: Guide = field(default_factory=Guide)  # its service's 一次性告知, for the receipt
+    read: Any = None  # what the caller's `read` found, in the ticket's own statement (`issue`)
 
-
-SERVICE_FOR_ISSUE = f"""
-SELECT s.id, s.code, s.name, s.real_name_required, s.appointments, {SERVED_NOW} AS served_now
-FROM services s
-WHERE s.hall_id = $1 AND s.code = $2 AND s.active
-"""
-
-OPEN_FOR_ID = """
-SELECT id FROM tickets
-WHERE service_id = $1 AND id_hash = $2 AND status = ANY($3::text[])
-ORDER BY issued_at DESC LIMIT 1
-"""
 
 # -- the unfinished ticket an ID number holds for a service (by its code)
 HELD_FOR_ID = f"""
@@ -125,33 +112,6 @@ REPRINTS_OF_ID = throttle.Rule("held_reprint_id", 3, timedelta(minutes=2))
 # 预约 codes tried at one kiosk (a scan or a typed code each): a hall's queue of
 # bookers checks in one by one; a burst of guesses does not get far.
 CODES_AT_KIOSK = throttle.Rule("checkin_code_kiosk", 10, timedelta(seconds=6))
-
-TODAY_FOR_ID = """
-SELECT count(*) FROM tickets
-WHERE hall_id = $1 AND id_hash = $2 AND day = (now() AT TIME ZONE $3)::date
-"""
-
-# -- take the next number of this service today (creates the day's counter)
-# -- and insert the ticket with it, in one statement
-ISSUE = f"""
-WITH counter AS (
-    INSERT INTO ticket_counters (hall_id, service_id, day, last)
-    VALUES ($2, $3, (now() AT TIME ZONE $4)::date, 1)
-    ON CONFLICT (service_id, day) DO UPDATE SET last = ticket_counters.last + 1
-    RETURNING day, last
-), t AS (
-    INSERT INTO tickets (id, hall_id, service_id, first_service_id, day, seq, number, category,
-                         priority, status, order_at, key_hash, id_hash, id_masked, phone_hash,
-                         phone_masked, issued_by_device, issued_by_staff, proxy_id_hash, proxy_id_masked)
-    SELECT $1, $2, $3, $3, counter.day, counter.last,
-           $5 || CASE WHEN counter.last < 1000 THEN lpad(counter.last::text, 3, '0')
-                      ELSE counter.last::text END,
-           $6, $7, 'waiting', now(), $8, $9, $10, $11, $12, $13, $14, $15, $16
-    FROM counter
-    RETURNING *
-)
-SELECT {TICKET_COLUMNS} FROM t JOIN services s ON s.id = t.service_id
-"""
 
 
 @dataclass(frozen=True)
@@ -174,18 +134,22 @@ async def take(
     *,
     then: Callable[[Connection, Issued], Awaitable[object]],
     answer: Callable[[Issued], dict[str, Any]],
+    read: str | None = None,
+    alone: bool = False,
 ) -> tuple[int, dict[str, Any], bool]:
     """取号 as a kiosk or the counter asks for it: a booking code's try counted first,
-    then `issue` (and `then`) in one transaction, answered as `answer` shapes it; or, for
-    a retried key, the first answer. Returns (status, answer, replayed)."""
-    async with pool.acquire() as conn:
-        await count_code_try(conn, hall, actor, order)
+    then `issue` (with `then`, `read` and `alone`) in one transaction, answered as `answer`
+    shapes it; or, for a retried key, the first answer. Returns (status, answer, replayed)."""
+    if order.appointment is not None:
+        async with pool.acquire() as conn:
+            await count_code_try(conn, hall, actor, order)
 
     async def run(conn: Connection) -> tuple[int, dict[str, Any]]:
-        issued = await issue(conn, hall, secret, actor, order, base_url, then=then)
+        issued = await issue(conn, hall, secret, actor, order, base_url, then=then, read=read, alone=alone)
         return 201, answer(issued)
 
-    return await idempotency.once(pool, request.credential, "issue", request.retry_key, run)
+    key = request.retry_key
+    return await idempotency.once(pool, request.credential, "issue", key, run, one_statement=alone)
 
 
 async def count_code_try(conn: Connection, hall: Hall, actor: action_log.Actor, order: Order) -> None:
@@ -210,6 +174,38 @@ def phone_url(base_url: str, ticket_id: str, key: str) -> str:
     return f"{base_url}/t/{ticket_id}?key={key}"
 
 
+@dataclass(frozen=True)
+class Person:
+    """Who a ticket is for, as stored: keyed hashes and masks (all None for a walk-in)."""
+
+    id_hash: bytes | None = None
+    id_masked: str | None = None
+    phone_hash: bytes | None = None
+    phone_masked: str | None = None
+    proxy_hash: bytes | None = None
+    proxy_masked: str | None = None
+
+    @classmethod
+    def of(cls, secret: bytes, order: Order) -> Person:
+        """The order's ID numbers and phone checked, or 400."""
+        id_hash = id_masked = phone_hash = phone_masked = proxy_hash = proxy_masked = None
+        if order.id_number is not None:
+            id_hash, id_masked = proven_id(secret, order.id_number, "id_number")
+        if order.proxy_id_number is not None:
+            if id_hash is None:
+                raise errors.invalid(booking_texts.PROXY_NEEDS_APPLICANT, "id_number")
+            proxy_hash, proxy_masked = proven_id(secret, order.proxy_id_number, "proxy_id_number")
+            if proxy_hash == id_hash:
+                raise errors.invalid(booking_texts.PROXY_IS_APPLICANT, "proxy_id_number")
+        if order.phone is not None:
+            problem = phone_problem(order.phone)
+            if problem:
+                raise errors.invalid(problem, "phone")
+            phone = normalise_phone(order.phone)
+            phone_hash, phone_masked = keyed_hash(secret, "phone", phone), mask_phone(phone)
+        return cls(id_hash, id_masked, phone_hash, phone_masked, proxy_hash, proxy_masked)
+
+
 async def issue(
     conn: Connection,
     hall: Hall,
@@ -219,131 +215,154 @@ async def issue(
     base_url: str,
     *,
     then: Callable[[Connection, Issued], Awaitable[object]] | None = None,
+    read: str | None = None,
+    alone: bool = False,
 ) -> Issued:
     """Issue a ticket in one transaction: limits, number, ticket, log, event.
 
     `then` runs inside the same transaction once the ticket exists (the print
-    job of a kiosk with a printer), so both commit or neither does.
+    job of a kiosk with a printer), so both commit or neither does. `read` (a
+    query of one row at most, $1 the hall and $2 the issuing device) is read
+    in the ticket's own statement: `Issued.read`, as JSON. With `alone`, outside
+    a transaction, a ticket with no ID number and no booking is issued by that
+    one statement, when `read` finds nothing (then `then` is not run).
     """
-    service, category, id_number, phone = order.service, order.category, order.id_number, order.phone
-    id_hash = id_masked = phone_hash = phone_masked = proxy_hash = proxy_masked = None
-    if id_number is not None:
-        id_hash, id_masked = proven_id(secret, id_number, "id_number")
-    if order.proxy_id_number is not None:
-        if id_hash is None:
-            raise errors.invalid(booking_texts.PROXY_NEEDS_APPLICANT, "id_number")
-        proxy_hash, proxy_masked = proven_id(secret, order.proxy_id_number, "proxy_id_number")
-        if proxy_hash == id_hash:
-            raise errors.invalid(booking_texts.PROXY_IS_APPLICANT, "proxy_id_number")
-    if phone is not None:
-        problem = phone_problem(phone)
-        if problem:
-            raise errors.invalid(problem, "phone")
-        phone = normalise_phone(phone)
-        phone_hash, phone_masked = keyed_hash(secret, "phone", phone), mask_phone(phone)
-
-    ticket_id = secrets.token_urlsafe(16)
-    key = secrets.token_urlsafe(24)
-    async with transaction(conn):
+    person = Person.of(secret, order)
+    try:
+        if alone and order.appointment is None and person.id_hash is None and not conn.is_in_transaction():
+            made = await _issue(conn, hall, actor, order, base_url, person, read=read, alone=True)
+            if made is not None:
+                return made[0]
+        return await _issue_in_transaction(conn, hall, actor, order, base_url, person, then=then, read=read)
+    except errors.DomainError:
+        # a kiosk past its tickets a minute hears that first, whatever else was wrong
         if actor.kind == ActorKind.DEVICE and actor.id is not None:
-            # A kiosk's tickets per minute (policy); a refused one rolls back uncounted.
-            await throttle.kiosk_ticket(conn, hall.id, hall.kiosk_tickets_per_minute, actor.id)
-        # 预约: a booking's code checks it in (or, with walk_in, gives its holder an
-        # ordinary ticket); so does the ID number it was booked with, below
-        booked = None
-        if order.appointment is not None:
+            over = await throttle.kiosk_over(conn, hall.id, hall.kiosk_tickets_per_minute, actor.id)
+            if over is not None:
+                raise over from None
+        raise
+
+
+async def _issue_in_transaction(
+    conn: Connection,
+    hall: Hall,
+    actor: action_log.Actor,
+    order: Order,
+    base_url: str,
+    person: Person,
+    *,
+    then: Callable[[Connection, Issued], Awaitable[object]] | None,
+    read: str | None,
+) -> Issued:
+    own = not conn.is_in_transaction()
+    async with committing_transaction(conn) if own else contextlib.nullcontext():
+        booked, service = None, order.service
+        if order.appointment is not None:  # 预约: its code checks it in (or, with walk_in, is set aside)
             booked = await checkin.by_code(conn, hall, order.appointment, service, walk_in=order.walk_in)
             service = booked.service_code
-        if service is None:
-            raise errors.invalid(messages.MISSING_FIELD(field="service"), "service")
-        svc = await conn.fetchrow(SERVICE_FOR_ISSUE, hall.id, service)
-        if svc is None:
-            raise errors.invalid(messages.UNKNOWN_SERVICE(service=service), "service")
-        if booked is None and id_hash is not None and svc["appointments"] and not order.walk_in:
-            booked = await checkin.by_id(conn, hall, svc["id"], id_hash)
+        elif person.id_hash is not None and not order.walk_in and service is not None:
+            svc = await conn.fetchrow(SERVICE_FOR_ISSUE, hall.id, service)  # so does its ID number
+            if svc is not None and svc["appointments"]:
+                booked = await checkin.by_id(conn, hall, svc["id"], person.id_hash)
         if booked is not None:
-            id_hash, id_masked = booked.id_hash, booked.id_masked
-            phone_hash, phone_masked = phone_hash or booked.phone_hash, phone_masked or booked.phone_masked
-            if not order.walk_in:
-                category = Category.APPOINTMENT
-        if actor.kind == ActorKind.DEVICE and category != Category.APPOINTMENT:
-            await hours.kiosk_may_issue(conn, hall, svc["id"])  # outside hours: 409 closed, unless 延时服务
-        if not svc["served_now"] and hall.refuses_unstaffed:
-            raise errors.conflict(messages.UNSTAFFED_SERVICE)
-        if svc["real_name_required"] and id_hash is None:
-            raise errors.invalid(messages.NEEDS_REAL_NAME(service=svc["name"]), "id_number")
-        if id_hash is not None:
-            # Serialise tickets of the same ID number, then check its limits.
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(id_hash))
-            held = await conn.fetchval(OPEN_FOR_ID, svc["id"], id_hash, list(UNFINISHED))
-            if held is not None:
-                raise errors.DomainError(
-                    errors.LIMIT_EXCEEDED, messages.OPEN_TICKET_FOR_ID,
-                    ticket=await standing_of(conn, hall, held, asker=actor),
-                )  # fmt: skip
-            taken = await conn.fetchval(TODAY_FOR_ID, hall.id, id_hash, hall.timezone)
-            if taken >= hall.daily_tickets_per_id:
-                raise errors.limit_exceeded(
-                    messages.DAILY_LIMIT_FOR_ID(taken=taken, limit=hall.daily_tickets_per_id)
-                )
-        row = await conn.fetchrow(
-            ISSUE,
-            ticket_id, hall.id, svc["id"], hall.timezone, svc["code"], category,
-            category in CALLED_FIRST, hashlib.sha256(key.encode()).digest(), id_hash, id_masked,
-            phone_hash, phone_masked,
-            actor.id if actor.kind == ActorKind.DEVICE else None,
-            actor.id if actor.kind == ActorKind.STAFF else None,
-            proxy_hash, proxy_masked,
-        )  # fmt: skip
-        assert row is not None  # an INSERT … RETURNING returns its row
-        ticket = Ticket.from_row(row)
+            person = replace(
+                person, id_hash=booked.id_hash, id_masked=booked.id_masked,
+                phone_hash=person.phone_hash or booked.phone_hash,
+                phone_masked=person.phone_masked or booked.phone_masked,
+            )  # fmt: skip
+        if person.id_hash is not None:  # serialise tickets of the same ID number: its limits
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(person.id_hash))
+        made = await _issue(
+            conn, hall, actor, replace(order, service=service), base_url, person, read=read, booked=booked
+        )
+        assert made is not None  # not alone: issued, or refused (raised)
+        issued, takes_bookings = made
         if booked is not None:  # checked in, or its holder came for an ordinary ticket
-            await checkin.checked_in(conn, booked.id, ticket.id)
-        elif order.walk_in and id_hash is not None and svc["appointments"]:
-            await checkin.walked_in(conn, hall, svc["id"], id_hash, ticket.id)
-        details = {"service": ticket.service, "category": category, "real_name": id_hash is not None}
-        if booked is not None:
-            details["appointment"] = booked.id
-        if proxy_masked is not None:
-            details["proxy"] = proxy_masked
-        ahead, wait = await logged_and_placed(conn, hall, actor, ticket, details)
-        url = phone_url(base_url, ticket.id, key)
-        issued = Issued(ticket, key, url, ahead, wait, unstaffed=not svc["served_now"])
+            await checkin.checked_in(conn, booked.id, issued.ticket.id)
+        elif order.walk_in and person.id_hash is not None and takes_bookings:
+            await checkin.walked_in(conn, hall, issued.ticket.service_id, person.id_hash, issued.ticket.id)
         if then is not None:
             await then(conn, issued)
     return issued
 
 
-# -- once the ticket exists, in one round trip: its log row, its event (sent on commit),
-# -- and its place in line ($1–$5 as AHEAD and SERVICE_LOAD take them)
-AFTER_ISSUE = f"""
-WITH logged AS (
-    INSERT INTO action_log (hall_id, actor_kind, actor_id, actor_name, ticket_id, ticket_number,
-                            action, details)
-    VALUES ($1, $6, $7, $8, $5, $9, 'issue', $10)
-), told AS (
-    SELECT pg_notify($11, $12)
-)
-SELECT ({AHEAD}) AS ahead, load.*
-FROM told LEFT JOIN ({SERVICE_LOAD}) load ON true
-"""
-
-
-async def logged_and_placed(
-    conn: Connection, hall: Hall, actor: action_log.Actor, ticket: Ticket, details: dict[str, Any]
-) -> tuple[int, int | None]:
-    """Log the issue, publish `ticket.issued`, and return its (ahead, estimated_wait_s),
-    as `tickets.place_in_line` would."""
-    event = {"number": ticket.number, "service": ticket.service, "category": ticket.category}
+async def _issue(
+    conn: Connection,
+    hall: Hall,
+    actor: action_log.Actor,
+    order: Order,
+    base_url: str,
+    person: Person,
+    *,
+    read: str | None,
+    alone: bool = False,
+    booked: checkin.Claimed | None = None,
+) -> tuple[Issued, bool] | None:
+    """The ticket's statement: (the ticket, whether its service takes bookings); None when
+    `alone` and `read` found something; a refusal raised as the first check that fails says."""
+    category = Category.APPOINTMENT if booked is not None and not order.walk_in else order.category
+    kiosk = actor.id if actor.kind == ActorKind.DEVICE else None
+    moment = datetime.now(UTC)
+    closed = kiosk is not None and category != Category.APPOINTMENT and not hours.is_open(hall, moment)
+    rule = throttle.kiosk_rule(hall.kiosk_tickets_per_minute) if kiosk is not None else None
+    details: dict[str, Any] = {"service": order.service, "category": category}
+    details["real_name"] = person.id_hash is not None
+    if booked is not None:
+        details["appointment"] = booked.id
+    if person.proxy_masked is not None:
+        details["proxy"] = person.proxy_masked
+    ticket_id, key = secrets.token_urlsafe(16), secrets.token_urlsafe(24)
     row = await conn.fetchrow(
-        AFTER_ISSUE,
-        hall.id, ticket.service_id, ticket.called_first, ticket.order_at, ticket.id,
-        actor.kind, actor.id, actor.name, ticket.number, details,
-        events.CHANNEL, events.notification(hall.id, events.TICKET_ISSUED, {"ticket": event}),
+        issue_sql(read),
+        hall.id, kiosk, actor.id if actor.kind == ActorKind.STAFF else None, ticket_id, order.service,
+        hall.timezone, category, category in CALLED_FIRST, hashlib.sha256(key.encode()).digest(),
+        person.id_hash, person.id_masked, person.phone_hash, person.phone_masked, person.proxy_hash,
+        person.proxy_masked, closed, hall.refuses_unstaffed, str(kiosk) if rule else None,
+        rule.every if rule else None, rule.burst if rule else None, hall.daily_tickets_per_id,
+        actor.kind, actor.id, actor.name, details, events.CHANNEL,
+        events.envelope(hall.id, events.TICKET_ISSUED), alone,
     )  # fmt: skip
-    assert row is not None  # one row: the notification's
-    ahead: int = row["ahead"]
-    return ahead, estimate(ahead, row) if row["id"] is not None else None
+    assert row is not None  # one row, whatever happened
+    if row["id"] is None:
+        if alone and row["kiosk"] is not None:
+            return None  # something is to follow the ticket: in a transaction, then
+        raise await refusal(conn, hall, actor, order, person, row, moment)
+    ticket, ahead = Ticket.from_row(row), row["ahead"]
+    wait = estimate(ahead, row) if row["load_id"] is not None else None
+    issued = Issued(
+        ticket, key, phone_url(base_url, ticket.id, key), ahead, wait, unstaffed=not row["served_now"],
+        guide=Guide(tuple(row["materials"]), row["place"]), read=row["kiosk"],
+    )  # fmt: skip
+    return issued, row["appointments"]
+
+
+async def refusal(
+    conn: Connection,
+    hall: Hall,
+    actor: action_log.Actor,
+    order: Order,
+    person: Person,
+    row: Any,
+    at: datetime,
+) -> errors.DomainError:
+    """Why the ticket's statement issued nothing: the first of its checks that failed."""
+    if row["svc_id"] is None:
+        if order.service is None:
+            return errors.invalid(messages.MISSING_FIELD(field="service"), "service")
+        return errors.invalid(messages.UNKNOWN_SERVICE(service=order.service), "service")
+    if row["closed"]:
+        return hours.refused(hall, at)  # outside hours: 409 closed, unless 延时服务
+    if not row["served_now"] and hall.refuses_unstaffed:
+        return errors.conflict(messages.UNSTAFFED_SERVICE)
+    if row["real_name_required"] and person.id_hash is None:
+        return errors.invalid(messages.NEEDS_REAL_NAME(service=row["svc_name"]), "id_number")
+    if row["held"] is not None:
+        standing = await standing_of(conn, hall, row["held"], asker=actor)
+        return errors.DomainError(errors.LIMIT_EXCEEDED, messages.OPEN_TICKET_FOR_ID, ticket=standing)
+    if person.id_hash is not None and row["taken"] >= hall.daily_tickets_per_id:
+        limit = hall.daily_tickets_per_id
+        return errors.limit_exceeded(messages.DAILY_LIMIT_FOR_ID(taken=row["taken"], limit=limit))
+    return throttle.refused(messages.KIOSK_TOO_FAST, 1)  # the kiosk's count, just now (`issue` says)
 
 
 async def standing_of(

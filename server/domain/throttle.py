@@ -53,15 +53,17 @@ KIOSK_TICKETS = "kiosk_tickets"  # a kiosk's rule comes from the hall: policy.ki
 
 # -- count one attempt: each pushes full_at one spacing later; an attempt that
 # -- would push it more than `burst` spacings ahead of now is refused, and the
-# -- row is left as it was (no row returned)
-HIT = """
+# -- row is left as it was (no row returned). {rows}: the attempt (hall, scope,
+# -- subject, full_at if it is the first); {every}, {burst}: the rule's
+COUNT = """
 INSERT INTO throttles AS t (hall_id, scope, subject, full_at)
-VALUES ($1, $2, $3, now() + $4::interval)
+{rows}
 ON CONFLICT (hall_id, scope, subject) DO UPDATE
-    SET full_at = greatest(t.full_at, now()) + $4::interval
-    WHERE greatest(t.full_at, now()) + $4::interval <= now() + $4::interval * $5::int
+    SET full_at = greatest(t.full_at, now()) + {every}::interval
+    WHERE greatest(t.full_at, now()) + {every}::interval <= now() + {every}::interval * {burst}::int
 RETURNING full_at
 """
+HIT = COUNT.format(rows="VALUES ($1, $2, $3, now() + $4::interval)", every="$4", burst="$5")
 
 # -- how long until the subject's next attempt would be allowed (not positive: now)
 WAIT_S = """
@@ -149,10 +151,21 @@ async def log_in_succeeded(conn: Connection, hall_id: int, username: str, addres
 # ---------------------------------------------------------------- kiosks
 
 
-async def kiosk_ticket(conn: Connection, hall_id: int, per_minute: int, device_id: int) -> None:
-    """Count one ticket of a kiosk device, or 429. per_minute 0 means no limit."""
-    if per_minute <= 0:
-        return
-    wait = await hit(conn, hall_id, Rule.per_minute(KIOSK_TICKETS, per_minute), str(device_id))
-    if wait is not None:
-        raise refused(messages.KIOSK_TOO_FAST, wait)
+def kiosk_rule(per_minute: int) -> Rule | None:
+    """A kiosk's tickets as the hall limits them; None: no limit (0)."""
+    return Rule.per_minute(KIOSK_TICKETS, per_minute) if per_minute > 0 else None
+
+
+def kiosk_count(rows: str, subject: str, every: str, burst: str) -> str:
+    """HIT of a kiosk's ticket as part of a bigger statement (issuing's, which counts the
+    ticket in the statement that issues it): one attempt for each row of `rows` (none:
+    nothing counted); `subject`, `every`, `burst`: the SQL of the kiosk and of its rule."""
+    attempt = f"SELECT $1, '{KIOSK_TICKETS}', {subject}::text, now() + {every}::interval FROM {rows}"
+    return COUNT.format(rows=attempt, every=every, burst=burst)
+
+
+async def kiosk_over(conn: Connection, hall_id: int, per_minute: int, device_id: int) -> DomainError | None:
+    """The 429 of a kiosk past its tickets a minute (without counting), else None."""
+    rule = kiosk_rule(per_minute)
+    wait = await waiting(conn, hall_id, rule, str(device_id)) if rule is not None else None
+    return refused(messages.KIOSK_TOO_FAST, wait) if wait is not None else None

@@ -147,12 +147,17 @@ def scrub(text: str, address: str) -> str:
     return text.replace(address, mask(address)) if address else text
 
 
+def keeps_contact(app: web.Application, phone: str | None) -> bool:
+    """Whether a new ticket's phone number is kept: only where this process sends notifications."""
+    return phone is not None and NOTIFYING in app
+
+
 async def keep_contact(
     conn: Connection, app: web.Application, hall_id: int, ticket_id: str, phone: str | None
 ) -> None:
-    """Keep a new ticket's phone number for its alerts, in the ticket's own transaction;
-    only where this process sends notifications at all."""
-    if phone is not None and NOTIFYING in app:
+    """Keep a new ticket's phone number for its alerts, in the ticket's own transaction
+    (`keeps_contact`)."""
+    if phone is not None and keeps_contact(app, phone):
         await outbox.keep_contact(conn, hall_id, ticket_id, "sms", normalise_phone(phone))
 
 

@@ -5,7 +5,9 @@ Owns the use cases that create and end jobs in the caller's transaction:
 - `queue_ticket`: issuing at a kiosk with a printer renders the ESC/POS job
   (with the phone URL and its key, which exist only then) and inserts it in the
   ticket's own transaction, so a ticket is never lost to printing and a job
-  never lost to a crash. The caller then hands the `Pending` job to
+  never lost to a crash. The printer and the job's id are read in the ticket's
+  own statement (`PRINTER_WITH_TICKET`) and the INSERT goes with the COMMIT: no
+  round trip of its own. The caller then hands the `Pending` job to
   `Printing.print_now`, after the commit.
 - `queue_reprint`: 补打 of a ticket on its kiosk's printer, by that kiosk or
   staff, from the phone URL its first job kept. It replaces the ticket's jobs
@@ -28,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
+from datetime import datetime
 
 import asyncpg
 
@@ -38,7 +42,7 @@ from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.issuing import Issued
 from clearhall.server.printing import labels, one_slip, print_jobs
 from clearhall.server.printing.print_jobs import Job, Outcome, Pending
-from clearhall.server.printing.printers import Printer, printer_of_kiosk
+from clearhall.server.printing.printers import PRINTER_OF_KIOSK, Printer, printer_of_kiosk
 from clearhall.server.printing.worker import Printing
 from clearhall.server.store.db import Connection
 from clearhall.server.store.kinds import ActorKind, DeviceKind
@@ -46,23 +50,56 @@ from clearhall.server.store.kinds import ActorKind, DeviceKind
 log = logging.getLogger(__name__)
 
 
+# -- the issuing kiosk's printer, read in the ticket's own statement (issuing.issue's `read`:
+# -- $1 the hall, $2 the device), with the id its job will have: the job's INSERT goes with
+# -- the COMMIT, and the request tries the job by its id once committed
+PRINTER_WITH_TICKET = f"""
+SELECT p.*, nextval(pg_get_serial_sequence('print_jobs', 'id')) AS job_id FROM ({PRINTER_OF_KIOSK}) p
+"""
+
+# Kiosks each process's runtime last found without a printer: their tickets without an
+# Idempotency-Key may be issued in one statement (issuing.issue's `alone`), which steps
+# back to a transaction if a printer has come since. A guess costs a round trip, never a job.
+_PRINTERLESS: weakref.WeakKeyDictionary[Printing, set[int]] = weakref.WeakKeyDictionary()
+
+
+def _kiosk(issuer: Principal) -> bool:
+    return issuer.kind == ActorKind.DEVICE and issuer.device_kind == DeviceKind.KIOSK
+
+
+def ticket_read(issuer: Principal) -> str | None:
+    """What a ticket of `issuer` reads in its own statement for its print job."""
+    return PRINTER_WITH_TICKET if _kiosk(issuer) else None
+
+
+def printerless(printing: Printing, issuer: Principal) -> bool:
+    """Whether no print job is expected to follow a ticket of `issuer` (staff: never one)."""
+    return not _kiosk(issuer) or issuer.id in _PRINTERLESS.get(printing, set())
+
+
 async def queue_ticket(
     conn: Connection,
     hall: Hall,
     issuer: Principal,
     issued: Issued,
-    url: str,
     printing: Printing,
 ) -> Pending | None:
-    """In the ticket's transaction: the print job of a kiosk that has a printer, else None."""
-    if issuer.kind != ActorKind.DEVICE or issuer.device_kind != DeviceKind.KIOSK:
+    """In the ticket's transaction: the print job of a kiosk that has a printer (as
+    PRINTER_WITH_TICKET found it, `issued.read`), else None."""
+    if not _kiosk(issuer):
         return None
-    printer = await printer_of_kiosk(conn, hall.id, issuer.id)
-    if printer is None:
+    known = _PRINTERLESS.setdefault(printing, set())
+    if issued.read is None:
+        known.add(issuer.id)
         return None
+    known.discard(issuer.id)
+    found = dict(issued.read)
+    job_id = found.pop("job_id")
+    printer = Printer(**found | {"state_changed_at": datetime.fromisoformat(found["state_changed_at"])})
     return await _queue(
-        conn, hall, printer, issued.ticket, ahead=issued.ahead, url=url, reprint=False, printing=printing
-    )
+        conn, hall, printer, issued.ticket, ahead=issued.ahead, url=issued.url, reprint=False,
+        printing=printing, guide=issued.guide, job_id=job_id,
+    )  # fmt: skip
 
 
 async def reprint(
@@ -116,8 +153,12 @@ async def _queue(
     url: str,
     reprint: bool,
     printing: Printing,
+    guide: halls.Guide | None = None,
+    job_id: int | None = None,
 ) -> Pending:
-    guide = await halls.guide(conn, ticket.service_id)
+    """A job of `ticket`, rendered and inserted (with `job_id`: with the COMMIT, when it may)."""
+    if guide is None:
+        guide = await halls.guide(conn, ticket.service_id)
     job = labels.ticket_print(hall, ticket, ahead=ahead, url=url, reprint=reprint, guide=guide)
     try:
         # Text mode takes ~0.05 ms; a raster ticket ~20 ms, drawn off the event
@@ -146,7 +187,7 @@ async def _queue(
     job_id = await print_jobs.insert_job(
         conn, hall.id, printer.id, ticket.id, reprint=reprint, data=data, url=None if reprint else url,
         status="queued" if printer.via_agent or held else "sent", claimer=printing.claimer,
-        lease_s=printing.conf.lease_s,
+        lease_s=printing.conf.lease_s, job_id=job_id,
     )  # fmt: skip
     return Pending(printer, job_id, data, held=held)
 

@@ -15,6 +15,7 @@ of it in the claims and the finish below, are in `one_slip`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from clearhall.server.printing import one_slip
 from clearhall.server.printing.conf import PrintConf
 from clearhall.server.printing.one_slip import NEWER_WAITING, ONE_AT_A_TIME, WAITING
 from clearhall.server.printing.printers import Printer
-from clearhall.server.store.db import Connection
+from clearhall.server.store.db import Connection, literal, on_commit
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,12 @@ JOB_COLUMNS = """
     j.last_error, j.next_attempt_at, j.created_at, j.printed_at
 """
 
+# -- $10: its id, when taken beforehand (issuing reads it with the ticket)
 INSERT_JOB = """
-INSERT INTO print_jobs (hall_id, printer_id, ticket_id, reprint, data, url, status, attempts,
+INSERT INTO print_jobs (id, hall_id, printer_id, ticket_id, reprint, data, url, status, attempts,
                         claimed_by, lease_until, sent_at, next_attempt_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
+VALUES (coalesce($10::bigint, nextval(pg_get_serial_sequence('print_jobs', 'id'))),
+        $1, $2, $3, $4, $5, $6, $7,
         CASE WHEN $7 = 'sent' THEN 1 ELSE 0 END,
         $8, CASE WHEN $7 = 'sent' THEN now() + make_interval(secs => $9) END,
         CASE WHEN $7 = 'sent' THEN now() END, now())
@@ -274,12 +277,30 @@ async def insert_job(
     status: str,
     claimer: str,
     lease_s: float,
+    job_id: int | None = None,
 ) -> int:
-    """A new job, `queued`, or `sent`: claimed by `claimer` for `lease_s` to be tried at once."""
-    job_id: int = await conn.fetchval(
-        INSERT_JOB, hall_id, printer_id, ticket_id, reprint, data, url, status, claimer, lease_s
-    )
-    return job_id
+    """A new job, `queued`, or `sent`: claimed by `claimer` for `lease_s` to be tried at once.
+    With its `job_id` taken beforehand, it goes with the COMMIT when the transaction lets it wait."""
+    values = (hall_id, printer_id, ticket_id, reprint, data, url, status, claimer, lease_s, job_id)
+    if job_id is not None:
+        written = [_sql_value(v) for v in values]
+        if on_commit(conn, re.sub(r"\$(\d+)", lambda m: written[int(m[1]) - 1], INSERT_JOB)):  # in one pass
+            return job_id
+    new_id: int = await conn.fetchval(INSERT_JOB, *values)
+    return new_id
+
+
+def _sql_value(value: object) -> str:
+    """A value written into a statement that waits for the COMMIT (`db.on_commit`)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, bytes):
+        return f"decode('{value.hex()}', 'hex')"
+    return literal(str(value))
 
 
 async def original_url(conn: Connection, hall_id: int, ticket_id: str) -> str | None:

@@ -177,7 +177,7 @@ async def test_the_issue_answer_carries_unstaffed(api: Api) -> None:
 async def test_the_issue_answer_places_the_ticket_as_reading_it_does(
     api: Api, conn: asyncpg.Connection
 ) -> None:
-    """The 201's ahead and wait come from the issue's own statement (issuing.AFTER_ISSUE);
+    """The 201's ahead and wait come from the issue's own statement (issuing_sql.ISSUE);
     reading the ticket straight after (tickets.place_in_line) says the same, with and
     without history, green channel and normal."""
     await api.sign_in("s4", 4)
