@@ -32,6 +32,8 @@
   as `session.ended` on the channel and closes that log-in's sockets in every
   process; every ~30 s the hub also closes those whose session expired or
   whose staff member was made inactive. Closed with 4401 and a reason.
+- Open sockets are kept out of the garbage collector's full collections once
+  they settle (`clients.Collector`): a full one stopped every call for 320 ms.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from clearhall.server.domain.hall import Hall
 from clearhall.server.domain.tickets import Place
 from clearhall.server.domain.token_cache import TokenCache
 from clearhall.server.domain.views import queue_state
-from clearhall.server.live.clients import QUEUE_LIMIT, Client
+from clearhall.server.live.clients import QUEUE_LIMIT, Client, Collector
 from clearhall.server.store.db import DATABASE_DOWN, Connection
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class Hub:
         self.outbox: deque[tuple[bytes, list[Client]]] = deque()  # in order, for these sockets
         self.sender: asyncio.Task[None] | None = None  # sends the outbox, and ends with it
         self.tasks: list[asyncio.Task[None]] = []
+        self.collector = Collector()  # open sockets out of the full garbage collections
 
     @property
     def hall(self) -> Hall:
@@ -114,6 +117,7 @@ class Hub:
     def join(self, client: Client) -> None:
         """A new socket: the kept snapshot at once, if it shows every event heard so far
         (no refresh is due: a rating pad, say, would not hear the refresh), or the next read's."""
+        self.collector.open()
         fresh = not (self.changed or self.resend) and time.monotonic() - self.kept_at < SNAPSHOT_MAX_AGE_S
         if self.kept is not None and fresh:
             self.enter(client, self.kept)
@@ -135,6 +139,7 @@ class Hub:
             self.due.set()
 
     def leave(self, client: Client) -> None:
+        self.collector.close()
         self.clients.discard(client)
         self.joining.discard(client)
         client.stop()
@@ -378,6 +383,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.close_sockets()
+        self.collector.stop()
 
 
 def keep_alive(conn: Connection) -> None:
