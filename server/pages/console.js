@@ -21,7 +21,7 @@
   var store = window.sessionStorage;
   var session = load();          // {token, staff, window}
   var current = null;            // the window's current ticket: {number, status, service, category, ...}
-  var ownAnswerAt = 0;           // when this console's own call last answered with a ticket
+  var ownAnswerAt = 0;           // when this console's own call last answered
   var QUEUE_LAG_MS = 1500;
   var known = null;              // see remember()
   var windowStatus = "open";
@@ -210,20 +210,23 @@
    * only: what this console already knows of that ticket is kept. The whole
    * queue (`fromQueue`) is re-read by the server a quarter second after a burst
    * of events, so one read just before this console's own call may arrive just
-   * after its answer: "nobody at the window" then is older than the call and is
-   * not taken for QUEUE_LAG_MS (the window's own events always are). */
+   * after its answer: "nobody at the window" after a call, or the finished
+   * ticket still there after a finish (which hid 撤销), is older than the
+   * answer. For QUEUE_LAG_MS after its own answer the console keeps what the
+   * answer said; the window's own events are always taken. */
   function takeWindow(w, fromQueue) {
+    if (fromQueue && Date.now() - ownAnswerAt <= QUEUE_LAG_MS) return;
     windowStatus = w.status || "open";
     if (Array.isArray(w.services)) windowServices = w.services;
     if (w.current) {
       if (!current || current.number !== w.current.number) current = asKnown(w.current);
       else if (w.current.status) current.status = w.current.status;
-    } else if (!fromQueue || Date.now() - ownAnswerAt > QUEUE_LAG_MS) current = null;
+    } else current = null;
   }
 
   /* The fullest copy of a ticket this console got from its own calls (with the
    * masked ID and phone), so a later, leaner mention of it loses nothing. */
-  function remember(t) { if (t && t.number) { known = t; ownAnswerAt = Date.now(); } return t; }
+  function remember(t) { if (t && t.number) known = t; return t; }
   function asKnown(t) {
     return known && known.number === t.number ? Object.assign({}, known, t) : Object.assign({}, t);
   }
@@ -292,7 +295,7 @@
       if (res.status === 401) { expired(); return res; }
       S.disarm();
       if (!res.ok) refused(action, res, was);
-      else took(action, res.data || {}, sent);
+      else { ownAnswerAt = Date.now(); took(action, res.data || {}, sent); }
       renderAll();
       refreshLater();
       return res;
