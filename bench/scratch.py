@@ -31,21 +31,18 @@ class Postgres:
 
     async def fresh(self, name: str) -> str:
         """An empty database `name` (dropped first if a crashed run left it); its URL."""
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            await admin.execute(f"CREATE DATABASE {name}")
-        finally:
-            await admin.close()
-        return with_database(self.admin_url, name)
+        return await self._create(name, "")
 
     async def copy(self, template: str, name: str) -> str:
         """A new database `name` holding what `template` holds (a file copy: seconds even
         for gigabytes, and nothing left to flush); its URL."""
+        return await self._create(name, f" TEMPLATE {template} STRATEGY FILE_COPY")
+
+    async def _create(self, name: str, how: str) -> str:
         admin = await asyncpg.connect(self.admin_url)
         try:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+            await admin.execute(f"CREATE DATABASE {name}{how}")
         finally:
             await admin.close()
         return with_database(self.admin_url, name)
